@@ -1,0 +1,1 @@
+//! mconsole (being written)

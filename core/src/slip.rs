@@ -1,0 +1,1 @@
+//! slip (being written)

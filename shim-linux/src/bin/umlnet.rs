@@ -1,0 +1,2 @@
+//! `umlnet`: the umbrella tool (being written).
+fn main() {}

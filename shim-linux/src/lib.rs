@@ -1,0 +1,1 @@
+//! umlnet-linux: the real Linux host for umlnet.

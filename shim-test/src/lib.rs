@@ -1,0 +1,1 @@
+//! umlnet-sim: a deterministic, simulated host for the umlnet core and guest.
