@@ -1,1 +1,3 @@
 //! umlnet-linux: the real Linux host for umlnet.
+
+pub mod sys;

@@ -1,0 +1,24 @@
+//! Process-wide calls.
+
+use std::io;
+
+/// `daemon(3)`: fork into the background and detach from the terminal. With
+/// `nochdir == false` the working directory becomes `/`; with `noclose == true`
+/// stdin, stdout and stderr are kept (uml_switch's `-daemon` uses `daemon(0, 1)`).
+pub fn daemonize(nochdir: bool, noclose: bool) -> io::Result<()> {
+    nix::unistd::daemon(nochdir, noclose)?;
+    Ok(())
+}
+
+/// The number of descriptors open in process `pid` (`/proc/<pid>/fd`).
+pub fn open_fd_count(pid: u32) -> io::Result<usize> {
+    Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))?.count())
+}
+
+/// The current `tv_usec` of the wall clock, as uml_switch puts in its data address.
+pub fn wall_clock_micros() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_micros())
+        .unwrap_or(0)
+}

@@ -1,0 +1,84 @@
+//! TAP devices through `/dev/net/tun`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+use super::{cvt, none_if_would_block};
+
+/// `TUNSETIFF`, `_IOW('T', 202, int)`.
+pub const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+
+/// An attached TAP device (`IFF_TAP | IFF_NO_PI`: plain Ethernet frames), closed on drop.
+#[derive(Debug)]
+pub struct Tap {
+    file: File,
+    name: String,
+}
+
+impl Tap {
+    /// Opens `/dev/net/tun` and attaches to (creating if needed) the TAP device `name`.
+    /// An empty name lets the kernel choose `tap%d`. The descriptor is non-blocking.
+    pub fn open(name: &str) -> io::Result<Tap> {
+        if name.len() >= libc::IFNAMSIZ {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "tap device name '{name}' is longer than {} bytes",
+                    libc::IFNAMSIZ - 1
+                ),
+            ));
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open("/dev/net/tun")?;
+        // SAFETY: an all-zero ifreq is valid.
+        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+            *d = s as libc::c_char;
+        }
+        ifr.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+        // SAFETY: TUNSETIFF reads and writes one struct ifreq, which ifr is.
+        cvt(unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF as _, &mut ifr) })?;
+        let got: Vec<u8> = ifr
+            .ifr_name
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
+        Ok(Tap {
+            file,
+            name: String::from_utf8_lossy(&got).into_owned(),
+        })
+    }
+
+    /// The device's name as the kernel reports it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads one frame. `Ok(None)` if none is queued.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        none_if_would_block((&self.file).read(buf))
+    }
+
+    /// Writes one frame. `Ok(None)` if the device queue is full.
+    pub fn send(&self, frame: &[u8]) -> io::Result<Option<usize>> {
+        none_if_would_block((&self.file).write(frame))
+    }
+}
+
+impl AsFd for Tap {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+impl AsRawFd for Tap {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
