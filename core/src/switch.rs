@@ -1,1 +1,1230 @@
-//! switch (being written)
+//! The learning switch (and hub) behind `uml_switch` and the simulator.
+//!
+//! A [`Switch`] decides, for every Ethernet frame that arrives on a port, where it goes:
+//! a [`Verdict`] of [`Unicast`](Verdict::Unicast) to one port,
+//! [`Flood`](Verdict::Flood) to every port but the one it came in on, or
+//! [`Drop`](Verdict::Drop) with a [`DropReason`]. It never moves bytes itself: the caller
+//! owns the sockets and sends the frame where the verdict says.
+//!
+//! Contract:
+//! * Ports are small integers ([`PortId`]) chosen by the caller and registered with
+//!   [`Switch::add_port`] / [`Switch::remove_port`].
+//! * Source addresses are learned into a hash table with ageing (default
+//!   [`DEFAULT_AGEING`], 100 s as the original `uml_switch`). Time is an argument
+//!   ([`Instant`], milliseconds); a clock that steps backwards is treated as standing still.
+//! * Lookup, learning, ageing and eviction are O(1) (amortised) per frame: no allocation,
+//!   no scan of the table or of the ports.
+//! * The faults of the original are fixed: a frame is **never** sent back out of its
+//!   ingress port (a frame whose destination was learned on the ingress port is dropped
+//!   as [`DropReason::Reflected`]); closing a port forgets **every** address learned on
+//!   it; a full table evicts its oldest entry; a source address with the group bit is
+//!   never learned; an expired entry is never used (its destination floods again).
+//! * Hub mode ([`Switch::set_hub`]) floods every frame; it can be switched at run time.
+//!
+//! Storage is provided by the caller, so the same code serves a daemon with 64 Ki
+//! addresses and thousands of ports (storage on the heap) and a tiny embedded switch
+//! (storage in a `static`):
+//!
+//! ```
+//! use umlnet_core::mac::MacAddr;
+//! use umlnet_core::switch::{InlineSwitch, Instant, PortId, Verdict};
+//!
+//! // 4 ports, 16 addresses, all inline (a daemon would pass `vec![MacSlot::EMPTY; 65536]`
+//! // and `vec![PortSlot::EMPTY; 1024]` to `Switch::new` instead).
+//! let mut sw: InlineSwitch<4, 16> = InlineSwitch::new_inline();
+//! sw.add_port(PortId(1)).unwrap();
+//! sw.add_port(PortId(2)).unwrap();
+//!
+//! let a = [0x02, 0, 0, 0, 0, 0xaa];
+//! let b = [0x02, 0, 0, 0, 0, 0xbb];
+//! let frame = |dst: [u8; 6], src: [u8; 6]| {
+//!     let mut f = [0u8; 60];
+//!     f[0..6].copy_from_slice(&dst);
+//!     f[6..12].copy_from_slice(&src);
+//!     f
+//! };
+//! let t = Instant::from_millis(0);
+//! // b is unknown yet: flood (to every port except 1).
+//! assert_eq!(sw.forward(PortId(1), &frame(b, a), t), Verdict::Flood { except: PortId(1) });
+//! // a was learned on port 1: the answer goes there only.
+//! assert_eq!(sw.forward(PortId(2), &frame(a, b), t), Verdict::Unicast(PortId(1)));
+//! assert_eq!(sw.lookup(MacAddr(b)), Some(PortId(2)));
+//! ```
+
+use core::fmt;
+
+use crate::mac::MacAddr;
+
+/// A point in time: milliseconds since an origin the caller chooses (boot, epoch, test start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Instant {
+    millis: u64,
+}
+
+impl Instant {
+    /// The origin.
+    pub const ZERO: Instant = Instant { millis: 0 };
+
+    /// The instant `millis` milliseconds after the origin.
+    pub const fn from_millis(millis: u64) -> Instant {
+        Instant { millis }
+    }
+
+    /// The instant `secs` seconds after the origin (saturating).
+    pub const fn from_secs(secs: u64) -> Instant {
+        Instant {
+            millis: secs.saturating_mul(1000),
+        }
+    }
+
+    /// Milliseconds since the origin.
+    pub const fn total_millis(self) -> u64 {
+        self.millis
+    }
+
+    /// Time elapsed from `earlier` to `self`, or zero if `earlier` is later.
+    pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        Duration {
+            millis: self.millis.saturating_sub(earlier.millis),
+        }
+    }
+
+    /// `self + d`, saturating at the end of time.
+    pub const fn saturating_add(self, d: Duration) -> Instant {
+        Instant {
+            millis: self.millis.saturating_add(d.millis),
+        }
+    }
+}
+
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    /// Saturating addition.
+    fn add(self, d: Duration) -> Instant {
+        self.saturating_add(d)
+    }
+}
+
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03}s", self.millis / 1000, self.millis % 1000)
+    }
+}
+
+/// A span of time in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Duration {
+    millis: u64,
+}
+
+impl Duration {
+    /// No time at all.
+    pub const ZERO: Duration = Duration { millis: 0 };
+    /// Forever; as an ageing time it means "never age out".
+    pub const MAX: Duration = Duration { millis: u64::MAX };
+
+    /// `millis` milliseconds.
+    pub const fn from_millis(millis: u64) -> Duration {
+        Duration { millis }
+    }
+
+    /// `secs` seconds (saturating).
+    pub const fn from_secs(secs: u64) -> Duration {
+        Duration {
+            millis: secs.saturating_mul(1000),
+        }
+    }
+
+    /// The length in milliseconds.
+    pub const fn total_millis(self) -> u64 {
+        self.millis
+    }
+
+    /// The length in whole seconds.
+    pub const fn secs(self) -> u64 {
+        self.millis / 1000
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03}s", self.millis / 1000, self.millis % 1000)
+    }
+}
+
+/// How long a learned address stays without being seen again: 100 s, as in the original.
+pub const DEFAULT_AGEING: Duration = Duration::from_secs(100);
+
+/// The shortest frame that is forwarded: an Ethernet header (destination, source, type).
+pub const MIN_FRAME_LEN: usize = 14;
+
+/// The default longest frame forwarded: 1514 (header + 1500-byte MTU) plus a 4-byte
+/// 802.1Q tag. Change it with [`Switch::set_max_frame_len`].
+pub const DEFAULT_MAX_FRAME_LEN: usize = 1518;
+
+/// A switch port, numbered by the caller (the daemon uses its own small integers).
+///
+/// A switch with `n` port slots accepts ids `0..n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PortId(pub u16);
+
+impl fmt::Display for PortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "port {}", self.0)
+    }
+}
+
+/// Why a frame was not forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DropReason {
+    /// Shorter than an Ethernet header ([`MIN_FRAME_LEN`] bytes).
+    Runt,
+    /// Longer than the switch's maximum frame length.
+    Oversize,
+    /// Its destination was learned on the port it arrived on; sending it would reflect it.
+    Reflected,
+    /// It arrived on a port that is not registered with the switch.
+    UnknownPort,
+}
+
+impl DropReason {
+    /// Every reason, in a fixed order (for tables of counters).
+    pub const ALL: [DropReason; 4] = [
+        DropReason::Runt,
+        DropReason::Oversize,
+        DropReason::Reflected,
+        DropReason::UnknownPort,
+    ];
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DropReason::Runt => "runt frame (shorter than the 14-byte Ethernet header)",
+            DropReason::Oversize => "oversize frame (longer than the switch's maximum frame length)",
+            DropReason::Reflected => "destination is on the ingress port (not sent back)",
+            DropReason::UnknownPort => "frame from a port that is not attached to the switch",
+        })
+    }
+}
+
+/// Where a frame goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Verdict {
+    /// Do not send it anywhere.
+    Drop(DropReason),
+    /// Send it to this one port (never the ingress port).
+    Unicast(PortId),
+    /// Send it to every port of [`Switch::ports`] except `except` (the ingress port).
+    Flood {
+        /// The port the frame came in on.
+        except: PortId,
+    },
+}
+
+/// Per-reason drop counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Drops {
+    /// Frames shorter than [`MIN_FRAME_LEN`].
+    pub runt: u64,
+    /// Frames longer than the maximum frame length.
+    pub oversize: u64,
+    /// Frames whose destination is on their ingress port.
+    pub reflected: u64,
+    /// Frames from a port that is not attached (switch-wide counter only).
+    pub unknown_port: u64,
+}
+
+impl Drops {
+    /// The counter for `reason`.
+    pub const fn get(&self, reason: DropReason) -> u64 {
+        match reason {
+            DropReason::Runt => self.runt,
+            DropReason::Oversize => self.oversize,
+            DropReason::Reflected => self.reflected,
+            DropReason::UnknownPort => self.unknown_port,
+        }
+    }
+
+    /// All drops together.
+    pub const fn total(&self) -> u64 {
+        self.runt + self.oversize + self.reflected + self.unknown_port
+    }
+
+    fn count(&mut self, reason: DropReason) {
+        let c = match reason {
+            DropReason::Runt => &mut self.runt,
+            DropReason::Oversize => &mut self.oversize,
+            DropReason::Reflected => &mut self.reflected,
+            DropReason::UnknownPort => &mut self.unknown_port,
+        };
+        *c += 1;
+    }
+}
+
+/// Switch-wide counters (they survive port removal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SwitchStats {
+    /// Frames handed to [`Switch::forward`], including dropped ones.
+    pub rx_frames: u64,
+    /// Bytes of those frames.
+    pub rx_bytes: u64,
+    /// Frames sent to one port.
+    pub unicast_frames: u64,
+    /// Bytes of those frames.
+    pub unicast_bytes: u64,
+    /// Frames flooded (group destination, unknown destination, or hub mode).
+    pub flooded_frames: u64,
+    /// Bytes of those frames.
+    pub flooded_bytes: u64,
+    /// Of the flooded frames, those flooded because their unicast destination was unknown.
+    pub unknown_unicast_frames: u64,
+    /// Dropped frames by reason.
+    pub drops: Drops,
+    /// Addresses newly learned.
+    pub learned: u64,
+    /// Addresses that moved from one port to another.
+    pub moved: u64,
+    /// Addresses evicted (oldest first) to make room in a full table.
+    pub evicted: u64,
+    /// Addresses forgotten because they were not seen for the ageing time.
+    pub aged: u64,
+    /// Addresses forgotten because their port was removed.
+    pub purged: u64,
+}
+
+/// Counters of one port (reset when the port is added).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PortStats {
+    /// Frames received on the port, including dropped ones.
+    pub rx_frames: u64,
+    /// Bytes of those frames.
+    pub rx_bytes: u64,
+    /// Frames the switch sent (unicast or flood) to the port.
+    pub tx_frames: u64,
+    /// Bytes of those frames.
+    pub tx_bytes: u64,
+    /// Sends to the port that the caller reported as failed ([`Switch::record_tx_error`]).
+    pub tx_errors: u64,
+    /// Frames received on the port that were flooded.
+    pub flooded_frames: u64,
+    /// Frames received on the port and dropped, by reason.
+    pub drops: Drops,
+    /// Addresses currently learned on the port.
+    pub learned: usize,
+}
+
+/// Why a port operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PortError {
+    /// The id is beyond the switch's port slots.
+    OutOfRange {
+        /// The rejected id.
+        port: PortId,
+        /// How many port slots the switch has (valid ids are `0..slots`).
+        slots: usize,
+    },
+    /// [`Switch::add_port`] of a port that is already attached.
+    AlreadyAttached(PortId),
+    /// [`Switch::remove_port`] of a port that is not attached.
+    NotAttached(PortId),
+}
+
+impl fmt::Display for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortError::OutOfRange { port, slots } => write!(
+                f,
+                "{port} is out of range: this switch has {slots} port slots (ids 0..{slots}); \
+                 give it more port storage or reuse a free id"
+            ),
+            PortError::AlreadyAttached(port) => {
+                write!(f, "{port} is already attached; remove it first or use a free id")
+            }
+            PortError::NotAttached(port) => write!(f, "{port} is not attached to the switch"),
+        }
+    }
+}
+
+/// An address the switch has learned, as shown by [`Switch::entries`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LearnedEntry {
+    /// The station's address.
+    pub mac: MacAddr,
+    /// The port it was last seen on.
+    pub port: PortId,
+    /// Time since it was last seen (relative to the latest time the switch was given).
+    pub age: Duration,
+}
+
+/// "No index" in the table's internal links.
+const NIL: u32 = u32::MAX;
+
+/// One slot of MAC-table storage. Create storage with [`MacSlot::EMPTY`]; the contents
+/// are private to the switch.
+///
+/// Each slot is 40 bytes; a table of 64 Ki addresses takes 2.5 MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MacSlot {
+    /// The station address (valid while the slot is in use).
+    mac: MacAddr,
+    /// The port it was learned on.
+    port: u16,
+    /// When it was last seen (ms).
+    last_seen: u64,
+    /// Head of hash bucket number `<this slot's index>` (independent of this slot's entry).
+    bucket: u32,
+    /// Next entry in the same hash bucket, or next free slot.
+    chain: u32,
+    /// Neighbour seen earlier (towards the oldest entry).
+    older: u32,
+    /// Neighbour seen later (towards the newest entry).
+    newer: u32,
+    /// Previous entry learned on the same port.
+    port_prev: u32,
+    /// Next entry learned on the same port.
+    port_next: u32,
+}
+
+impl MacSlot {
+    /// An unused slot.
+    pub const EMPTY: MacSlot = MacSlot {
+        mac: MacAddr([0; 6]),
+        port: 0,
+        last_seen: 0,
+        bucket: NIL,
+        chain: NIL,
+        older: NIL,
+        newer: NIL,
+        port_prev: NIL,
+        port_next: NIL,
+    };
+}
+
+impl Default for MacSlot {
+    fn default() -> Self {
+        MacSlot::EMPTY
+    }
+}
+
+/// Raw per-port counters; transmit counts of floods are derived lazily.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct PortCounters {
+    rx_frames: u64,
+    rx_bytes: u64,
+    unicast_tx_frames: u64,
+    unicast_tx_bytes: u64,
+    tx_errors: u64,
+    /// Switch-wide flood counters when the port was added.
+    flood_base_frames: u64,
+    flood_base_bytes: u64,
+    /// Floods that this port originated (it does not receive those).
+    own_flood_frames: u64,
+    own_flood_bytes: u64,
+    drops: Drops,
+}
+
+/// One slot of port storage. Create storage with [`PortSlot::EMPTY`]; the contents are
+/// private to the switch. Slot `i` serves [`PortId`]`(i)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSlot {
+    /// Whether port `<this index>` is attached.
+    attached: bool,
+    /// Entry number `<this index>` of the dense list of attached ports (independent of
+    /// this slot's port).
+    member: u16,
+    /// Where this port sits in the dense list.
+    dense_pos: u16,
+    /// Addresses learned on this port.
+    learned: u32,
+    /// First address learned on this port.
+    first: u32,
+    counters: PortCounters,
+}
+
+impl PortSlot {
+    /// An unused slot.
+    pub const EMPTY: PortSlot = PortSlot {
+        attached: false,
+        member: 0,
+        dense_pos: 0,
+        learned: 0,
+        first: NIL,
+        counters: PortCounters {
+            rx_frames: 0,
+            rx_bytes: 0,
+            unicast_tx_frames: 0,
+            unicast_tx_bytes: 0,
+            tx_errors: 0,
+            flood_base_frames: 0,
+            flood_base_bytes: 0,
+            own_flood_frames: 0,
+            own_flood_bytes: 0,
+            drops: Drops {
+                runt: 0,
+                oversize: 0,
+                reflected: 0,
+                unknown_port: 0,
+            },
+        },
+    };
+}
+
+impl Default for PortSlot {
+    fn default() -> Self {
+        PortSlot::EMPTY
+    }
+}
+
+/// The MAC table's bookkeeping (the slots themselves live in the caller's storage).
+#[derive(Debug, Clone, Copy)]
+struct Table {
+    /// Usable slots (storage length, capped below `NIL`).
+    cap: u32,
+    /// Entries in use.
+    len: u32,
+    /// Slots `0..used` have been handed out at least once.
+    used: u32,
+    /// Free list through `chain`.
+    free: u32,
+    /// The entry seen longest ago (evicted first, aged first).
+    oldest: u32,
+    /// The entry seen most recently.
+    newest: u32,
+    /// Key of the hash function.
+    seed: u64,
+}
+
+/// Mixes an address and a seed into 64 well-spread bits (the splitmix64 finaliser).
+fn hash(mac: MacAddr, seed: u64) -> u64 {
+    let m = mac.0;
+    let mut x = u64::from_le_bytes([m[0], m[1], m[2], m[3], m[4], m[5], 0, 0]) ^ seed;
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl Table {
+    const fn new(cap: usize, seed: u64) -> Table {
+        let cap = if cap > (NIL - 1) as usize {
+            NIL - 1
+        } else {
+            cap as u32
+        };
+        Table {
+            cap,
+            len: 0,
+            used: 0,
+            free: NIL,
+            oldest: NIL,
+            newest: NIL,
+            seed,
+        }
+    }
+
+    /// The bucket of `mac` (only called when `cap > 0`).
+    fn bucket(&self, mac: MacAddr) -> usize {
+        // Multiply-shift range reduction: no division on the hot path.
+        (((hash(mac, self.seed) >> 32) * u64::from(self.cap)) >> 32) as usize
+    }
+
+    fn find(&self, slots: &[MacSlot], mac: MacAddr) -> u32 {
+        if self.cap == 0 {
+            return NIL;
+        }
+        let mut i = slots[self.bucket(mac)].bucket;
+        while i != NIL {
+            let s = &slots[i as usize];
+            if s.mac == mac {
+                return i;
+            }
+            i = s.chain;
+        }
+        NIL
+    }
+
+    fn chain_link(&self, slots: &mut [MacSlot], i: u32) {
+        let b = self.bucket(slots[i as usize].mac);
+        slots[i as usize].chain = slots[b].bucket;
+        slots[b].bucket = i;
+    }
+
+    fn chain_unlink(&self, slots: &mut [MacSlot], i: u32) {
+        let b = self.bucket(slots[i as usize].mac);
+        let next = slots[i as usize].chain;
+        let mut cur = slots[b].bucket;
+        if cur == i {
+            slots[b].bucket = next;
+            return;
+        }
+        while cur != NIL {
+            let after = slots[cur as usize].chain;
+            if after == i {
+                slots[cur as usize].chain = next;
+                return;
+            }
+            cur = after;
+        }
+    }
+
+    fn age_unlink(&mut self, slots: &mut [MacSlot], i: u32) {
+        let MacSlot { older, newer, .. } = slots[i as usize];
+        if older == NIL {
+            self.oldest = newer;
+        } else {
+            slots[older as usize].newer = newer;
+        }
+        if newer == NIL {
+            self.newest = older;
+        } else {
+            slots[newer as usize].older = older;
+        }
+    }
+
+    fn age_push_newest(&mut self, slots: &mut [MacSlot], i: u32) {
+        slots[i as usize].older = self.newest;
+        slots[i as usize].newer = NIL;
+        if self.newest == NIL {
+            self.oldest = i;
+        } else {
+            slots[self.newest as usize].newer = i;
+        }
+        self.newest = i;
+    }
+
+    fn port_link(slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32, port: u16) {
+        let p = &mut ports[usize::from(port)];
+        let first = p.first;
+        p.first = i;
+        p.learned += 1;
+        let s = &mut slots[i as usize];
+        s.port = port;
+        s.port_prev = NIL;
+        s.port_next = first;
+        if first != NIL {
+            slots[first as usize].port_prev = i;
+        }
+    }
+
+    fn port_unlink(slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32) {
+        let MacSlot {
+            port,
+            port_prev,
+            port_next,
+            ..
+        } = slots[i as usize];
+        let p = &mut ports[usize::from(port)];
+        p.learned -= 1;
+        if port_prev == NIL {
+            p.first = port_next;
+        } else {
+            slots[port_prev as usize].port_next = port_next;
+        }
+        if port_next != NIL {
+            slots[port_next as usize].port_prev = port_prev;
+        }
+    }
+
+    /// Forgets entry `i` and frees its slot.
+    fn remove(&mut self, slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32) {
+        self.chain_unlink(slots, i);
+        self.age_unlink(slots, i);
+        Self::port_unlink(slots, ports, i);
+        slots[i as usize].chain = self.free;
+        self.free = i;
+        self.len -= 1;
+    }
+
+    /// A slot for a new entry; evicts the oldest entry when the table is full.
+    fn alloc(
+        &mut self,
+        slots: &mut [MacSlot],
+        ports: &mut [PortSlot],
+        stats: &mut SwitchStats,
+    ) -> u32 {
+        if self.free == NIL {
+            if self.used < self.cap {
+                self.used += 1;
+                return self.used - 1;
+            }
+            if self.oldest == NIL {
+                return NIL; // no capacity at all
+            }
+            self.remove(slots, ports, self.oldest);
+            stats.evicted += 1;
+        }
+        let i = self.free;
+        self.free = slots[i as usize].chain;
+        i
+    }
+
+    /// Records that `mac` was seen on `port` at `now`.
+    fn learn(
+        &mut self,
+        slots: &mut [MacSlot],
+        ports: &mut [PortSlot],
+        stats: &mut SwitchStats,
+        mac: MacAddr,
+        port: u16,
+        now: u64,
+    ) {
+        let i = self.find(slots, mac);
+        if i != NIL {
+            if slots[i as usize].port != port {
+                Self::port_unlink(slots, ports, i);
+                Self::port_link(slots, ports, i, port);
+                stats.moved += 1;
+            }
+            if slots[i as usize].last_seen != now {
+                // The age list stays sorted by `last_seen` because time never goes back.
+                slots[i as usize].last_seen = now;
+                if self.newest != i {
+                    self.age_unlink(slots, i);
+                    self.age_push_newest(slots, i);
+                }
+            }
+            return;
+        }
+        let i = self.alloc(slots, ports, stats);
+        if i == NIL {
+            return;
+        }
+        let s = &mut slots[i as usize];
+        s.mac = mac;
+        s.last_seen = now;
+        self.chain_link(slots, i);
+        self.age_push_newest(slots, i);
+        Self::port_link(slots, ports, i, port);
+        self.len += 1;
+        stats.learned += 1;
+    }
+
+    /// Forgets every entry not seen for longer than `ageing`; returns how many.
+    fn expire(
+        &mut self,
+        slots: &mut [MacSlot],
+        ports: &mut [PortSlot],
+        now: u64,
+        ageing: u64,
+    ) -> usize {
+        let mut n = 0;
+        while self.oldest != NIL
+            && now.saturating_sub(slots[self.oldest as usize].last_seen) > ageing
+        {
+            self.remove(slots, ports, self.oldest);
+            n += 1;
+        }
+        n
+    }
+}
+
+/// The default hash key; replace it with [`Switch::set_hash_seed`] where stations may be
+/// hostile.
+const DEFAULT_SEED: u64 = 0x5eed_0f_5717_c4e5;
+
+/// A learning switch (or hub) over caller-provided storage.
+///
+/// `M` holds the MAC table (`[MacSlot]`, one slot per address: its length is the table's
+/// capacity), `P` the ports (`[PortSlot]`, slot `i` serves `PortId(i)`; at most 65536
+/// are used). Any owner of a slice works: a `Vec` or `Box<[_]>` for a daemon, an array
+/// for an embedded switch (see [`InlineSwitch`]), `&mut [_]` for borrowed storage. The
+/// storage must keep returning the same slice.
+///
+/// For a big daemon switch build the storage on the heap and move the switch into a
+/// `Box`: `Box::new(Switch::new(vec![MacSlot::EMPTY; 65536], vec![PortSlot::EMPTY;
+/// 4096]))`. The `Switch` value itself is small (about 200 bytes); only the storage is big.
+pub struct Switch<M, P> {
+    macs: M,
+    ports: P,
+    table: Table,
+    port_slots: usize,
+    port_count: usize,
+    hub: bool,
+    ageing: u64,
+    max_frame_len: usize,
+    now: u64,
+    stats: SwitchStats,
+}
+
+/// A switch whose storage is inline: `PORTS` port slots and `MACS` addresses. Meant for
+/// small or `static` switches (`new_inline` is a `const fn`); a big one on the stack
+/// would overflow it.
+pub type InlineSwitch<const PORTS: usize, const MACS: usize> =
+    Switch<[MacSlot; MACS], [PortSlot; PORTS]>;
+
+impl<const PORTS: usize, const MACS: usize> Switch<[MacSlot; MACS], [PortSlot; PORTS]> {
+    /// An empty switch with inline storage, usable in a `static` initialiser.
+    pub const fn new_inline() -> Self {
+        Switch {
+            macs: [MacSlot::EMPTY; MACS],
+            ports: [PortSlot::EMPTY; PORTS],
+            table: Table::new(MACS, DEFAULT_SEED),
+            port_slots: if PORTS > 65536 { 65536 } else { PORTS },
+            port_count: 0,
+            hub: false,
+            ageing: DEFAULT_AGEING.millis,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            now: 0,
+            stats: SwitchStats {
+                rx_frames: 0,
+                rx_bytes: 0,
+                unicast_frames: 0,
+                unicast_bytes: 0,
+                flooded_frames: 0,
+                flooded_bytes: 0,
+                unknown_unicast_frames: 0,
+                drops: Drops {
+                    runt: 0,
+                    oversize: 0,
+                    reflected: 0,
+                    unknown_port: 0,
+                },
+                learned: 0,
+                moved: 0,
+                evicted: 0,
+                aged: 0,
+                purged: 0,
+            },
+        }
+    }
+}
+
+impl<M, P> Switch<M, P>
+where
+    M: AsRef<[MacSlot]> + AsMut<[MacSlot]>,
+    P: AsRef<[PortSlot]> + AsMut<[PortSlot]>,
+{
+    /// A switch (not a hub) with no ports and an empty table, over the given storage.
+    ///
+    /// The storage is reset (one pass over it), so it may hold anything. Ageing is
+    /// [`DEFAULT_AGEING`], the maximum frame length [`DEFAULT_MAX_FRAME_LEN`].
+    pub fn new(mut macs: M, mut ports: P) -> Self {
+        macs.as_mut().fill(MacSlot::EMPTY);
+        ports.as_mut().fill(PortSlot::EMPTY);
+        let table = Table::new(macs.as_ref().len(), DEFAULT_SEED);
+        let port_slots = ports.as_ref().len().min(65536);
+        Switch {
+            macs,
+            ports,
+            table,
+            port_slots,
+            port_count: 0,
+            hub: false,
+            ageing: DEFAULT_AGEING.millis,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            now: 0,
+            stats: SwitchStats::default(),
+        }
+    }
+
+    /// Whether the switch floods every frame (hub mode).
+    pub fn is_hub(&self) -> bool {
+        self.hub
+    }
+
+    /// Turns hub mode on (flood every frame) or off (switch). Learning goes on in both
+    /// modes, so switching back needs no warm-up.
+    pub fn set_hub(&mut self, hub: bool) {
+        self.hub = hub;
+    }
+
+    /// How long an address stays learned without being seen.
+    pub fn ageing(&self) -> Duration {
+        Duration::from_millis(self.ageing)
+    }
+
+    /// Sets the ageing time ([`Duration::MAX`]: never). Entries already older than the
+    /// new time are forgotten at the next call that passes the time.
+    pub fn set_ageing(&mut self, ageing: Duration) {
+        self.ageing = ageing.millis;
+    }
+
+    /// The longest frame forwarded; longer ones are dropped as [`DropReason::Oversize`].
+    pub fn max_frame_len(&self) -> usize {
+        self.max_frame_len
+    }
+
+    /// Sets the longest frame forwarded.
+    pub fn set_max_frame_len(&mut self, len: usize) {
+        self.max_frame_len = len;
+    }
+
+    /// Re-keys the address hash (rehashes the table, one pass over its storage). A
+    /// random seed keeps a hostile guest from crafting addresses that share a bucket.
+    pub fn set_hash_seed(&mut self, seed: u64) {
+        let slots = self.macs.as_mut();
+        for s in slots[..self.table.cap as usize].iter_mut() {
+            s.bucket = NIL;
+        }
+        self.table.seed = seed;
+        let mut i = self.table.newest;
+        while i != NIL {
+            self.table.chain_link(slots, i);
+            i = slots[i as usize].older;
+        }
+    }
+
+    /// The latest time the switch has been given.
+    pub fn now(&self) -> Instant {
+        Instant::from_millis(self.now)
+    }
+
+    /// How many addresses the table can hold.
+    pub fn capacity(&self) -> usize {
+        self.table.cap as usize
+    }
+
+    /// How many addresses are learned now.
+    pub fn len(&self) -> usize {
+        self.table.len as usize
+    }
+
+    /// Whether no address is learned.
+    pub fn is_empty(&self) -> bool {
+        self.table.len == 0
+    }
+
+    /// How many port slots there are (valid port ids are `0..port_slots()`).
+    pub fn port_slots(&self) -> usize {
+        self.port_slots
+    }
+
+    /// How many ports are attached.
+    pub fn port_count(&self) -> usize {
+        self.port_count
+    }
+
+    /// Whether `port` is attached.
+    pub fn has_port(&self, port: PortId) -> bool {
+        let i = usize::from(port.0);
+        i < self.port_slots && self.ports.as_ref()[i].attached
+    }
+
+    /// The attached ports, in no particular order. To flood, send to each of them
+    /// except the verdict's `except`.
+    pub fn ports(&self) -> Ports<'_> {
+        Ports {
+            slots: &self.ports.as_ref()[..self.port_count],
+            next: 0,
+        }
+    }
+
+    /// Attaches `port`, with fresh counters and no learned addresses.
+    pub fn add_port(&mut self, port: PortId) -> Result<(), PortError> {
+        let i = usize::from(port.0);
+        if i >= self.port_slots {
+            return Err(PortError::OutOfRange {
+                port,
+                slots: self.port_slots,
+            });
+        }
+        let ports = self.ports.as_mut();
+        if ports[i].attached {
+            return Err(PortError::AlreadyAttached(port));
+        }
+        let pos = self.port_count;
+        let slot = &mut ports[i];
+        slot.attached = true;
+        slot.dense_pos = pos as u16;
+        slot.learned = 0;
+        slot.first = NIL;
+        slot.counters = PortCounters {
+            flood_base_frames: self.stats.flooded_frames,
+            flood_base_bytes: self.stats.flooded_bytes,
+            ..PortCounters::default()
+        };
+        ports[pos].member = port.0;
+        self.port_count += 1;
+        Ok(())
+    }
+
+    /// Detaches `port` and forgets every address learned on it; returns how many.
+    pub fn remove_port(&mut self, port: PortId) -> Result<usize, PortError> {
+        let i = usize::from(port.0);
+        if i >= self.port_slots {
+            return Err(PortError::OutOfRange {
+                port,
+                slots: self.port_slots,
+            });
+        }
+        let slots = self.macs.as_mut();
+        let ports = self.ports.as_mut();
+        if !ports[i].attached {
+            return Err(PortError::NotAttached(port));
+        }
+        let mut purged = 0;
+        while ports[i].first != NIL {
+            let first = ports[i].first;
+            self.table.remove(slots, ports, first);
+            purged += 1;
+        }
+        self.stats.purged += purged as u64;
+        // Swap-remove from the dense list of attached ports.
+        let pos = usize::from(ports[i].dense_pos);
+        let last = self.port_count - 1;
+        let moved = ports[last].member;
+        ports[pos].member = moved;
+        ports[usize::from(moved)].dense_pos = pos as u16;
+        self.port_count -= 1;
+        let slot = &mut ports[i];
+        slot.attached = false;
+        slot.learned = 0;
+        slot.first = NIL;
+        slot.counters = PortCounters::default();
+        Ok(purged)
+    }
+
+    /// The counters of `port`, or `None` if it is not attached.
+    pub fn port_stats(&self, port: PortId) -> Option<PortStats> {
+        if !self.has_port(port) {
+            return None;
+        }
+        let slot = &self.ports.as_ref()[usize::from(port.0)];
+        let c = &slot.counters;
+        let flood_frames = self.stats.flooded_frames - c.flood_base_frames - c.own_flood_frames;
+        let flood_bytes = self.stats.flooded_bytes - c.flood_base_bytes - c.own_flood_bytes;
+        Some(PortStats {
+            rx_frames: c.rx_frames,
+            rx_bytes: c.rx_bytes,
+            tx_frames: c.unicast_tx_frames + flood_frames,
+            tx_bytes: c.unicast_tx_bytes + flood_bytes,
+            tx_errors: c.tx_errors,
+            flooded_frames: c.own_flood_frames,
+            drops: c.drops,
+            learned: slot.learned as usize,
+        })
+    }
+
+    /// How many addresses are learned on `port` (`None` if it is not attached).
+    pub fn learned_on(&self, port: PortId) -> Option<usize> {
+        if !self.has_port(port) {
+            return None;
+        }
+        Some(self.ports.as_ref()[usize::from(port.0)].learned as usize)
+    }
+
+    /// Counts a send to `port` that failed (the switch counted it as sent); ignored for a
+    /// port that is not attached.
+    pub fn record_tx_error(&mut self, port: PortId) {
+        if self.has_port(port) {
+            self.ports.as_mut()[usize::from(port.0)].counters.tx_errors += 1;
+        }
+    }
+
+    /// The switch-wide counters.
+    pub fn stats(&self) -> SwitchStats {
+        self.stats
+    }
+
+    /// The port `mac` was learned on, if it is in the table (no time passes; call
+    /// [`Switch::age`] first for an up-to-date answer).
+    pub fn lookup(&self, mac: MacAddr) -> Option<PortId> {
+        let slots = self.macs.as_ref();
+        let i = self.table.find(slots, mac);
+        (i != NIL).then(|| PortId(slots[i as usize].port))
+    }
+
+    /// The learned addresses, most recently seen first.
+    pub fn entries(&self) -> Entries<'_> {
+        Entries {
+            slots: self.macs.as_ref(),
+            next: self.table.newest,
+            now: self.now,
+            via_port: false,
+        }
+    }
+
+    /// The addresses learned on `port` (empty if it is not attached), in no particular order.
+    pub fn port_entries(&self, port: PortId) -> Entries<'_> {
+        let next = if self.has_port(port) {
+            self.ports.as_ref()[usize::from(port.0)].first
+        } else {
+            NIL
+        };
+        Entries {
+            slots: self.macs.as_ref(),
+            next,
+            now: self.now,
+            via_port: true,
+        }
+    }
+
+    /// Passes the time: forgets addresses not seen for longer than the ageing time;
+    /// returns how many. [`Switch::forward`] does this itself, so a caller needs it only
+    /// to refresh the table while no frames arrive (before listing it, for example).
+    pub fn age(&mut self, now: Instant) -> usize {
+        if now.millis > self.now {
+            self.now = now.millis;
+        }
+        let n = self.table.expire(
+            self.macs.as_mut(),
+            self.ports.as_mut(),
+            self.now,
+            self.ageing,
+        );
+        self.stats.aged += n as u64;
+        n
+    }
+
+    /// Decides where `frame` (a whole Ethernet frame without FCS) that arrived on
+    /// `ingress` at `now` goes, learns its source address and counts it.
+    pub fn forward(&mut self, ingress: PortId, frame: &[u8], now: Instant) -> Verdict {
+        let (dst, src) = match frame {
+            [d0, d1, d2, d3, d4, d5, s0, s1, s2, s3, s4, s5, _, _, ..] => (
+                MacAddr([*d0, *d1, *d2, *d3, *d4, *d5]),
+                MacAddr([*s0, *s1, *s2, *s3, *s4, *s5]),
+            ),
+            _ => (MacAddr([0; 6]), MacAddr([0; 6])),
+        };
+        self.forward_header(ingress, dst, src, frame.len(), now)
+    }
+
+    /// [`Switch::forward`] for a caller that has already read the addresses: `len` is the
+    /// frame's whole length (the addresses are ignored when it is below [`MIN_FRAME_LEN`]).
+    pub fn forward_header(
+        &mut self,
+        ingress: PortId,
+        dst: MacAddr,
+        src: MacAddr,
+        len: usize,
+        now: Instant,
+    ) -> Verdict {
+        self.age(now);
+        let bytes = len as u64;
+        self.stats.rx_frames += 1;
+        self.stats.rx_bytes += bytes;
+        let pi = usize::from(ingress.0);
+        if !self.has_port(ingress) {
+            self.stats.drops.count(DropReason::UnknownPort);
+            return Verdict::Drop(DropReason::UnknownPort);
+        }
+        let slots = self.macs.as_mut();
+        let ports = self.ports.as_mut();
+        let c = &mut ports[pi].counters;
+        c.rx_frames += 1;
+        c.rx_bytes += bytes;
+        let drop = if len < MIN_FRAME_LEN {
+            Some(DropReason::Runt)
+        } else if len > self.max_frame_len {
+            Some(DropReason::Oversize)
+        } else {
+            None
+        };
+        if let Some(reason) = drop {
+            c.drops.count(reason);
+            self.stats.drops.count(reason);
+            return Verdict::Drop(reason);
+        }
+        if src.0[0] & 1 == 0 {
+            self.table
+                .learn(slots, ports, &mut self.stats, src, ingress.0, self.now);
+        }
+        let target = if self.hub || dst.0[0] & 1 != 0 {
+            NIL
+        } else {
+            let i = self.table.find(slots, dst);
+            if i == NIL {
+                self.stats.unknown_unicast_frames += 1;
+            }
+            i
+        };
+        if target == NIL {
+            self.stats.flooded_frames += 1;
+            self.stats.flooded_bytes += bytes;
+            let c = &mut ports[pi].counters;
+            c.own_flood_frames += 1;
+            c.own_flood_bytes += bytes;
+            return Verdict::Flood { except: ingress };
+        }
+        let out = slots[target as usize].port;
+        if out == ingress.0 {
+            ports[pi].counters.drops.count(DropReason::Reflected);
+            self.stats.drops.count(DropReason::Reflected);
+            return Verdict::Drop(DropReason::Reflected);
+        }
+        let c = &mut ports[usize::from(out)].counters;
+        c.unicast_tx_frames += 1;
+        c.unicast_tx_bytes += bytes;
+        self.stats.unicast_frames += 1;
+        self.stats.unicast_bytes += bytes;
+        Verdict::Unicast(PortId(out))
+    }
+}
+
+impl<M, P> fmt::Debug for Switch<M, P>
+where
+    M: AsRef<[MacSlot]>,
+    P: AsRef<[PortSlot]>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Switch")
+            .field("hub", &self.hub)
+            .field("ports", &self.port_count)
+            .field("port_slots", &self.port_slots)
+            .field("learned", &self.table.len)
+            .field("capacity", &self.table.cap)
+            .field("ageing_ms", &self.ageing)
+            .field("now_ms", &self.now)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+/// Iterator over the attached ports ([`Switch::ports`]).
+#[derive(Debug, Clone)]
+pub struct Ports<'a> {
+    slots: &'a [PortSlot],
+    next: usize,
+}
+
+impl Iterator for Ports<'_> {
+    type Item = PortId;
+
+    fn next(&mut self) -> Option<PortId> {
+        let slot = self.slots.get(self.next)?;
+        self.next += 1;
+        Some(PortId(slot.member))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.slots.len() - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Ports<'_> {}
+
+/// Iterator over learned addresses ([`Switch::entries`], [`Switch::port_entries`]).
+#[derive(Debug, Clone)]
+pub struct Entries<'a> {
+    slots: &'a [MacSlot],
+    next: u32,
+    now: u64,
+    via_port: bool,
+}
+
+impl Iterator for Entries<'_> {
+    type Item = LearnedEntry;
+
+    fn next(&mut self) -> Option<LearnedEntry> {
+        let s = self.slots.get(self.next as usize)?;
+        self.next = if self.via_port { s.port_next } else { s.older };
+        Some(LearnedEntry {
+            mac: s.mac,
+            port: PortId(s.port),
+            age: Duration::from_millis(self.now.saturating_sub(s.last_seen)),
+        })
+    }
+}
