@@ -1,3 +1,4 @@
 //! umlnet-linux: the real Linux host for umlnet.
 
 pub mod sys;
+pub mod switchd;

@@ -484,11 +484,11 @@ mod test {
         assert_eq!(sa.send_batch(&mut scratch, &msgs).unwrap(), 5);
         let mut batch = RecvBatch::new(8, 35);
         assert_eq!(sb.recv_batch(&mut batch).unwrap(), 5);
-        for i in 0..5 {
+        for (i, f) in frames.iter().enumerate() {
             let r = batch.get(i).unwrap();
-            let want = frames[i].len().min(35);
-            assert_eq!(r.data, &frames[i][..want]);
-            assert_eq!(r.truncated, frames[i].len() > 35);
+            let want = f.len().min(35);
+            assert_eq!(r.data, &f[..want]);
+            assert_eq!(r.truncated, f.len() > 35);
             assert_eq!((r.addr, r.addr_len), (&a, SOCKADDR_UN_LEN));
         }
         assert!(batch.get(5).is_none());

@@ -1,0 +1,231 @@
+//! The command line of `uml_switch`, parsed by hand because the original's flags are
+//! single-dash words (`-unix`, `-compat-v0`) and `-unix` takes one or two values.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The original's compiled-in control socket.
+pub const DEFAULT_CTL: &str = "/tmp/uml.ctl";
+/// The original's compiled-in data socket for `-compat-v0`.
+pub const DEFAULT_DATA: &str = "/tmp/uml.data";
+
+/// What `uml_switch` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The name it was run as (`argv[0]`), used in its messages as the original does.
+    pub argv0: String,
+    /// The control socket (`-unix <ctl>`; default [`DEFAULT_CTL`]).
+    pub ctl: PathBuf,
+    /// `-compat-v0`: the filesystem data socket (`-unix <ctl> <data>`; default
+    /// [`DEFAULT_DATA`]). `None`: an abstract data socket, as the original without it.
+    pub data: Option<PathBuf>,
+    /// `-hub`: flood every frame.
+    pub hub: bool,
+    /// `-tap <dev>`: attach this TAP device as a port.
+    pub tap: Option<String>,
+    /// `-daemon`: `daemon(0, 1)` once the sockets are set up.
+    pub daemon: bool,
+    /// `-mgmt <path>`: a line-oriented console on this unix stream socket (umlnet only).
+    pub mgmt: Option<PathBuf>,
+    /// `-pcap <file>`: write every forwarded frame to this capture file (umlnet only).
+    pub pcap: Option<PathBuf>,
+}
+
+/// The result of reading the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    /// Run the switch.
+    Run(Config),
+    /// `--help`/`-help`/`-h`: print [`usage`] to stdout and exit 0.
+    Help {
+        /// `argv[0]`.
+        argv0: String,
+    },
+    /// A bad command line: print the reason and [`usage`] to stderr and exit 1.
+    Usage {
+        /// `argv[0]`.
+        argv0: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// The usage text: the original's two lines, then the umlnet additions.
+pub fn usage(argv0: &str) -> String {
+    format!(
+        "Usage : {argv0} [ -unix control-socket ] [ -hub ] [ -tap tap-device ]\n\
+         or : {argv0} -compat-v0 [ -unix control-socket data-socket ] [ -hub ] [ -tap tap-device ]\n\
+         \n\
+         options:\n  \
+           -unix <ctl>          control socket the UMLs connect to (eth0=daemon,,unix,<ctl>); default {DEFAULT_CTL}\n  \
+           -compat-v0           also accept version 0 clients; -unix then takes <ctl> <data> (default data {DEFAULT_DATA})\n  \
+           -hub                 be a hub: send every frame to every other port\n  \
+           -tap <dev>           attach the TAP device <dev> as a port\n  \
+           -daemon              go to the background once the sockets are ready\n  \
+           -mgmt <path>         (umlnet) console socket: ports, macs, stats, hub on|off, help\n  \
+           -pcap <file>         (umlnet) write every forwarded frame to <file> (pcap, Ethernet)\n  \
+           --help               this text\n"
+    )
+}
+
+/// Reads `argv` (including `argv[0]`) the way the original does: options in any order;
+/// after `-compat-v0`, `-unix` takes a control and a data path.
+pub fn parse_args(argv: &[OsString]) -> Invocation {
+    let argv0 = argv
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "uml_switch".into());
+    let mut cfg = Config {
+        argv0: argv0.clone(),
+        ctl: PathBuf::from(DEFAULT_CTL),
+        data: None,
+        hub: false,
+        tap: None,
+        daemon: false,
+        mgmt: None,
+        pcap: None,
+    };
+    let mut compat_v0 = false;
+    let mut data_given: Option<PathBuf> = None;
+    let mut i = 1;
+    let bad = |reason: String| Invocation::Usage {
+        argv0: argv0.clone(),
+        reason,
+    };
+    while i < argv.len() {
+        let a = argv[i].to_string_lossy();
+        let at = i;
+        let value = |k: usize| argv.get(at + k).map(PathBuf::from);
+        match a.as_ref() {
+            "-unix" => {
+                let Some(ctl) = value(1) else {
+                    return bad("-unix needs a control socket path".into());
+                };
+                cfg.ctl = ctl;
+                i += 2;
+                if compat_v0 {
+                    let Some(data) = value(2) else {
+                        return bad("after -compat-v0, -unix needs <control> <data>".into());
+                    };
+                    data_given = Some(data);
+                    i += 1;
+                }
+            }
+            "-compat-v0" => {
+                compat_v0 = true;
+                i += 1;
+            }
+            "-hub" => {
+                cfg.hub = true;
+                i += 1;
+            }
+            "-daemon" => {
+                cfg.daemon = true;
+                i += 1;
+            }
+            "-tap" | "-mgmt" | "-pcap" => {
+                let Some(v) = value(1) else {
+                    return bad(format!("{a} needs a value"));
+                };
+                match a.as_ref() {
+                    "-tap" => cfg.tap = Some(v.to_string_lossy().into_owned()),
+                    "-mgmt" => cfg.mgmt = Some(v),
+                    _ => cfg.pcap = Some(v),
+                }
+                i += 2;
+            }
+            "--help" | "-help" | "-h" => return Invocation::Help { argv0 },
+            other => return bad(format!("unknown option '{other}'")),
+        }
+    }
+    if compat_v0 {
+        cfg.data = Some(data_given.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)));
+    }
+    Invocation::Run(cfg)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn args(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
+    fn run(s: &str) -> Config {
+        match parse_args(&args(s)) {
+            Invocation::Run(c) => c,
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_originals() {
+        let c = run("uml_switch");
+        assert_eq!(c.ctl, PathBuf::from("/tmp/uml.ctl"));
+        assert_eq!(
+            (c.data, c.hub, c.tap, c.daemon, c.mgmt, c.pcap),
+            (None, false, None, false, None, None)
+        );
+    }
+
+    #[test]
+    fn debian_init_script_line() {
+        let c = run("uml_switch -tap tap0 -unix /var/run/uml-utilities/uml_switch.ctl");
+        assert_eq!(
+            c.ctl,
+            PathBuf::from("/var/run/uml-utilities/uml_switch.ctl")
+        );
+        assert_eq!(c.tap.as_deref(), Some("tap0"));
+    }
+
+    #[test]
+    fn compat_v0_makes_unix_take_two_paths() {
+        let c = run("sw -compat-v0 -unix /t/c /t/d -hub");
+        assert_eq!(
+            (c.ctl, c.data),
+            (PathBuf::from("/t/c"), Some(PathBuf::from("/t/d")))
+        );
+        assert!(c.hub);
+        let c = run("sw -compat-v0");
+        assert_eq!(c.data, Some(PathBuf::from(DEFAULT_DATA)));
+        // Before -compat-v0, -unix takes one value, so the second is an unknown option.
+        assert!(matches!(
+            parse_args(&args("sw -unix /t/c /t/d -compat-v0")),
+            Invocation::Usage { .. }
+        ));
+    }
+
+    #[test]
+    fn umlnet_options_and_help() {
+        let c = run("sw -mgmt /t/m -pcap /t/p.pcap -daemon");
+        assert_eq!(
+            (c.mgmt, c.pcap, c.daemon),
+            (Some("/t/m".into()), Some("/t/p.pcap".into()), true)
+        );
+        assert!(matches!(
+            parse_args(&args("sw --help")),
+            Invocation::Help { .. }
+        ));
+        assert!(
+            usage("sw")
+                .starts_with("Usage : sw [ -unix control-socket ] [ -hub ] [ -tap tap-device ]\n")
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_usage_errors() {
+        for s in [
+            "sw -bogus",
+            "sw -unix",
+            "sw -tap",
+            "sw -compat-v0 -unix /t/c",
+            "sw hub",
+        ] {
+            assert!(
+                matches!(parse_args(&args(s)), Invocation::Usage { .. }),
+                "{s}"
+            );
+        }
+    }
+}

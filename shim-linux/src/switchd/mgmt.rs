@@ -1,0 +1,170 @@
+//! The `-mgmt` console: a unix stream socket taking one command per line and answering
+//! with lines of text, each answer ended by an empty line.
+//!
+//! Commands: `ports`, `macs`, `stats`, `hub on|off`, `help`. Try it with
+//! `socat - UNIX-CONNECT:<path>` or [`switch_status`].
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use umlnet_core::switch::{MacSlot, PortId, PortSlot, Switch};
+
+use super::DaemonStats;
+
+/// At most this many addresses are listed by `macs` (the count is always given).
+pub const MAX_MACS_LISTED: usize = 1000;
+
+/// One attached port as the console shows it.
+pub(crate) struct PortView {
+    pub id: u16,
+    pub kind: String,
+    pub up_secs: u64,
+}
+
+/// What a console command may look at.
+pub(crate) struct View<'a, I: Iterator<Item = PortView>> {
+    pub sw: &'a Switch<Vec<MacSlot>, Vec<PortSlot>>,
+    pub ports: I,
+    pub stats: &'a DaemonStats,
+    pub pending: usize,
+}
+
+/// What a console command does.
+pub(crate) enum Outcome {
+    /// Answer with this text.
+    Text(String),
+    /// Switch hub mode on or off (the caller answers).
+    SetHub(bool),
+}
+
+const HELP: &str = "commands:\n\
+  ports        attached ports: id, kind, data address, counters, learned addresses\n\
+  macs         learned addresses: mac, port, seconds since last seen\n\
+  stats        switch-wide counters\n\
+  hub on|off   flood every frame (hub) or learn and forward (switch)\n\
+  help         this text";
+
+pub(crate) fn execute<I: Iterator<Item = PortView>>(line: &str, v: View<'_, I>) -> Outcome {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let text = match words.as_slice() {
+        ["help"] | ["?"] => HELP.to_string(),
+        ["ports"] => {
+            let mut ports: Vec<PortView> = v.ports.collect();
+            ports.sort_by_key(|p| p.id);
+            let mut s = format!("{} ports\n", ports.len());
+            for p in ports {
+                let st = v.sw.port_stats(PortId(p.id)).unwrap_or_default();
+                s.push_str(&format!(
+                    "port {} {} up {}s rx {} frames {} bytes tx {} frames {} bytes tx_errors {} drops {} macs {}\n",
+                    p.id,
+                    p.kind,
+                    p.up_secs,
+                    st.rx_frames,
+                    st.rx_bytes,
+                    st.tx_frames,
+                    st.tx_bytes,
+                    st.tx_errors,
+                    st.drops.total(),
+                    st.learned
+                ));
+            }
+            s
+        }
+        ["macs"] => {
+            let mut s = format!("{} addresses\n", v.sw.len());
+            for e in v.sw.entries().take(MAX_MACS_LISTED) {
+                s.push_str(&format!(
+                    "{} port {} age {}s\n",
+                    e.mac,
+                    e.port.0,
+                    e.age.secs()
+                ));
+            }
+            if v.sw.len() > MAX_MACS_LISTED {
+                s.push_str(&format!("... and {} more\n", v.sw.len() - MAX_MACS_LISTED));
+            }
+            s
+        }
+        ["stats"] => {
+            let st = v.sw.stats();
+            let d = v.stats;
+            format!(
+                "mode {}\nports {}\naddresses {} of {}\nrx_frames {}\nrx_bytes {}\nunicast_frames {}\nflooded_frames {}\n\
+                 unknown_unicast_frames {}\ndrops_runt {}\ndrops_oversize {}\ndrops_reflected {}\ndrops_unknown_sender {}\n\
+                 tx_frames {}\ntx_queue_full {}\ntx_refused {}\ntx_other_errors {}\nlearned {}\nmoved {}\nevicted {}\naged {}\npurged {}\n\
+                 connections {}\nports_attached {}\nports_detached {}\nrequests_refused {}\npending_requests {}\ncaptured {}",
+                if v.sw.is_hub() { "hub" } else { "switch" },
+                v.sw.port_count(),
+                v.sw.len(),
+                v.sw.capacity(),
+                st.rx_frames,
+                st.rx_bytes,
+                st.unicast_frames,
+                st.flooded_frames,
+                st.unknown_unicast_frames,
+                st.drops.runt,
+                st.drops.oversize,
+                st.drops.reflected,
+                d.unknown_sender,
+                d.tx_frames,
+                d.tx_queue_full,
+                d.tx_refused,
+                d.tx_other_errors,
+                st.learned,
+                st.moved,
+                st.evicted,
+                st.aged,
+                st.purged,
+                d.connections,
+                d.ports_attached,
+                d.ports_detached,
+                d.requests_refused,
+                v.pending,
+                d.captured
+            )
+        }
+        ["hub", "on"] => return Outcome::SetHub(true),
+        ["hub", "off"] => return Outcome::SetHub(false),
+        ["hub"] => format!(
+            "hub is {}; say 'hub on' or 'hub off'",
+            if v.sw.is_hub() { "on" } else { "off" }
+        ),
+        [] => "empty command; try 'help'".to_string(),
+        _ => format!("unknown command '{line}'; try 'help'"),
+    };
+    Outcome::Text(text)
+}
+
+/// Asks the console at `path` for `stats`, `ports` and `macs` and returns the answers
+/// (what `umlnet switch-status <path>` prints).
+pub fn switch_status(path: &Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let mut s = UnixStream::connect(path).with_context(|| {
+        format!(
+            "connecting to the switch console '{}' (was uml_switch started with -mgmt?)",
+            path.display()
+        )
+    })?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(b"stats\nports\nmacs\n")?;
+    let mut r = BufReader::new(s);
+    let mut out = String::new();
+    let mut answers = 0;
+    let mut line = String::new();
+    while answers < 3 {
+        line.clear();
+        if r.read_line(&mut line)
+            .context("reading the console's answer")?
+            == 0
+        {
+            anyhow::bail!("the switch console closed the connection after {answers} of 3 answers");
+        }
+        if line == "\n" {
+            answers += 1;
+        }
+        out.push_str(&line);
+    }
+    Ok(out)
+}

@@ -1,0 +1,1052 @@
+//! `uml_switch`: the virtual switch (or hub) daemon that UML kernels
+//! (`eth0=daemon,,unix,<ctl>`) and vde2 clients attach to (spec §3).
+//!
+//! A drop-in for uml-utilities' `uml_switch`: same flags, socket defaults, startup
+//! messages and wire protocol. The request codec is [`umlnet_core::daemon`], the
+//! forwarding decisions and MAC table are [`umlnet_core::switch`]; this module owns the
+//! sockets and the event loop:
+//!
+//! * one single-threaded, level-triggered epoll loop over the control listener, the
+//!   data socket, the control connections, the TAP device, the console and a `signalfd`;
+//! * a new connection gets **one** read of up to 256 bytes; a version 3 or 1 request is
+//!   answered with the switch's 110-byte data address, a version 0 request registers a
+//!   port without a reply, anything else is logged and the connection is **closed**;
+//! * a port is keyed by the client's exact 110-byte data address (a hash map, not a
+//!   scan); frames arrive in batches (`recvmmsg`) and leave in batches (`sendmmsg`);
+//!   a receiver whose queue is full loses that frame (counted), nobody else waits;
+//! * closing the control connection removes the port and every address learned on it.
+//!
+//! Differences from the original, on purpose: a datagram from an address that is not a
+//! port is dropped and counted (the original forwarded it to everybody); a frame whose
+//! destination is on its own ingress port is not sent back; all addresses of a closed
+//! port are forgotten; version 2/4+ and garbage requests close the connection (the
+//! original left v4+ open without an answer); SIGTERM removes the control socket too;
+//! frames up to 1518 bytes pass (the original cut them at 1514).
+
+pub mod args;
+mod mgmt;
+pub mod pcap;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use umlnet_core::daemon::{DataAddr, REPLY_LEN, RequestRepr};
+use umlnet_core::mac::MacAddr;
+use umlnet_core::switch::{
+    DEFAULT_MAX_FRAME_LEN, Instant, MacSlot, PortId, PortSlot, Switch, Verdict,
+};
+
+use crate::sys::epoll::Poller;
+use crate::sys::signal::SignalWatch;
+use crate::sys::socket::{DgramSocket, RecvBatch, SOCKADDR_UN_LEN, SendBatch};
+use crate::sys::tun::Tap;
+
+pub use args::{Config, Invocation, parse_args, usage};
+pub use mgmt::switch_status;
+
+/// Port slots of the daemon's switch (ids `0..PORT_SLOTS`).
+pub const PORT_SLOTS: usize = 4096;
+/// Addresses the MAC table holds (the oldest is evicted when it is full).
+pub const MAC_SLOTS: usize = 1 << 17;
+/// Datagrams taken per `recvmmsg`.
+pub const RECV_BATCH: usize = 64;
+/// The largest request read from a new control connection (vde2 adds a description).
+pub const MAX_REQUEST_READ: usize = umlnet_core::daemon::MAX_REQUEST_LEN;
+
+/// Why the switch could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum SwitchError {
+    /// Another process is serving the control socket.
+    #[error("The control socket '{0}' has another server attached to it")]
+    CtlInUse(PathBuf),
+    /// Another process is serving the `-compat-v0` data socket.
+    #[error("The data socket '{0}' has another server attached to it")]
+    DataInUse(PathBuf),
+    /// The path exists but is not a socket, so it is not removed.
+    #[error("'{0}' exists and is not a socket; remove it or choose another path")]
+    NotASocket(PathBuf),
+    /// A system call failed.
+    #[error("{what} '{path}': {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The object it was done to.
+        path: String,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+fn io_err(
+    what: &'static str,
+    path: impl std::fmt::Display,
+) -> impl FnOnce(io::Error) -> SwitchError {
+    let path = path.to_string();
+    move |source| SwitchError::Io { what, path, source }
+}
+
+/// Counters the daemon keeps beside the core switch's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DaemonStats {
+    /// Control connections accepted.
+    pub connections: u64,
+    /// Requests that became ports.
+    pub ports_attached: u64,
+    /// Ports removed (control connection closed).
+    pub ports_detached: u64,
+    /// Requests refused (bad version, garbage, short, duplicate address, no free port).
+    pub requests_refused: u64,
+    /// Datagrams from an address that is not a port (dropped).
+    pub unknown_sender: u64,
+    /// Frames not delivered because the receiver's queue was full.
+    pub tx_queue_full: u64,
+    /// Frames not delivered because the receiver's socket is gone.
+    pub tx_refused: u64,
+    /// Frames not delivered for another reason.
+    pub tx_other_errors: u64,
+    /// Frames handed to the kernel for delivery.
+    pub tx_frames: u64,
+    /// Frames written to the capture file.
+    pub captured: u64,
+}
+
+/// A seeded, fast hasher for the 110-byte port keys (SipHash would cost more than a
+/// batch of syscalls amortises; the seed keeps clients from choosing colliding names).
+#[derive(Clone, Copy)]
+struct AddrHasherBuilder(u64);
+
+struct AddrHasher(u64);
+
+impl BuildHasher for AddrHasherBuilder {
+    type Hasher = AddrHasher;
+    fn build_hasher(&self) -> AddrHasher {
+        AddrHasher(self.0)
+    }
+}
+
+impl Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            h = (h ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+        }
+        for &b in chunks.remainder() {
+            h = (h ^ u64::from(b))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(29);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 33)
+    }
+}
+
+enum PortKind {
+    /// A daemon-protocol client: its control connection and its data address.
+    Client {
+        ctl: UnixStream,
+        addr: DataAddr,
+        layout: &'static str,
+    },
+    /// The `-tap` device.
+    Tap,
+}
+
+struct Port {
+    kind: PortKind,
+    attached_at: Instant,
+}
+
+struct MgmtConn {
+    stream: UnixStream,
+    input: Vec<u8>,
+}
+
+const T_LISTENER: u64 = 1;
+const T_DATA: u64 = 2;
+const T_SIGNAL: u64 = 3;
+const T_TAP: u64 = 4;
+const T_STDIN: u64 = 5;
+const T_MGMT_LISTENER: u64 = 6;
+const T_PENDING: u64 = 7;
+const T_PORT: u64 = 8;
+const T_MGMT: u64 = 9;
+
+fn token(kind: u64, id: u64) -> u64 {
+    (kind << 32) | id
+}
+
+/// Why [`SwitchDaemon::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// A termination signal (its number) arrived.
+    Signal(i32),
+    /// stdin was a terminal and reached end of file.
+    StdinClosed,
+}
+
+/// The switch daemon: sockets bound, ready to [`run`](SwitchDaemon::run).
+///
+/// Dropping it removes the socket files it created (control, `-compat-v0` data,
+/// console), and nothing else.
+pub struct SwitchDaemon {
+    cfg: Config,
+    listener: UnixListener,
+    data: DgramSocket,
+    data_addr: DataAddr,
+    tap: Option<Tap>,
+    mgmt_listener: Option<UnixListener>,
+    pcap: Option<pcap::PcapWriter<io::BufWriter<std::fs::File>>>,
+    sw: Box<Switch<Vec<MacSlot>, Vec<PortSlot>>>,
+    ports: Vec<Option<Port>>,
+    free_ids: Vec<u16>,
+    by_addr: HashMap<DataAddr, u16, AddrHasherBuilder>,
+    last_hit: Option<(DataAddr, u16)>,
+    pending: HashMap<RawFd, UnixStream>,
+    mgmt_conns: HashMap<RawFd, MgmtConn>,
+    stats: DaemonStats,
+    started: std::time::Instant,
+    owned_paths: Vec<PathBuf>,
+    tap_port: Option<u16>,
+}
+
+/// Binds `path` as a listening stream socket, reclaiming a stale socket file the way the
+/// original does: if the path is in use, a `connect` probe that is refused means nobody
+/// serves it, so it is removed and bound again.
+fn bind_control(path: &Path) -> Result<UnixListener, SwitchError> {
+    match UnixListener::bind(path) {
+        Ok(l) => Ok(l),
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            let meta =
+                std::fs::symlink_metadata(path).map_err(io_err("inspecting", path.display()))?;
+            if !meta.file_type().is_socket() {
+                return Err(SwitchError::NotASocket(path.to_path_buf()));
+            }
+            match UnixStream::connect(path) {
+                Ok(_) => Err(SwitchError::CtlInUse(path.to_path_buf())),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    std::fs::remove_file(path)
+                        .map_err(io_err("removing the stale control socket", path.display()))?;
+                    tracing::info!("removed stale control socket '{}'", path.display());
+                    UnixListener::bind(path)
+                        .map_err(io_err("binding the control socket", path.display()))
+                }
+                Err(e) => Err(io_err("probing the control socket", path.display())(e)),
+            }
+        }
+        Err(e) => Err(io_err("binding the control socket", path.display())(e)),
+    }
+}
+
+/// Binds the `-compat-v0` filesystem data socket, reclaiming a stale one.
+fn bind_data_path(path: &Path) -> Result<(DgramSocket, DataAddr), SwitchError> {
+    let raw = crate::sys::socket::path_addr_bytes(path)
+        .map_err(io_err("data socket path", path.display()))?;
+    match DgramSocket::bind_raw(&raw, SOCKADDR_UN_LEN) {
+        Ok(s) => Ok((s, DataAddr::from_array(raw))),
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            let meta =
+                std::fs::symlink_metadata(path).map_err(io_err("inspecting", path.display()))?;
+            if !meta.file_type().is_socket() {
+                return Err(SwitchError::NotASocket(path.to_path_buf()));
+            }
+            let probe = DgramSocket::new().map_err(io_err("socket", "data probe"))?;
+            match probe.connect_raw(&raw, SOCKADDR_UN_LEN) {
+                Ok(()) => Err(SwitchError::DataInUse(path.to_path_buf())),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    std::fs::remove_file(path)
+                        .map_err(io_err("removing the stale data socket", path.display()))?;
+                    let s = DgramSocket::bind_raw(&raw, SOCKADDR_UN_LEN)
+                        .map_err(io_err("binding the data socket", path.display()))?;
+                    Ok((s, DataAddr::from_array(raw)))
+                }
+                Err(e) => Err(io_err("probing the data socket", path.display())(e)),
+            }
+        }
+        Err(e) => Err(io_err("binding the data socket", path.display())(e)),
+    }
+}
+
+/// Binds an abstract data socket named like the original's: `{0, pid, usec}`, zeros.
+fn bind_data_abstract() -> Result<(DgramSocket, DataAddr), SwitchError> {
+    let pid = std::process::id();
+    let mut usec = crate::sys::process::wall_clock_micros();
+    let mut last = None;
+    for _ in 0..16 {
+        let addr = DataAddr::uml_abstract(pid, usec);
+        match DgramSocket::bind_raw(addr.as_bytes(), SOCKADDR_UN_LEN) {
+            Ok(s) => return Ok((s, addr)),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                usec = usec.wrapping_add(1);
+                last = Some(e);
+            }
+            Err(e) => return Err(io_err("binding the data socket", "abstract")(e)),
+        }
+    }
+    Err(io_err("binding the data socket", "abstract")(
+        last.unwrap_or_else(|| io::ErrorKind::AddrInUse.into()),
+    ))
+}
+
+impl SwitchDaemon {
+    /// Sets everything up as the original does before it prints its banner: the control
+    /// socket (stale one reclaimed, live one refused), the data socket, the TAP port,
+    /// and the umlnet extras (console, capture file).
+    pub fn bind(cfg: Config) -> Result<SwitchDaemon, SwitchError> {
+        let mut owned_paths = Vec::new();
+        let listener = bind_control(&cfg.ctl)?;
+        owned_paths.push(cfg.ctl.clone());
+        // From here on a failure must remove what we created: build a guard-like value early.
+        let cleanup = |paths: &[PathBuf]| {
+            for p in paths {
+                let _ = std::fs::remove_file(p);
+            }
+        };
+        let res = (|| {
+            listener
+                .set_nonblocking(true)
+                .map_err(io_err("O_NONBLOCK on", cfg.ctl.display()))?;
+            let (data, data_addr) = match &cfg.data {
+                Some(p) => {
+                    let r = bind_data_path(p)?;
+                    owned_paths.push(p.clone());
+                    r
+                }
+                None => bind_data_abstract()?,
+            };
+            // Queued frames towards slow receivers are charged to our send buffer.
+            let _ = data.set_send_buffer(8 << 20);
+            let _ = data.set_recv_buffer(4 << 20);
+            let tap = match &cfg.tap {
+                Some(dev) => Some(Tap::open(dev).map_err(io_err("attaching the tap device", dev))?),
+                None => None,
+            };
+            let mgmt_listener = match &cfg.mgmt {
+                Some(p) => {
+                    let l = bind_control(p).map_err(|e| match e {
+                        SwitchError::CtlInUse(p) => SwitchError::Io {
+                            what: "the console socket is served by another process",
+                            path: p.display().to_string(),
+                            source: io::ErrorKind::AddrInUse.into(),
+                        },
+                        other => other,
+                    })?;
+                    owned_paths.push(p.clone());
+                    l.set_nonblocking(true)
+                        .map_err(io_err("O_NONBLOCK on", p.display()))?;
+                    Some(l)
+                }
+                None => None,
+            };
+            let pcap = match &cfg.pcap {
+                Some(p) => Some(
+                    pcap::PcapWriter::create(p)
+                        .map_err(io_err("creating the capture file", p.display()))?,
+                ),
+                None => None,
+            };
+            Ok((data, data_addr, tap, mgmt_listener, pcap))
+        })();
+        let (data, data_addr, tap, mgmt_listener, pcap) = match res {
+            Ok(v) => v,
+            Err(e) => {
+                cleanup(&owned_paths);
+                return Err(e);
+            }
+        };
+        let seed = u64::from(std::process::id()) << 32
+            ^ u64::from(crate::sys::process::wall_clock_micros());
+        let mut sw = Box::new(Switch::new(
+            vec![MacSlot::EMPTY; MAC_SLOTS],
+            vec![PortSlot::EMPTY; PORT_SLOTS],
+        ));
+        sw.set_hub(cfg.hub);
+        sw.set_max_frame_len(DEFAULT_MAX_FRAME_LEN);
+        sw.set_hash_seed(seed.rotate_left(17) ^ 0x5bd1_e995);
+        let mut d = SwitchDaemon {
+            cfg,
+            listener,
+            data,
+            data_addr,
+            tap,
+            mgmt_listener,
+            pcap,
+            sw,
+            ports: (0..PORT_SLOTS).map(|_| None).collect(),
+            free_ids: (0..PORT_SLOTS as u16).rev().collect(),
+            by_addr: HashMap::with_hasher(AddrHasherBuilder(seed)),
+            last_hit: None,
+            pending: HashMap::new(),
+            mgmt_conns: HashMap::new(),
+            stats: DaemonStats::default(),
+            started: std::time::Instant::now(),
+            owned_paths,
+            tap_port: None,
+        };
+        if d.tap.is_some() {
+            let id = d
+                .alloc_port(PortKind::Tap)
+                .expect("a fresh switch has free ports");
+            d.tap_port = Some(id);
+        }
+        Ok(d)
+    }
+
+    /// The line the original prints once it is ready (without the newline):
+    /// `<argv0> attached to unix socket '<ctl>'` (or `…sockets '<ctl>' and '<data>'`),
+    /// followed by ` tap device '<dev>'` with `-tap`.
+    pub fn banner(&self) -> String {
+        let mut s = match &self.cfg.data {
+            Some(d) => format!(
+                "{} attached to unix sockets '{}' and '{}'",
+                self.cfg.argv0,
+                self.cfg.ctl.display(),
+                d.display()
+            ),
+            None => format!(
+                "{} attached to unix socket '{}'",
+                self.cfg.argv0,
+                self.cfg.ctl.display()
+            ),
+        };
+        if let Some(t) = &self.tap {
+            s.push_str(&format!(" tap device '{}'", t.name()));
+        }
+        s
+    }
+
+    /// The 110-byte address the switch answers requests with.
+    pub fn data_addr(&self) -> &DataAddr {
+        &self.data_addr
+    }
+
+    /// The daemon's own counters.
+    pub fn stats(&self) -> DaemonStats {
+        self.stats
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_millis(self.started.elapsed().as_millis() as u64)
+    }
+
+    fn alloc_port(&mut self, kind: PortKind) -> Option<u16> {
+        let id = self.free_ids.pop()?;
+        if self.sw.add_port(PortId(id)).is_err() {
+            self.free_ids.push(id);
+            return None;
+        }
+        if let PortKind::Client { addr, .. } = &kind {
+            self.by_addr.insert(*addr, id);
+        }
+        self.ports[usize::from(id)] = Some(Port {
+            kind,
+            attached_at: self.now(),
+        });
+        Some(id)
+    }
+
+    /// Runs the event loop until a termination signal (or EOF on a terminal stdin).
+    /// The socket files are removed when the daemon is dropped.
+    pub fn run(&mut self) -> Result<Exit, SwitchError> {
+        let mut poller = Poller::new(256).map_err(io_err("epoll_create", "switch"))?;
+        let signals = SignalWatch::new(&[
+            nix::sys::signal::Signal::SIGINT,
+            nix::sys::signal::Signal::SIGTERM,
+        ])
+        .map_err(io_err("signalfd", "SIGINT/SIGTERM"))?;
+        let add = |p: &Poller, fd: RawFd, t: u64| p.add(fd, t).map_err(io_err("epoll_ctl", fd));
+        add(&poller, self.listener.as_raw_fd(), token(T_LISTENER, 0))?;
+        add(&poller, self.data.as_raw_fd(), token(T_DATA, 0))?;
+        add(&poller, signals.as_raw_fd(), token(T_SIGNAL, 0))?;
+        if let Some(t) = &self.tap {
+            add(&poller, t.as_raw_fd(), token(T_TAP, 0))?;
+        }
+        if let Some(m) = &self.mgmt_listener {
+            add(&poller, m.as_raw_fd(), token(T_MGMT_LISTENER, 0))?;
+        }
+        if io::stdin().is_terminal() {
+            add(&poller, 0, token(T_STDIN, 0))?;
+        }
+        let mut batch = RecvBatch::new(RECV_BATCH, DEFAULT_MAX_FRAME_LEN);
+        let mut scratch = SendBatch::new();
+        let mut out: Vec<(u16, u16)> = Vec::with_capacity(RECV_BATCH * 4);
+        let mut ready = Vec::with_capacity(256);
+        let mut tapbuf = vec![0u8; DEFAULT_MAX_FRAME_LEN + 1];
+        loop {
+            if let Some(p) = &mut self.pcap {
+                let _ = p.flush();
+            }
+            ready.clear();
+            ready.extend(poller.wait(None).map_err(io_err("epoll_wait", "switch"))?);
+            for ev in ready.iter().copied() {
+                let (kind, id) = (ev.token >> 32, (ev.token & 0xffff_ffff) as u32);
+                match kind {
+                    T_DATA => {
+                        // Several batches per wake-up, but give the others a turn.
+                        for _ in 0..8 {
+                            let n = match self.data.recv_batch(&mut batch) {
+                                Ok(n) => n,
+                                Err(e) => {
+                                    tracing::warn!("receiving on the data socket: {e}");
+                                    0
+                                }
+                            };
+                            if n == 0 {
+                                break;
+                            }
+                            self.forward_batch(&batch, &mut out, &mut scratch);
+                            if n < batch.capacity() {
+                                break;
+                            }
+                        }
+                    }
+                    T_LISTENER => self.accept_all(&poller),
+                    T_PENDING => self.read_request(&poller, id as RawFd),
+                    T_PORT => self.port_control_event(&poller, id as u16),
+                    T_TAP => {
+                        for _ in 0..64 {
+                            let Some(tap) = &self.tap else { break };
+                            match tap.recv(&mut tapbuf) {
+                                Ok(Some(n)) => {
+                                    let ingress = self.tap_port.expect("tap has a port");
+                                    self.forward_one(
+                                        ingress,
+                                        &tapbuf[..n.min(tapbuf.len())],
+                                        n,
+                                        &mut out,
+                                        &mut scratch,
+                                    );
+                                }
+                                Ok(None) => break,
+                                Err(e) => {
+                                    tracing::warn!("reading the tap device: {e}");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    T_SIGNAL => {
+                        if let Ok(Some(sig)) = signals.read() {
+                            return Ok(Exit::Signal(sig));
+                        }
+                    }
+                    T_STDIN => {
+                        let mut b = [0u8; 256];
+                        match io::stdin().read(&mut b) {
+                            Ok(0) | Err(_) => return Ok(Exit::StdinClosed),
+                            Ok(_) => {}
+                        }
+                    }
+                    T_MGMT_LISTENER => self.accept_mgmt(&poller),
+                    T_MGMT => self.mgmt_event(&poller, id as RawFd),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn accept_all(&mut self, poller: &Poller) {
+        loop {
+            match self.listener.accept() {
+                Ok((s, _)) => {
+                    self.stats.connections += 1;
+                    if let Err(e) = s.set_nonblocking(true) {
+                        tracing::warn!("O_NONBLOCK on a new connection: {e}; closing it");
+                        continue;
+                    }
+                    let fd = s.as_raw_fd();
+                    if let Err(e) = poller.add(fd, token(T_PENDING, fd as u64)) {
+                        tracing::warn!("watching a new connection: {e}; closing it");
+                        continue;
+                    }
+                    tracing::debug!("New connection (fd {fd})");
+                    self.pending.insert(fd, s);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // EMFILE and friends: leave the rest queued, try again on the next event.
+                    tracing::warn!("accept on '{}': {e}", self.cfg.ctl.display());
+                    return;
+                }
+            }
+        }
+    }
+
+    fn refuse(&mut self, poller: &Poller, fd: RawFd, why: &str) {
+        self.stats.requests_refused += 1;
+        tracing::warn!("refusing control connection (fd {fd}): {why}; connection closed");
+        let _ = poller.delete(fd);
+        self.pending.remove(&fd);
+    }
+
+    fn read_request(&mut self, poller: &Poller, fd: RawFd) {
+        let Some(stream) = self.pending.get_mut(&fd) else {
+            return;
+        };
+        let mut buf = [0u8; MAX_REQUEST_READ];
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted =>
+            {
+                return;
+            }
+            Err(e) => {
+                let why = format!("read error {e}");
+                return self.refuse(poller, fd, &why);
+            }
+        };
+        if n == 0 {
+            tracing::info!("EOF from new port (fd {fd})");
+            let _ = poller.delete(fd);
+            self.pending.remove(&fd);
+            return;
+        }
+        let req = match RequestRepr::parse(&buf[..n]) {
+            Ok(r) => r,
+            Err(e) => return self.refuse(poller, fd, &e.to_string()),
+        };
+        let addr = *req.addr();
+        if let Some(&other) = self.by_addr.get(&addr) {
+            let why = format!("its data address {addr} is already attached as port {other}");
+            return self.refuse(poller, fd, &why);
+        }
+        let layout = match req {
+            RequestRepr::V3 { .. } => "v3",
+            RequestRepr::V1 { .. } => "v1",
+            RequestRepr::V0 { .. } => "v0",
+        };
+        if req.wants_reply() {
+            let reply: &[u8; REPLY_LEN] = self.data_addr.as_bytes();
+            let stream = self.pending.get_mut(&fd).expect("present above");
+            match stream.write(reply) {
+                Ok(REPLY_LEN) => {}
+                Ok(k) => {
+                    return self.refuse(
+                        poller,
+                        fd,
+                        &format!("short write of the reply ({k} of {REPLY_LEN} bytes)"),
+                    );
+                }
+                Err(e) => return self.refuse(poller, fd, &format!("writing the reply: {e}")),
+            }
+        }
+        let _ = poller.delete(fd);
+        let stream = self.pending.remove(&fd).expect("present above");
+        let Some(id) = self.alloc_port(PortKind::Client {
+            ctl: stream,
+            addr,
+            layout,
+        }) else {
+            self.stats.requests_refused += 1;
+            tracing::warn!("no free port for {addr} (all {PORT_SLOTS} in use); connection closed");
+            return;
+        };
+        let Some(Port {
+            kind: PortKind::Client { ctl, .. },
+            ..
+        }) = &self.ports[usize::from(id)]
+        else {
+            unreachable!("just attached as a client")
+        };
+        if let Err(e) = poller.add(ctl.as_raw_fd(), token(T_PORT, u64::from(id))) {
+            tracing::warn!("watching port {id}: {e}; detaching it");
+            self.detach(poller, id);
+            return;
+        }
+        self.stats.ports_attached += 1;
+        if let RequestRepr::V3 { description, .. } = req
+            && !description.is_empty()
+        {
+            let d = String::from_utf8_lossy(description.split(|b| *b == 0).next().unwrap_or(&[]));
+            tracing::info!("New port {id} ({layout}) data socket {addr} \"{d}\"");
+        } else {
+            tracing::info!("New port {id} ({layout}) data socket {addr}");
+        }
+    }
+
+    fn port_control_event(&mut self, poller: &Poller, id: u16) {
+        let Some(Port {
+            kind: PortKind::Client { ctl, .. },
+            ..
+        }) = &mut self.ports[usize::from(id)]
+        else {
+            return;
+        };
+        let mut buf = [0u8; 512];
+        match ctl.read(&mut buf) {
+            Ok(0) => {
+                tracing::info!("Disconnect port {id}");
+                self.detach(poller, id);
+            }
+            Ok(n) => tracing::debug!("port {id}: ignoring {n} stray control bytes"),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::info!("Disconnect port {id} ({e})");
+                self.detach(poller, id);
+            }
+        }
+    }
+
+    fn detach(&mut self, poller: &Poller, id: u16) {
+        let Some(port) = self.ports[usize::from(id)].take() else {
+            return;
+        };
+        let purged = self.sw.remove_port(PortId(id)).unwrap_or(0);
+        if let PortKind::Client { ctl, addr, .. } = port.kind {
+            let _ = poller.delete(ctl.as_raw_fd());
+            self.by_addr.remove(&addr);
+            if self.last_hit.is_some_and(|(_, p)| p == id) {
+                self.last_hit = None;
+            }
+            drop(ctl);
+        }
+        self.free_ids.push(id);
+        self.stats.ports_detached += 1;
+        tracing::debug!("port {id} removed, {purged} addresses forgotten");
+    }
+
+    fn lookup(&mut self, addr: &[u8; SOCKADDR_UN_LEN]) -> Option<u16> {
+        if let Some((a, p)) = &self.last_hit
+            && a.as_bytes() == addr
+        {
+            return Some(*p);
+        }
+        let key = DataAddr::from_array(*addr);
+        let p = *self.by_addr.get(&key)?;
+        self.last_hit = Some((key, p));
+        Some(p)
+    }
+
+    /// Decides where one frame goes; pushes `(frame index, port)` pairs onto `out`.
+    fn route(
+        &mut self,
+        ingress: u16,
+        frame: &[u8],
+        len: usize,
+        now: Instant,
+        idx: u16,
+        out: &mut Vec<(u16, u16)>,
+    ) {
+        let (dst, src) = match (frame.get(0..6), frame.get(6..12)) {
+            (Some(d), Some(s)) => {
+                let mut a = [0u8; 6];
+                let mut b = [0u8; 6];
+                a.copy_from_slice(d);
+                b.copy_from_slice(s);
+                (MacAddr(a), MacAddr(b))
+            }
+            _ => (MacAddr([0; 6]), MacAddr([0; 6])),
+        };
+        match self.sw.forward_header(PortId(ingress), dst, src, len, now) {
+            Verdict::Drop(_) => return,
+            Verdict::Unicast(p) => out.push((idx, p.0)),
+            Verdict::Flood { except } => {
+                out.extend(self.sw.ports().filter(|p| *p != except).map(|p| (idx, p.0)))
+            }
+        }
+        if let Some(pc) = &mut self.pcap
+            && pc.write_frame(frame, SystemTime::now()).is_ok()
+        {
+            self.stats.captured += 1;
+        }
+    }
+
+    fn forward_batch(
+        &mut self,
+        batch: &RecvBatch,
+        out: &mut Vec<(u16, u16)>,
+        scratch: &mut SendBatch,
+    ) {
+        let now = self.now();
+        out.clear();
+        for i in 0..batch.len() {
+            let Some(r) = batch.get(i) else { break };
+            let port = if r.addr_len == SOCKADDR_UN_LEN {
+                self.lookup(r.addr)
+            } else {
+                None
+            };
+            let Some(ingress) = port else {
+                self.stats.unknown_sender += 1;
+                tracing::trace!("datagram from an address that is not a port; dropped");
+                continue;
+            };
+            // A cut datagram was longer than the buffer: report one more byte so the
+            // switch counts it as oversize.
+            let len = if r.truncated {
+                r.data.len() + 1
+            } else {
+                r.data.len()
+            };
+            self.route(ingress, r.data, len, now, i as u16, out);
+        }
+        self.deliver(
+            |i| batch.get(usize::from(i)).map_or(&[][..], |r| r.data),
+            out,
+            scratch,
+        );
+    }
+
+    fn forward_one(
+        &mut self,
+        ingress: u16,
+        frame: &[u8],
+        len: usize,
+        out: &mut Vec<(u16, u16)>,
+        scratch: &mut SendBatch,
+    ) {
+        let now = self.now();
+        out.clear();
+        self.route(ingress, frame, len, now, 0, out);
+        self.deliver(|_| frame, out, scratch);
+    }
+
+    /// Sends each `(frame, port)` pair; client ports through one `sendmmsg` stream.
+    fn deliver<'f>(
+        &mut self,
+        frame: impl Fn(u16) -> &'f [u8],
+        out: &[(u16, u16)],
+        scratch: &mut SendBatch,
+    ) {
+        if out.is_empty() {
+            return;
+        }
+        let mut msgs: Vec<(&[u8], &[u8; SOCKADDR_UN_LEN])> = Vec::with_capacity(out.len());
+        let mut dests: Vec<u16> = Vec::with_capacity(out.len());
+        for &(i, p) in out {
+            match self.ports.get(usize::from(p)).and_then(Option::as_ref) {
+                Some(Port {
+                    kind: PortKind::Client { addr, .. },
+                    ..
+                }) => {
+                    msgs.push((frame(i), addr.as_bytes()));
+                    dests.push(p);
+                }
+                Some(Port {
+                    kind: PortKind::Tap,
+                    ..
+                }) => {
+                    if let Some(t) = &self.tap {
+                        match t.send(frame(i)) {
+                            Ok(Some(_)) => self.stats.tx_frames += 1,
+                            Ok(None) => {
+                                self.stats.tx_queue_full += 1;
+                                self.sw.record_tx_error(PortId(p));
+                            }
+                            Err(_) => {
+                                self.stats.tx_other_errors += 1;
+                                self.sw.record_tx_error(PortId(p));
+                            }
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+        let mut k = 0;
+        while k < msgs.len() {
+            match self.data.send_batch(scratch, &msgs[k..]) {
+                Ok(n) => {
+                    self.stats.tx_frames += n as u64;
+                    k += n;
+                }
+                Err(e) => {
+                    match e.raw_os_error() {
+                        Some(libc::EAGAIN) => self.stats.tx_queue_full += 1,
+                        Some(libc::ECONNREFUSED) | Some(libc::ENOENT) => self.stats.tx_refused += 1,
+                        _ => {
+                            self.stats.tx_other_errors += 1;
+                            tracing::debug!("send to port {}: {e}", dests[k]);
+                        }
+                    }
+                    self.sw.record_tx_error(PortId(dests[k]));
+                    k += 1;
+                }
+            }
+        }
+    }
+
+    fn accept_mgmt(&mut self, poller: &Poller) {
+        let Some(l) = &self.mgmt_listener else { return };
+        loop {
+            match l.accept() {
+                Ok((s, _)) => {
+                    if s.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    let fd = s.as_raw_fd();
+                    if poller.add(fd, token(T_MGMT, fd as u64)).is_ok() {
+                        self.mgmt_conns.insert(
+                            fd,
+                            MgmtConn {
+                                stream: s,
+                                input: Vec::new(),
+                            },
+                        );
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn mgmt_event(&mut self, poller: &Poller, fd: RawFd) {
+        let Some(conn) = self.mgmt_conns.get_mut(&fd) else {
+            return;
+        };
+        let mut buf = [0u8; 1024];
+        let close = match conn.stream.read(&mut buf) {
+            Ok(0) => true,
+            Ok(n) => {
+                conn.input.extend_from_slice(&buf[..n]);
+                conn.input.len() > 4096
+            }
+            Err(e) => {
+                !(e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted)
+            }
+        };
+        let mut close = close;
+        while let Some(nl) = self
+            .mgmt_conns
+            .get(&fd)
+            .and_then(|c| c.input.iter().position(|b| *b == b'\n'))
+        {
+            let line: Vec<u8> = self
+                .mgmt_conns
+                .get_mut(&fd)
+                .expect("checked")
+                .input
+                .drain(..=nl)
+                .collect();
+            let line = String::from_utf8_lossy(&line).trim().to_string();
+            let mut reply = self.mgmt_command(&line);
+            if !reply.ends_with('\n') {
+                reply.push('\n');
+            }
+            reply.push('\n');
+            let conn = self.mgmt_conns.get_mut(&fd).expect("checked");
+            match conn.stream.write(reply.as_bytes()) {
+                Ok(n) if n == reply.len() => {}
+                // A console that does not read its answers is dropped rather than waited for.
+                _ => close = true,
+            }
+            if close {
+                break;
+            }
+        }
+        if close {
+            let _ = poller.delete(fd);
+            self.mgmt_conns.remove(&fd);
+        }
+    }
+
+    fn mgmt_command(&mut self, line: &str) -> String {
+        let now = self.now();
+        self.sw.age(now);
+        let view = mgmt::View {
+            sw: &self.sw,
+            ports: self.ports.iter().enumerate().filter_map(|(i, p)| {
+                p.as_ref().map(|p| mgmt::PortView {
+                    id: i as u16,
+                    kind: match &p.kind {
+                        PortKind::Client { addr, layout, .. } => format!("{layout} {addr}"),
+                        PortKind::Tap => {
+                            format!("tap {}", self.tap.as_ref().map_or("", |t| t.name()))
+                        }
+                    },
+                    up_secs: now.saturating_duration_since(p.attached_at).secs(),
+                })
+            }),
+            stats: &self.stats,
+            pending: self.pending.len(),
+        };
+        match mgmt::execute(line, view) {
+            mgmt::Outcome::Text(t) => t,
+            mgmt::Outcome::SetHub(on) => {
+                self.sw.set_hub(on);
+                format!("hub {}", if on { "on" } else { "off" })
+            }
+        }
+    }
+}
+
+impl Drop for SwitchDaemon {
+    fn drop(&mut self) {
+        for p in &self.owned_paths {
+            if let Err(e) = std::fs::remove_file(p)
+                && e.kind() != io::ErrorKind::NotFound
+            {
+                eprintln!("Couldn't remove socket '{}' : {e}", p.display());
+            }
+        }
+    }
+}
+
+/// The whole `uml_switch` program behind `main`: parses `argv`, sets up, prints the
+/// banner, optionally daemonizes, and runs until a signal. Returns the exit status.
+pub fn main_with_args(argv: &[std::ffi::OsString]) -> i32 {
+    let cfg = match parse_args(argv) {
+        Invocation::Run(c) => c,
+        Invocation::Help { argv0 } => {
+            print!("{}", usage(&argv0));
+            return 0;
+        }
+        Invocation::Usage { argv0, reason } => {
+            eprintln!("{argv0}: {reason}");
+            eprint!("{}", usage(&argv0));
+            return 1;
+        }
+    };
+    if cfg.hub {
+        println!("{} will be a hub instead of a switch", cfg.argv0);
+    }
+    if cfg.data.is_some() {
+        println!("Control protocol 0 compatibility");
+    }
+    let daemon = cfg.daemon;
+    let mut sw = match SwitchDaemon::bind(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    println!("{}", sw.banner());
+    let _ = io::stdout().flush();
+    if daemon && let Err(e) = crate::sys::process::daemonize(false, true) {
+        eprintln!("daemon: {e}");
+        return 1;
+    }
+    match sw.run() {
+        Ok(Exit::Signal(sig)) => {
+            eprintln!("Caught signal {sig}, cleaning up and exiting");
+            0
+        }
+        Ok(Exit::StdinClosed) => {
+            eprintln!("EOF on stdin, cleaning up and exiting");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
