@@ -20,6 +20,13 @@
 //!   it; a full table evicts its oldest entry; a source address with the group bit is
 //!   never learned; an expired entry is never used (its destination floods again).
 //! * Hub mode ([`Switch::set_hub`]) floods every frame; it can be switched at run time.
+//! * A frame from a port that is not attached is dropped ([`DropReason::UnknownPort`]);
+//!   the original flooded it to every port. Frames shorter than an Ethernet header are
+//!   dropped ([`DropReason::Runt`]); the original forwarded them.
+//! * Counters are kept per port ([`PortStats`]) and switch-wide ([`SwitchStats`]); a
+//!   frame counts as transmitted when the verdict sends it to a port (the caller reports
+//!   failed sends with [`Switch::record_tx_error`]). Flood transmit counts are derived
+//!   lazily, so counting costs O(1) per frame however many ports there are.
 //!
 //! Storage is provided by the caller, so the same code serves a daemon with 64 Ki
 //! addresses and thousands of ports (storage on the heap) and a tiny embedded switch
@@ -310,7 +317,8 @@ pub struct PortStats {
     pub rx_frames: u64,
     /// Bytes of those frames.
     pub rx_bytes: u64,
-    /// Frames the switch sent (unicast or flood) to the port.
+    /// Frames the switch sent (unicast or flood) to the port, counted when the verdict
+    /// is given.
     pub tx_frames: u64,
     /// Bytes of those frames.
     pub tx_bytes: u64,
@@ -1073,6 +1081,8 @@ where
     /// Passes the time: forgets addresses not seen for longer than the ageing time;
     /// returns how many. [`Switch::forward`] does this itself, so a caller needs it only
     /// to refresh the table while no frames arrive (before listing it, for example).
+    /// Calling it from a periodic timer also spreads the work of forgetting many
+    /// addresses at once (after a quiet spell) away from the next frame.
     pub fn age(&mut self, now: Instant) -> usize {
         if now.millis > self.now {
             self.now = now.millis;
@@ -1746,6 +1756,7 @@ mod test {
             Advance(u64),
             Back(u64),
             Hub(bool),
+            Ageing(u64),
             Age,
         }
 
@@ -1778,6 +1789,7 @@ mod test {
                 2 => prop_oneof![Just(0u64), Just(1), 0u64..3_000].prop_map(Op::Advance),
                 1 => (0u64..2_000).prop_map(Op::Back),
                 1 => any::<bool>().prop_map(Op::Hub),
+                1 => prop_oneof![Just(0u64), 0u64..5_000].prop_map(Op::Ageing),
                 1 => Just(Op::Age),
             ]
         }
@@ -1964,6 +1976,10 @@ mod test {
                 Op::Hub(h) => {
                     sw.set_hub(h);
                     model.hub = h;
+                }
+                Op::Ageing(a) => {
+                    sw.set_ageing(Duration::from_millis(a));
+                    model.ageing = a;
                 }
                 Op::Age => {
                     sw.age(ms(t));
