@@ -1272,6 +1272,30 @@ mod test {
         );
     }
 
+    /// The real linux.uml 6.1 reply to `remove eth0x1f` (no such device), captured on
+    /// the client socket.
+    const KERNEL_ENODEV_REPLY: [u8; 33] = *b"\xed\xff\xff\xff\x00\x00\x00\x00\x15\x00\x00\x00\
+Device doesn't exist\x00";
+
+    #[test]
+    fn real_kernel_enodev_reply() {
+        let packet = ReplyPacket::new_checked(&KERNEL_ENODEV_REPLY[..]).unwrap();
+        let repr = ReplyRepr::parse(&packet).unwrap();
+        assert_eq!(
+            repr,
+            ReplyRepr {
+                err: ERR_ENODEV,
+                more: false,
+                text: DEVICE_DOESNT_EXIST.as_bytes()
+            }
+        );
+        let chunks: Vec<_> =
+            reply_chunks(DEVICE_DOESNT_EXIST.as_bytes(), ERR_ENODEV, false).collect();
+        let mut out = [0u8; 64];
+        let n = chunks[0].encode(&mut out).unwrap();
+        assert_eq!(&out[..n], &KERNEL_ENODEV_REPLY[..]);
+    }
+
     #[test]
     fn empty_ok_reply_is_13_bytes() {
         let mut out = [0u8; 64];
