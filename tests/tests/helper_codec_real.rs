@@ -234,3 +234,41 @@ fn real_kernel_argv_parses_and_accepts_our_replies() {
         "{ctl}"
     );
 }
+
+/// The original helper refuses these before touching the host; its message must be
+/// the Display of our error for the same argv.
+#[test]
+fn original_uml_net_refusals_match_our_errors() {
+    if !require_real_host("original_uml_net_refusals_match_our_errors", &["uml_net"]) {
+        return;
+    }
+    let ns = Netns::new("hcm");
+    let cases: &[&[&str]] = &[
+        &["5", "tuntap", "up"],
+        &["-1", "tuntap", "up"],
+        &["4", "pcap", "x"],
+        &["1", "add", "tap0", "10.0.0.1", "255.0.0.0"],
+        &["3", "del", "tap0"],
+        &["0", "tuntap", "up"],
+        &["4"],
+    ];
+    for args in cases {
+        let err = HelperCall::parse(args).expect_err("refused");
+        let out = ns
+            .command("/usr/bin/uml_net")
+            .args(*args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let ours = err.to_string();
+        // Our "bad argument list" adds the count; compare up to it there.
+        let key = ours.split(" (").next().unwrap();
+        assert!(
+            text.contains(key),
+            "{args:?}: original said {text:?}, we say {ours:?}"
+        );
+    }
+}
