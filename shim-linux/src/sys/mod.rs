@@ -16,6 +16,11 @@
 //! - [`process`]: process-wide calls (`daemon(3)`, the open-descriptor count).
 
 pub mod epoll;
+pub mod fdpass;
+pub mod netlink;
+pub mod privilege;
+pub mod pty;
+pub mod sysctl;
 pub mod process;
 pub mod signal;
 pub mod socket;

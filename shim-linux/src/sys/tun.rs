@@ -82,3 +82,103 @@ impl AsRawFd for Tap {
         self.file.as_raw_fd()
     }
 }
+
+/// `TUNSETPERSIST`, `_IOW('T', 203, int)`.
+pub const TUNSETPERSIST: libc::c_ulong = 0x4004_54cb;
+/// `TUNSETOWNER`, `_IOW('T', 204, int)`.
+pub const TUNSETOWNER: libc::c_ulong = 0x4004_54cc;
+/// `TUNSETGROUP`, `_IOW('T', 206, int)`.
+pub const TUNSETGROUP: libc::c_ulong = 0x4004_54ce;
+
+/// Which kind of device [`Tap::open_device`] attaches to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunMode {
+    /// `IFF_TAP | IFF_NO_PI`: Ethernet frames.
+    Tap,
+    /// `IFF_TUN | IFF_NO_PI`: bare IP packets (for SLIP).
+    Tun,
+}
+
+impl Tap {
+    /// Opens the clone device `clone` (normally `/dev/net/tun`, refusing to follow a
+    /// symlink and anything that is not a character device) and attaches to, or creates,
+    /// the device `name` in `mode`. An empty name lets the kernel choose. The descriptor
+    /// is close-on-exec, and non-blocking if asked.
+    pub fn open_device(
+        clone: &std::path::Path,
+        name: &str,
+        mode: TunMode,
+        nonblocking: bool,
+    ) -> io::Result<Tap> {
+        use std::os::unix::fs::FileTypeExt;
+        if name.len() >= libc::IFNAMSIZ {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("device name '{name}' is longer than {} bytes", libc::IFNAMSIZ - 1),
+            ));
+        }
+        let mut flags = libc::O_CLOEXEC | libc::O_NOFOLLOW;
+        if nonblocking {
+            flags |= libc::O_NONBLOCK;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(flags)
+            .open(clone)?;
+        if !file.metadata()?.file_type().is_char_device() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("'{}' is not a character device", clone.display()),
+            ));
+        }
+        // SAFETY: an all-zero ifreq is valid.
+        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+            *d = s as libc::c_char;
+        }
+        let kind = match mode {
+            TunMode::Tap => libc::IFF_TAP,
+            TunMode::Tun => libc::IFF_TUN,
+        };
+        ifr.ifr_ifru.ifru_flags = (kind | libc::IFF_NO_PI) as libc::c_short;
+        // SAFETY: TUNSETIFF reads and writes one struct ifreq, which ifr is.
+        cvt(unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF as _, &mut ifr) })?;
+        let got: Vec<u8> = ifr
+            .ifr_name
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
+        Ok(Tap {
+            file,
+            name: String::from_utf8_lossy(&got).into_owned(),
+        })
+    }
+
+    fn set_int(&self, req: libc::c_ulong, value: libc::c_ulong) -> io::Result<()> {
+        // SAFETY: these TUN ioctls take their argument by value.
+        cvt(unsafe { libc::ioctl(self.file.as_raw_fd(), req as _, value) })?;
+        Ok(())
+    }
+
+    /// Makes the device outlive this descriptor (`TUNSETPERSIST 1`) or not (`0`).
+    pub fn set_persist(&self, on: bool) -> io::Result<()> {
+        self.set_int(TUNSETPERSIST, on as libc::c_ulong)
+    }
+
+    /// Lets user `uid` attach to the device (`TUNSETOWNER`).
+    pub fn set_owner(&self, uid: u32) -> io::Result<()> {
+        self.set_int(TUNSETOWNER, uid as libc::c_ulong)
+    }
+
+    /// Lets group `gid` attach to the device (`TUNSETGROUP`).
+    pub fn set_group(&self, gid: u32) -> io::Result<()> {
+        self.set_int(TUNSETGROUP, gid as libc::c_ulong)
+    }
+
+    /// Reads one frame or packet, waiting for one if the descriptor is blocking.
+    pub fn read_blocking(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.file).read(buf)
+    }
+}
