@@ -1133,6 +1133,33 @@ mod test {
             .collect()
     }
 
+    /// A request captured from the installed linux.uml (6.1.176) here: pid 0x4a72,
+    /// usec 0x59af6, and uninitialised heap bytes (`80 bb d6 8c`) inside the name.
+    const KERNEL_REQUEST: &str = "cefaedfe0300000000000000010000000000724a0000f69a0500000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000080bbd68c0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+
+    #[test]
+    fn real_kernel_request() {
+        let raw = unhex(KERNEL_REQUEST);
+        assert_eq!(raw.len(), REQUEST_LEN);
+        let repr = RequestRepr::parse(&raw).unwrap();
+        let RequestRepr::V3 {
+            addr,
+            port: 0,
+            description: b"",
+        } = repr
+        else {
+            panic!("{repr:?}")
+        };
+        assert!(addr.is_abstract());
+        assert_eq!(&addr.as_bytes()[..], &raw[field::ADDR]);
+        // The garbage is part of the name: an address built from pid and time alone differs.
+        assert_ne!(addr, DataAddr::uml_abstract(0x4a72, 0x59af6));
+        assert_eq!(
+            &addr.as_bytes()[..14],
+            &DataAddr::uml_abstract(0x4a72, 0x59af6).as_bytes()[..14]
+        );
+    }
+
     #[test]
     fn real_vde_plug_request() {
         let raw = unhex(VDE_PLUG_REQUEST);
