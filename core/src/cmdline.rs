@@ -621,8 +621,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::GateNotIpv4 => f.write_str("expected an IPv4 address like 192.168.0.254"),
             ErrorKind::BadAddress => f.write_str("expected an IPv4 address like 239.192.168.1"),
             ErrorKind::MissingEthertapDevice => f.write_str(
-                "expected the host tap device (e.g. tap0), which is mandatory (kernel: \
-                 'ethertap_setup : Missing tap device name')",
+                "expected the host tap device name (it is mandatory, e.g. ethertap,tap0; \
+                 kernel: 'ethertap_setup : Missing tap device name')",
             ),
             ErrorKind::InterfaceNameTooLong => {
                 write!(f, "expected an interface name of at most {IFNAME_MAX} characters")
@@ -775,6 +775,8 @@ pub enum Warning {
     VdeExtraIgnored,
     /// slirp gets at most 99 arguments; the kernel drops the rest.
     SlirpArgsTruncated,
+    /// A slirp device is a SLIP device (IP only, no link-layer address): its MAC is unused.
+    SlirpMacUnused,
 }
 
 impl fmt::Display for Warning {
@@ -837,6 +839,10 @@ impl fmt::Display for Warning {
             Warning::SlirpArgsTruncated => write!(
                 f,
                 "command: more than {SLIRP_MAX_ARGS} arguments; the kernel drops the rest"
+            ),
+            Warning::SlirpMacUnused => f.write_str(
+                "mac: a slirp device carries IP only (like slip, it has no link-layer address), \
+                 so the kernel never uses this mac",
             ),
         }
     }
@@ -1362,6 +1368,9 @@ impl<'a> Cx<'a> {
         }
         let command = self.text(command, Field::Command)?;
         let mac = self.mac(mac)?;
+        if mac.is_some() {
+            self.warn(Warning::SlirpMacUnused);
+        }
         Ok(Slirp { mac, command })
     }
 
@@ -1757,6 +1766,8 @@ mod test {
         };
         let args: Vec<String> = sl.args().map(|a| a.to_string()).collect();
         assert_eq!(args, ["/usr/bin/slirp-fullbolt", "-P 1"]);
+        let p = ok("eth4=slirp,fe:fd:0:0:0:4,slirp");
+        assert_eq!(p.warnings.as_slice(), &[Warning::SlirpMacUnused]);
         let p = ok("eth4=slirp");
         let Transport::Slirp(sl) = &p.spec.transport else {
             panic!()

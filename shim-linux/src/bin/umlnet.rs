@@ -1,2 +1,30 @@
-//! `umlnet`: the umbrella tool (being written).
-fn main() {}
+//! `umlnet`: the umbrella tool. Each job is a subcommand (`umlnet check …`, more to come).
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[path = "umlnet/check.rs"]
+mod check;
+
+/// umlnet: User-Mode Linux networking, rebuilt.
+#[derive(Debug, Parser)]
+#[command(name = "umlnet", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check UML kernel network arguments (eth<n>=…) before booting: what each device
+    /// will be, its defaults, warnings, and errors naming the field.
+    Check(check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+    }
+}
