@@ -636,12 +636,14 @@ impl fmt::Display for ErrorKind {
             ),
             ErrorKind::TooLong { max } => write!(f, "expected at most {max} bytes"),
             ErrorKind::BadVectorOption => f.write_str("expected key=value"),
-            ErrorKind::MissingVectorTransport => {
-                f.write_str("expected a transport=<tap|raw|hybrid|gre|l2tpv3|bess> option")
-            }
-            ErrorKind::UnknownVectorTransport => {
-                f.write_str("expected one of tap, raw, hybrid, gre, l2tpv3, bess")
-            }
+            ErrorKind::MissingVectorTransport => f.write_str(
+                "expected a transport=<tap|raw|hybrid|gre|l2tpv3|bess> option (the kernel still \
+                 creates the vec device, but bringing it up fails with EINVAL)",
+            ),
+            ErrorKind::UnknownVectorTransport => f.write_str(
+                "expected one of tap, raw, hybrid, gre, l2tpv3, bess (the kernel still creates \
+                 the vec device, but bringing it up fails with EINVAL)",
+            ),
         }
     }
 }
@@ -1782,6 +1784,43 @@ mod test {
         };
         assert_eq!(v.transport(), Some("tap"));
         assert_eq!(p.spec.to_string(), "vec0:transport=tap,ifname=tap0");
+    }
+
+    /// Canonical strings print back unchanged; non-canonical ones print canonically.
+    #[test]
+    fn canonical_strings_print_back() {
+        for c in [
+            "eth0=ethertap,tap0",
+            "eth0=ethertap,tap0,,192.168.0.254",
+            "eth1=tuntap",
+            "eth1=tuntap,tap3",
+            "eth1=tuntap,,fe:fd:0a:00:00:01",
+            "eth2=mcast,,239.1.2.3,1234,2",
+            "eth2=mcast,,,,0",
+            "eth3=daemon,,,/tmp/uml.ctl",
+            "eth3=daemon,,inet",
+            "eth3=daemon,,,,/tmp/uml.data",
+            "eth4=slip",
+            "eth4=slip,10.0.0.1",
+            "eth5=ucast,,10.0.0.2,1103,1104",
+            "eth6=vde,,fe:fd:00:00:00:06",
+            "eth7=slirp,,slirp,-P_1",
+            "vec0:transport=raw,ifname=p0",
+        ] {
+            assert_eq!(ok(c).spec.to_string(), c);
+        }
+        for (given, canonical) in [
+            ("eth0=mcast,,239.192.168.1,1102,1", "eth0=mcast"),
+            ("eth0=daemon,,unix,,", "eth0=daemon,,,,"),
+            (
+                "eth010=tuntap,,FE:FD:0:0:0:1,",
+                "eth8=tuntap,,fe:fd:00:00:00:01",
+            ),
+            ("eth0x1=ucast,,10.0.0.2,1102", "eth1=ucast,,10.0.0.2"),
+            ("eth0=vde,,,,,0755", "eth0=vde,,,,,755"),
+        ] {
+            assert_eq!(ok(given).spec.to_string(), canonical);
+        }
     }
 
     #[test]

@@ -71,6 +71,9 @@ fn kernel_creates_exactly_the_devices_our_checker_accepts() {
         "eth26mcast",
         "eth27=pcap,eth0",
         "eth1=slip",
+        "vec0:transport=tap,ifname=umlvec0",
+        "vec1:ifname=x",
+        "vec2=transport=tap",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -112,7 +115,7 @@ fn kernel_creates_exactly_the_devices_our_checker_accepts() {
         dir: dir.path(),
         name: "cmdline",
         eth: &boot_args,
-        script: "for d in /sys/class/net/eth*; do \
+        script: "for d in /sys/class/net/eth* /sys/class/net/vec*; do \
                    say \"DEV $(basename $d) $(cat $d/address) $(cat $d/type)\"; done",
         path_prefix: None,
     });
@@ -133,6 +136,11 @@ fn kernel_creates_exactly_the_devices_our_checker_accepts() {
             let mac = (f.len() == 3).then(|| f[1].parse::<MacAddr>().unwrap());
             (f[0].parse().unwrap(), mac)
         })
+        .collect();
+    let vec_devices: Vec<u32> = said
+        .iter()
+        .filter_map(|l| l.strip_prefix("DEV vec"))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
         .collect();
     let ctx =
         format!("devices {devices:?}\nconsole:\n{console}\numlnet check:\n{report}{cli_errors}");
@@ -155,6 +163,10 @@ fn kernel_creates_exactly_the_devices_our_checker_accepts() {
             Ok(Parsed { spec, warnings }) => {
                 accepted += 1;
                 let n = spec.index;
+                if let Transport::Vector(_) = spec.transport {
+                    assert!(vec_devices.contains(&n), "{arg}: no vec{n}\n{ctx}");
+                    continue;
+                }
                 let cannot_be_created = warnings.contains(&Warning::SockTypeNotUnix)
                     || report.contains(&format!("creates no eth{n}"));
                 if cannot_be_created {
@@ -286,6 +298,17 @@ fn kernel_creates_exactly_the_devices_our_checker_accepts() {
                             )),
                             "{arg}\n{ctx}"
                         );
+                    }
+                    ErrorKind::MissingColon => assert!(
+                        has(&format!(
+                            "vector_setup - Couldn't parse '{}' : Expected ':' after device number",
+                            &arg[3..]
+                        )),
+                        "{arg}\n{ctx}"
+                    ),
+                    // Stricter: the kernel creates the vec device; it cannot come up.
+                    ErrorKind::MissingVectorTransport | ErrorKind::UnknownVectorTransport => {
+                        assert!(vec_devices.contains(&n.unwrap()), "{arg}\n{ctx}")
                     }
                     ErrorKind::MissingEquals => {
                         // (No device from it; the number it half-read may be another argument's.)
