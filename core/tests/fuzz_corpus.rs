@@ -1,0 +1,41 @@
+//! Replays every file of the cargo-fuzz corpora (`fuzz/corpus/<target>/`) through the
+//! same entry points the fuzz targets call, on stable Rust, as part of `cargo test`.
+//! A crash that fuzzing once found and whose input was added to the corpus stays fixed.
+
+use std::path::Path;
+
+type Entry = fn(&[u8]);
+
+const TARGETS: &[(&str, Entry)] = &[
+    ("cmdline", umlnet_core::cmdline::fuzz_one),
+    ("mac", umlnet_core::mac::fuzz_one),
+    ("slip", umlnet_core::slip::fuzz_one),
+    ("daemon_request", umlnet_core::daemon::fuzz_request),
+    ("helper_argv", umlnet_core::helper::fuzz_argv),
+    ("mconsole", umlnet_core::mconsole::fuzz_one),
+    ("ethernet", umlnet_core::ethernet::fuzz_one),
+];
+
+#[test]
+fn every_fuzz_target_has_a_corpus_and_it_replays_cleanly() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    for (name, entry) in TARGETS {
+        let dir = corpus.join(name);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("corpus {} unreadable: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "fuzz corpus for {name} is empty");
+        for f in &files {
+            let data = std::fs::read(f).unwrap();
+            let r = std::panic::catch_unwind(|| entry(&data));
+            assert!(r.is_ok(), "fuzz target {name} panics on corpus file {}", f.display());
+        }
+        let target = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/fuzz_targets")
+            .join(format!("{name}.rs"));
+        assert!(target.exists(), "no fuzz target {}", target.display());
+    }
+}
