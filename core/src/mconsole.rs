@@ -71,7 +71,7 @@ pub const COULDNT_PARSE_DEVICE_NUMBER: &str = "Couldn't parse device number";
 pub const NO_GET_CONFIG: &str = "No get_config routine defined";
 /// Reply text (err -EINVAL) for `config eth<x>=…` with a bad device number.
 pub const BAD_DEVICE_NUMBER: &str = "Bad device number";
-/// Reply text (err -EINVAL) for `config eth<n>=…` when eth<n> exists.
+/// Reply text (err -EINVAL) for `config eth<n>=…` when `eth<n>` exists.
 pub const DEVICE_ALREADY_CONFIGURED: &str = "Device already configured";
 /// Reply text (err -ENODEV) for `remove eth<n>` of a missing device.
 pub const DEVICE_DOESNT_EXIST: &str = "Device doesn't exist";
