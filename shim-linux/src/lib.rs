@@ -2,3 +2,6 @@
 
 pub mod sys;
 pub mod switchd;
+pub mod hostapply;
+pub mod nethelper;
+pub mod slipbridge;

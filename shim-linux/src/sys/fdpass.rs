@@ -91,13 +91,13 @@ pub fn fd_kind(fd: RawFd) -> FdKind {
     }
 }
 
-/// Borrows an inherited descriptor that [`fd_kind`] showed to be open.
-///
-/// # Safety
-/// `fd` must stay open for the lifetime the caller gives the result.
-pub unsafe fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-    // SAFETY: the caller promises fd stays open.
-    unsafe { BorrowedFd::borrow_raw(fd) }
+/// A close-on-exec duplicate (numbered 3 or above) of the inherited descriptor `fd`,
+/// which must be open. The original stays open; the duplicate is the caller's to own.
+pub fn dup_inherited(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor table and returns a new number.
+    let n = super::cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+    // SAFETY: n is a descriptor just created for us and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! - [`signal`]: termination signals delivered as a readable descriptor (`signalfd`).
 //! - [`process`]: process-wide calls (`daemon(3)`, the open-descriptor count).
 
+pub mod detach;
 pub mod epoll;
 pub mod fdpass;
 pub mod netlink;

@@ -1,0 +1,205 @@
+//! A user-space SLIP line: SLIP-framed bytes on a stream (a pty, or the socket the UML
+//! `slirp` transport gives its program as stdin/stdout) on one side, bare IPv4
+//! packets on a TUN device on the other, framed with the core SLIP codec
+//! ([`umlnet_core::slip`]).
+//!
+//! This is what the host's `N_SLIP` line discipline did for the original `uml_net`;
+//! hosts without it (this one: `/proc/tty/ldiscs` lists only `n_tty` and `n_null`)
+//! get the same packets through this bridge. [`run`] returns when the stream ends
+//! (EOF, or `EIO` from a pty whose other side was closed).
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+
+use umlnet_core::slip::{Decoder, UML_MTU, encode, max_encoded_len};
+
+use crate::sys::epoll::Poller;
+use crate::sys::tun::Tap;
+
+/// What a bridge moved before it stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Packets decoded from the stream and written to the TUN device.
+    pub to_tun: u64,
+    /// Packets read from the TUN device and sent SLIP-encoded on the stream.
+    pub to_stream: u64,
+    /// Frames dropped by the decoder (bad escape, longer than the MTU).
+    pub bad_frames: u64,
+}
+
+const STREAM: u64 = 0;
+const TUN: u64 = 1;
+
+/// Relays until the stream ends: bytes read from `input` are SLIP-decoded and each
+/// packet is written to `tun`; each packet read from `tun` is SLIP-encoded (`END`
+/// first and last) and written to `output`. `tun` must be non-blocking.
+pub fn run(input: &File, output: &File, tun: &Tap) -> io::Result<Stats> {
+    let mut stats = Stats::default();
+    let mut poller = Poller::new(4)?;
+    poller.add(input.as_raw_fd(), STREAM)?;
+    poller.add(tun.as_raw_fd(), TUN)?;
+    let mut decoder = Decoder::new([0u8; UML_MTU]);
+    let mut inbuf = vec![0u8; 4096];
+    let mut pkt = vec![0u8; 65536];
+    let mut enc = vec![0u8; max_encoded_len(65536)];
+    let mut out = output;
+    loop {
+        let ready: Vec<_> = poller.wait(None)?.collect();
+        for r in ready {
+            if r.token == STREAM && (r.readable || r.hangup) {
+                let n = match (&*input).read(&mut inbuf) {
+                    Ok(0) => return Ok(stats),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    // A pty whose master is closed reads EIO: the line hung up.
+                    Err(e) if e.raw_os_error() == Some(libc::EIO) => return Ok(stats),
+                    Err(e) => return Err(e),
+                };
+                let mut failed = None;
+                decoder.decode(&inbuf[..n], |frame| match frame {
+                    Ok(p) => match tun.send(p) {
+                        Ok(_) => stats.to_tun += 1,
+                        // A packet the host refuses (not IPv4) is dropped like on a line.
+                        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => stats.bad_frames += 1,
+                        Err(e) => failed = Some(e),
+                    },
+                    Err(_) => stats.bad_frames += 1,
+                });
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+            } else if r.token == TUN && r.readable {
+                while let Some(n) = tun.recv(&mut pkt)? {
+                    // SLIP carries IPv4 only (the UML side hands every packet up as
+                    // IPv4), and only what fits the guest's MTU arrives whole.
+                    if n == 0 || n > UML_MTU || pkt[0] >> 4 != 4 {
+                        continue;
+                    }
+                    let m =
+                        encode(&pkt[..n], &mut enc).map_err(|e| io::Error::other(e.to_string()))?;
+                    match out.write_all(&enc[..m]) {
+                        Ok(()) => stats.to_stream += 1,
+                        Err(e) if matches!(e.raw_os_error(), Some(libc::EIO | libc::EPIPE)) => {
+                            return Ok(stats);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::sys::netlink::Rtnl;
+    use crate::sys::tun::TunMode;
+    use std::net::Ipv4Addr;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    fn checksum(data: &[u8]) -> u16 {
+        let mut sum: u32 = 0;
+        for c in data.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
+
+    /// An ICMP echo request from `src` to `dst`.
+    fn echo_request(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+        let mut icmp = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
+        icmp.extend_from_slice(b"umlnet slip");
+        let c = checksum(&icmp);
+        icmp[2..4].copy_from_slice(&c.to_be_bytes());
+        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 1, 0, 0];
+        ip.extend_from_slice(&src.octets());
+        ip.extend_from_slice(&dst.octets());
+        let len = (20 + icmp.len()) as u16;
+        ip[2..4].copy_from_slice(&len.to_be_bytes());
+        let c = checksum(&ip);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        ip.extend_from_slice(&icmp);
+        ip
+    }
+
+    /// A bridge thread in a network namespace of its own: a SLIP-encoded echo request
+    /// written to the stream comes back from the host kernel as a SLIP-encoded echo
+    /// reply, and closing the stream ends the bridge.
+    #[test]
+    fn host_kernel_answers_a_ping_through_the_bridge() {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("SKIP slip bridge test: needs root");
+            return;
+        }
+        let (mut guest, line) = UnixStream::pair().unwrap();
+        let bridge = std::thread::spawn(move || {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let tun = Tap::open_device(
+                std::path::Path::new("/dev/net/tun"),
+                "sltest%d",
+                TunMode::Tun,
+                true,
+            )
+            .unwrap();
+            let mut nl = Rtnl::open().unwrap();
+            let idx = Rtnl::index(tun.name()).unwrap();
+            nl.address(
+                true,
+                idx,
+                Ipv4Addr::new(10, 7, 0, 1),
+                32,
+                Some(Ipv4Addr::new(10, 7, 0, 2)),
+            )
+            .unwrap();
+            nl.set_link_up(idx, true).unwrap();
+            let f = File::from(OwnedFd::from(line));
+            let out = f.try_clone().unwrap();
+            run(&f, &out, &tun).unwrap()
+        });
+        let req = echo_request(Ipv4Addr::new(10, 7, 0, 2), Ipv4Addr::new(10, 7, 0, 1));
+        let mut wire = vec![0u8; max_encoded_len(req.len())];
+        let n = encode(&req, &mut wire).unwrap();
+        guest
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut decoder = Decoder::new([0u8; UML_MTU]);
+        let mut reply = None;
+        let mut buf = [0u8; 4096];
+        // The link may still be coming up: send until an answer arrives.
+        for _ in 0..25 {
+            guest.write_all(&wire[..n]).unwrap();
+            if let Ok(k) = guest.read(&mut buf) {
+                decoder.decode(&buf[..k], |f| {
+                    if let Ok(p) = f {
+                        // Only IPv4 comes through; the echo reply is the ICMP packet.
+                        assert_eq!(p[0] >> 4, 4, "the bridge passes IPv4 only");
+                        if p[9] == 1 {
+                            reply.get_or_insert(p.to_vec());
+                        }
+                    }
+                });
+            }
+            if reply.is_some() {
+                break;
+            }
+        }
+        let reply = reply.expect("no echo reply came back through the bridge");
+        assert_eq!(reply[9], 1, "ICMP");
+        assert_eq!(&reply[12..16], &[10, 7, 0, 1]);
+        assert_eq!(&reply[16..20], &[10, 7, 0, 2]);
+        assert_eq!(reply[20], 0, "echo reply");
+        assert_eq!(&reply[28..], b"umlnet slip");
+        drop(guest);
+        let stats = bridge.join().unwrap();
+        assert!(stats.to_tun >= 1 && stats.to_stream >= 1, "{stats:?}");
+        assert_eq!(stats.bad_frames, 0);
+    }
+}
