@@ -3,16 +3,18 @@
 //! client socket to an abstract address inside that namespace (as `uml_mconsole` does:
 //! abstract names are per namespace, and the kernel replies to the sender's address),
 //! send requests built by `umlnet_core::mconsole`, and read the kernel's replies with
-//! its decoder.
+//! its decoder. With `mconsole=notify:` it also checks the kernel's notifications.
 
 use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::time::Duration;
 
 use umlnet_core::mconsole::{
     BAD_CONFIGURATION_OPTION, COULDNT_PARSE_DEVICE_NUMBER, Command, DEVICE_DOESNT_EXIST,
-    ERR_ENODEV, MAX_REPLY_LEN, NO_GET_CONFIG, REQUEST_LEN, REQUEST_TOO_LARGE, ReplyDatagram,
-    ReplyPacket, ReplyReader, RequestRepr, UNKNOWN_COMMAND, V0_REJECTION, parse_reply_datagram,
+    ERR_ENODEV, MAX_REPLY_LEN, NO_GET_CONFIG, NotifyPacket, NotifyRepr, NotifyType, REQUEST_LEN,
+    REQUEST_TOO_LARGE, ReplyDatagram, ReplyPacket, ReplyReader, RequestRepr, UNKNOWN_COMMAND,
+    V0_REJECTION, parse_reply_datagram,
 };
 use umlnet_linux::sys::process::enter_netns;
 use umlnet_linux::sys::socket::{
@@ -81,16 +83,44 @@ fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
     let ns = Netns::new("mcon");
     let dir = TempDir::new("mcon");
     let umid = "mconreal";
+    // mconsole=notify:<path>: the kernel announces its console there, and relays what
+    // the guest writes to /proc/mconsole.
+    let notify_path = dir.join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let args = [format!("mconsole=notify:{}", notify_path.display())];
     let mut guest = UmlGuest::boot(UmlBoot {
         netns: &ns,
         dir: dir.path(),
         name: umid,
-        eth: &[],
-        script: "say READY; sleep 40",
+        eth: &args,
+        script: "printf hello-notify > /proc/mconsole; say READY; sleep 40",
         path_prefix: None,
     });
-    guest.wait_said("READY", Duration::from_secs(90));
     let console = dir.path().join(umid).join("mconsole");
+
+    let mut buf = [0u8; 2048];
+    let n = notify.recv(&mut buf).expect("the socket notification");
+    let packet = NotifyPacket::new_checked(&buf[..n]).expect("a notification we decode");
+    let repr = NotifyRepr::parse(&packet).unwrap();
+    assert_eq!(repr.notify_type, NotifyType::Socket);
+    let mut want = console.to_string_lossy().into_owned().into_bytes();
+    want.push(0);
+    assert_eq!(
+        repr.data,
+        &want[..],
+        "data is the console path with its NUL"
+    );
+    let n = notify.recv(&mut buf).expect("the user notification");
+    let repr = NotifyRepr::parse(&NotifyPacket::new_checked(&buf[..n]).unwrap()).unwrap();
+    assert_eq!(
+        (repr.notify_type, repr.data),
+        (NotifyType::User, &b"hello-notify"[..])
+    );
+
+    guest.wait_said("READY", Duration::from_secs(90));
     wait_for("the mconsole socket", Duration::from_secs(10), || {
         console.exists()
     });
