@@ -5,3 +5,4 @@ pub mod switchd;
 pub mod hostapply;
 pub mod nethelper;
 pub mod slipbridge;
+pub mod tunctl;
