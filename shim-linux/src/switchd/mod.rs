@@ -24,6 +24,7 @@
 //! frames up to 1518 bytes pass (the original cut them at 1514).
 
 pub mod args;
+pub mod client;
 mod mgmt;
 pub mod pcap;
 
@@ -159,6 +160,10 @@ enum PortKind {
         ctl: UnixStream,
         addr: DataAddr,
         layout: &'static str,
+        /// For vde2 clients: a socket of this port's own, connected to the client (see
+        /// [`SwitchDaemon`]'s notes on vde2); `None` for UML kernels, which are served
+        /// from the shared data socket.
+        own: Option<DgramSocket>,
     },
     /// The `-tap` device.
     Tap,
@@ -183,6 +188,7 @@ const T_MGMT_LISTENER: u64 = 6;
 const T_PENDING: u64 = 7;
 const T_PORT: u64 = 8;
 const T_MGMT: u64 = 9;
+const T_PORT_DATA: u64 = 10;
 
 fn token(kind: u64, id: u64) -> u64 {
     (kind << 32) | id
@@ -220,6 +226,7 @@ pub struct SwitchDaemon {
     started: std::time::Instant,
     owned_paths: Vec<PathBuf>,
     tap_port: Option<u16>,
+    port_socket_seq: u64,
 }
 
 /// Binds `path` as a listening stream socket, reclaiming a stale socket file the way the
@@ -394,6 +401,7 @@ impl SwitchDaemon {
             started: std::time::Instant::now(),
             owned_paths,
             tap_port: None,
+            port_socket_seq: 0,
         };
         if d.tap.is_some() {
             let id = d
@@ -506,7 +514,30 @@ impl SwitchDaemon {
                             if n == 0 {
                                 break;
                             }
-                            self.forward_batch(&batch, &mut out, &mut scratch);
+                            self.forward_batch(&batch, None, &mut out, &mut scratch);
+                            if n < batch.capacity() {
+                                break;
+                            }
+                        }
+                    }
+                    T_PORT_DATA => {
+                        let port = id as u16;
+                        for _ in 0..8 {
+                            let Some(Port {
+                                kind:
+                                    PortKind::Client {
+                                        own: Some(sock), ..
+                                    },
+                                ..
+                            }) = self.ports.get(usize::from(port)).and_then(Option::as_ref)
+                            else {
+                                break;
+                            };
+                            let n = sock.recv_batch(&mut batch).unwrap_or(0);
+                            if n == 0 {
+                                break;
+                            }
+                            self.forward_batch(&batch, Some(port), &mut out, &mut scratch);
                             if n < batch.capacity() {
                                 break;
                             }
@@ -630,8 +661,29 @@ impl SwitchDaemon {
             RequestRepr::V1 { .. } => "v1",
             RequestRepr::V0 { .. } => "v0",
         };
+        // vde2's libvdeplug (it sends a description) connects its data socket to the
+        // address we reply with and then unlinks its own socket file, so it can only be
+        // reached through a socket connected to it *now*, and it only accepts datagrams
+        // from the address it connected to. Serve it as vde_switch does: a socket of its
+        // own, bound, connected to the client, and named in the reply.
+        let own = match req {
+            RequestRepr::V3 { description, .. } if !description.is_empty() => {
+                match self.port_socket(&addr) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        let why = format!("cannot connect to its data socket {addr}: {e}");
+                        return self.refuse(poller, fd, &why);
+                    }
+                }
+            }
+            _ => None,
+        };
         if req.wants_reply() {
-            let reply: &[u8; REPLY_LEN] = self.data_addr.as_bytes();
+            let own_addr = match &own {
+                Some((_, a)) => *a,
+                None => self.data_addr,
+            };
+            let reply: &[u8; REPLY_LEN] = own_addr.as_bytes();
             let stream = self.pending.get_mut(&fd).expect("present above");
             match stream.write(reply) {
                 Ok(REPLY_LEN) => {}
@@ -651,19 +703,26 @@ impl SwitchDaemon {
             ctl: stream,
             addr,
             layout,
+            own: own.map(|(s, _)| s),
         }) else {
             self.stats.requests_refused += 1;
             tracing::warn!("no free port for {addr} (all {PORT_SLOTS} in use); connection closed");
             return;
         };
         let Some(Port {
-            kind: PortKind::Client { ctl, .. },
+            kind: PortKind::Client { ctl, own, .. },
             ..
         }) = &self.ports[usize::from(id)]
         else {
             unreachable!("just attached as a client")
         };
-        if let Err(e) = poller.add(ctl.as_raw_fd(), token(T_PORT, u64::from(id))) {
+        let watched = poller
+            .add(ctl.as_raw_fd(), token(T_PORT, u64::from(id)))
+            .and_then(|()| match own {
+                Some(s) => poller.add(s.as_raw_fd(), token(T_PORT_DATA, u64::from(id))),
+                None => Ok(()),
+            });
+        if let Err(e) = watched {
             tracing::warn!("watching port {id}: {e}; detaching it");
             self.detach(poller, id);
             return;
@@ -677,6 +736,23 @@ impl SwitchDaemon {
         } else {
             tracing::info!("New port {id} ({layout}) data socket {addr}");
         }
+    }
+
+    /// A datagram socket for one vde2 port: bound to a fresh abstract name of ours
+    /// and connected to the client's data socket.
+    fn port_socket(&mut self, client: &DataAddr) -> io::Result<(DgramSocket, DataAddr)> {
+        self.port_socket_seq = self.port_socket_seq.wrapping_add(1);
+        let name = format!(
+            "umlnet-switch-{}-port-{}",
+            std::process::id(),
+            self.port_socket_seq
+        );
+        let own = DataAddr::abstract_from(name.as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let s = DgramSocket::bind_raw(own.as_bytes(), SOCKADDR_UN_LEN)?;
+        s.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?;
+        let _ = s.set_send_buffer(1 << 20);
+        Ok((s, own))
     }
 
     fn port_control_event(&mut self, poller: &Poller, id: u16) {
@@ -709,8 +785,11 @@ impl SwitchDaemon {
             return;
         };
         let purged = self.sw.remove_port(PortId(id)).unwrap_or(0);
-        if let PortKind::Client { ctl, addr, .. } = port.kind {
+        if let PortKind::Client { ctl, addr, own, .. } = port.kind {
             let _ = poller.delete(ctl.as_raw_fd());
+            if let Some(s) = own {
+                let _ = poller.delete(s.as_raw_fd());
+            }
             self.by_addr.remove(&addr);
             if self.last_hit.is_some_and(|(_, p)| p == id) {
                 self.last_hit = None;
@@ -771,6 +850,7 @@ impl SwitchDaemon {
     fn forward_batch(
         &mut self,
         batch: &RecvBatch,
+        fixed_ingress: Option<u16>,
         out: &mut Vec<(u16, u16)>,
         scratch: &mut SendBatch,
     ) {
@@ -778,7 +858,19 @@ impl SwitchDaemon {
         out.clear();
         for i in 0..batch.len() {
             let Some(r) = batch.get(i) else { break };
-            let port = if r.addr_len == SOCKADDR_UN_LEN {
+            if let Some(ingress) = fixed_ingress {
+                let len = if r.truncated {
+                    r.data.len() + 1
+                } else {
+                    r.data.len()
+                };
+                self.route(ingress, r.data, len, now, i as u16, out);
+                continue;
+            }
+            // An abstract name must be the full 110 bytes the client registered (a shorter
+            // one is another socket). For a filesystem path the kernel reports only the
+            // path and its NUL, so the zero-padded bytes are compared instead.
+            let port = if r.addr_len == SOCKADDR_UN_LEN || (r.addr_len > 2 && r.addr[2] != 0) {
                 self.lookup(r.addr)
             } else {
                 None
@@ -832,6 +924,23 @@ impl SwitchDaemon {
         let mut dests: Vec<u16> = Vec::with_capacity(out.len());
         for &(i, p) in out {
             match self.ports.get(usize::from(p)).and_then(Option::as_ref) {
+                Some(Port {
+                    kind:
+                        PortKind::Client {
+                            own: Some(sock), ..
+                        },
+                    ..
+                }) => match sock.send(frame(i)) {
+                    Ok(Some(_)) => self.stats.tx_frames += 1,
+                    Ok(None) => {
+                        self.stats.tx_queue_full += 1;
+                        self.sw.record_tx_error(PortId(p));
+                    }
+                    Err(_) => {
+                        self.stats.tx_refused += 1;
+                        self.sw.record_tx_error(PortId(p));
+                    }
+                },
                 Some(Port {
                     kind: PortKind::Client { addr, .. },
                     ..

@@ -20,11 +20,11 @@ pub mod epoll;
 pub mod fdpass;
 pub mod netlink;
 pub mod privilege;
-pub mod pty;
-pub mod sysctl;
 pub mod process;
+pub mod pty;
 pub mod signal;
 pub mod socket;
+pub mod sysctl;
 pub mod tun;
 
 use std::io;

@@ -22,3 +22,12 @@ pub fn wall_clock_micros() -> u32 {
         .map(|d| d.subsec_micros())
         .unwrap_or(0)
 }
+
+/// Moves the calling **thread** into the network namespace `ip netns` knows as `name`
+/// (`/run/netns/<name>`). Abstract unix socket names are per network namespace, so a
+/// thread must be inside a switch's namespace to reach its data socket.
+pub fn enter_netns(name: &str) -> io::Result<()> {
+    let f = std::fs::File::open(format!("/run/netns/{name}"))?;
+    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET)?;
+    Ok(())
+}

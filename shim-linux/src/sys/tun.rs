@@ -114,7 +114,10 @@ impl Tap {
         if name.len() >= libc::IFNAMSIZ {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("device name '{name}' is longer than {} bytes", libc::IFNAMSIZ - 1),
+                format!(
+                    "device name '{name}' is longer than {} bytes",
+                    libc::IFNAMSIZ - 1
+                ),
             ));
         }
         let mut flags = libc::O_CLOEXEC | libc::O_NOFOLLOW;

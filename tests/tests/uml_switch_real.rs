@@ -1,0 +1,851 @@
+//! Our `uml_switch` against real peers: the UML kernel (`linux.uml`, `eth0=daemon`),
+//! vde2's `vde_plug` and `vde_switch`, `tcpdump`, and our own clients speaking the
+//! protocol byte for byte as the kernel does. Every test runs in a network namespace
+//! of its own (abstract data sockets live per namespace).
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use umlnet_core::daemon::{DataAddr, REQUEST_LEN, RequestRepr};
+use umlnet_core::mac::MacAddr;
+use umlnet_linux::switchd::client::{Client, uml_like_addr};
+use umlnet_linux::sys::process::{enter_netns, open_fd_count};
+use umlnet_linux::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
+use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+
+const BOOT: Duration = Duration::from_secs(90);
+
+/// Our switch running in `ns`, and its log.
+struct Sw {
+    d: Daemon,
+    log: PathBuf,
+}
+
+impl Sw {
+    fn start(ns: &Netns, dir: &TempDir, name: &str, ctl: &Path, extra: &[&str]) -> Sw {
+        let log = dir.join(&format!("{name}.log"));
+        let mut cmd = ns.command(bin("uml_switch"));
+        cmd.arg("-unix").arg(ctl).args(extra);
+        let d = Daemon::spawn(name, &mut cmd, &log);
+        let sw = Sw { d, log };
+        wait_for("the switch banner", Duration::from_secs(10), || {
+            sw.log_text().contains("attached to unix socket")
+        });
+        sw
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Runs `f` on a thread inside the namespace (where the switch's abstract socket is).
+fn in_ns<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let name = ns.name().to_string();
+    std::thread::spawn(move || {
+        enter_netns(&name).expect("enter the test's network namespace");
+        f()
+    })
+    .join()
+    .expect("client thread panicked")
+}
+
+fn mac(last: u8) -> [u8; 6] {
+    [0x02, 0, 0, 0, 0, last]
+}
+
+/// An Ethernet frame `dst <- src`, type 0x88b5 (local experimental), `seq` in the
+/// payload, `len` bytes in all.
+fn frame(dst: [u8; 6], src: [u8; 6], seq: u32, len: usize) -> Vec<u8> {
+    let mut f = vec![0u8; len.max(18)];
+    f[0..6].copy_from_slice(&dst);
+    f[6..12].copy_from_slice(&src);
+    f[12..14].copy_from_slice(&[0x88, 0xb5]);
+    f[14..18].copy_from_slice(&seq.to_be_bytes());
+    f
+}
+
+fn client(ctl: &Path, tag: u32) -> Client {
+    Client::attach(
+        ctl,
+        uml_like_addr(std::process::id(), tag, u64::from(tag) * 7919 + 1),
+    )
+    .expect("attach a client")
+}
+
+/// Receives frames on `c` until one with sequence number `seq` arrives (others queued
+/// from earlier floods are skipped), or `timeout` passes.
+fn recv_seq(c: &Client, seq: u32, timeout: Duration) -> Option<Vec<u8>> {
+    let end = Instant::now() + timeout;
+    let mut buf = [0u8; 2048];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        let n = c.recv_timeout(&mut buf, left).expect("recv")?;
+        if n >= 18 && buf[14..18] == seq.to_be_bytes() {
+            return Some(buf[..n].to_vec());
+        }
+    }
+}
+
+fn drain(c: &Client) -> usize {
+    let mut buf = [0u8; 2048];
+    let mut n = 0;
+    while c.try_recv(&mut buf).expect("recv").is_some() {
+        n += 1;
+    }
+    n
+}
+
+fn guest<'a>(
+    ns: &'a Netns,
+    dir: &'a TempDir,
+    name: &'a str,
+    eth: &'a [String],
+    script: &'a str,
+) -> UmlGuest {
+    UmlGuest::boot(UmlBoot {
+        netns: ns,
+        dir: dir.path(),
+        name,
+        eth,
+        script,
+        path_prefix: None,
+    })
+}
+
+#[test]
+fn two_real_uml_kernels_ping_each_other_through_our_switch() {
+    if !require_real_host(
+        "two_real_uml_kernels_ping_each_other_through_our_switch",
+        &["linux.uml", "ip"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-ping");
+    let dir = TempDir::new("sw-ping");
+    let ctl = dir.join("uml.ctl");
+    let sw = Sw::start(&ns, &dir, "switch", &ctl, &[]);
+    let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
+    let mut b = guest(
+        &ns,
+        &dir,
+        "b",
+        &eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; say UP; \
+             i=0; while [ ! -f {d}/done ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done",
+            d = dir.path().display()
+        ),
+    );
+    let mut a = guest(
+        &ns,
+        &dir,
+        "a",
+        &eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0; cd {d}; \
+             i=0; while [ ! -f b.out ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; \
+             ping -c 3 -W 2 10.0.0.2 > ping.txt 2>&1; say \"PING $?\"; touch done",
+            d = dir.path().display()
+        ),
+    );
+    let ping = a.wait_said("PING", BOOT);
+    std::fs::write(dir.join("done"), b"").unwrap();
+    let out = std::fs::read_to_string(dir.join("ping.txt")).unwrap_or_default();
+    assert_eq!(
+        ping,
+        "PING 0",
+        "ping failed:\n{out}\nswitch log:\n{}\nconsole a:\n{}",
+        sw.log_text(),
+        a.console()
+    );
+    assert!(out.contains("3 received"), "{out}");
+    a.finish(BOOT);
+    b.finish(BOOT);
+    // Both kernels attached as version 3 ports and detached at power-off.
+    let log = sw.log_text();
+    assert_eq!(log.matches("New port").count(), 2, "{log}");
+    wait_for("both ports to detach", Duration::from_secs(10), || {
+        sw.log_text().matches("Disconnect port").count() == 2
+    });
+}
+
+/// Boots three guests on a switch (or hub): a pings b while c captures ICMP; returns how
+/// many ICMP echo frames c saw during the timed exchange (after a warm-up ping).
+fn third_guest_sees(hub: bool) -> usize {
+    let tag = if hub { "hub3" } else { "sw3" };
+    let ns = Netns::new(tag);
+    let dir = TempDir::new(tag);
+    let ctl = dir.join("uml.ctl");
+    let extra: &[&str] = if hub { &["-hub"] } else { &[] };
+    let sw = Sw::start(&ns, &dir, "switch", &ctl, extra);
+    if hub {
+        assert!(
+            sw.log_text().contains("will be a hub instead of a switch"),
+            "{}",
+            sw.log_text()
+        );
+    }
+    let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
+    let d = dir.path().display().to_string();
+    let wait = |f: &str| {
+        format!("i=0; while [ ! -f {d}/{f} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done;")
+    };
+    let mut b = guest(
+        &ns,
+        &dir,
+        "b",
+        &eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; touch {d}/b.up; {}",
+            wait("done")
+        ),
+    );
+    let mut c = guest(
+        &ns,
+        &dir,
+        "c",
+        &eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.3/24 dev eth0; touch {d}/c.up; {w} \
+             tcpdump -n -l -i eth0 icmp > {d}/c.icmp 2>{d}/c.err & sleep 2; touch {d}/c.ready; {w2} \
+             sleep 1; kill %1; sleep 0.5; say \"SEEN $(grep -c 'ICMP echo' {d}/c.icmp)\"",
+            w = wait("warm"),
+            w2 = wait("pinged")
+        ),
+    );
+    let mut a = guest(
+        &ns,
+        &dir,
+        "a",
+        &eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0; {wb} {wc} \
+             ping -c 1 -W 2 10.0.0.2 > /dev/null; touch {d}/warm; {wr} \
+             ping -c 5 -i 0.2 -W 2 10.0.0.2 > {d}/a.ping 2>&1; say \"PING $?\"; touch {d}/pinged",
+            wb = wait("b.up"),
+            wc = wait("c.up"),
+            wr = wait("c.ready")
+        ),
+    );
+    let ping = a.wait_said("PING", BOOT);
+    assert_eq!(
+        ping,
+        "PING 0",
+        "{}",
+        std::fs::read_to_string(dir.join("a.ping")).unwrap_or_default()
+    );
+    let seen = c.wait_said("SEEN", BOOT);
+    std::fs::write(dir.join("done"), b"").unwrap();
+    a.finish(BOOT);
+    b.finish(BOOT);
+    c.finish(BOOT);
+    seen["SEEN ".len()..].trim().parse().expect("a count")
+}
+
+#[test]
+fn a_hub_shows_unicast_to_a_third_guest_and_a_switch_does_not() {
+    if !require_real_host(
+        "a_hub_shows_unicast_to_a_third_guest_and_a_switch_does_not",
+        &["linux.uml", "tcpdump"],
+    ) {
+        return;
+    }
+    // Five echo requests and five replies between a and b.
+    let hub = third_guest_sees(true);
+    assert!(
+        hub >= 10,
+        "in -hub mode the third guest saw only {hub} ICMP echo frames of 10"
+    );
+    let switch = third_guest_sees(false);
+    assert_eq!(
+        switch, 0,
+        "a learning switch leaked {switch} unicast ICMP echo frames to the third guest"
+    );
+}
+
+#[test]
+fn vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across() {
+    if !require_real_host(
+        "vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across",
+        &["linux.uml", "vde_plug", "vde_switch"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-vde");
+    let dir = TempDir::new("sw-vde");
+    // libvdeplug's vde:// URL names a switch *directory* whose control socket is <dir>/ctl.
+    let ours = dir.join("ours");
+    std::fs::create_dir_all(&ours).unwrap();
+    let sw = Sw::start(&ns, &dir, "switch", &ours.join("ctl"), &[]);
+    let theirs = dir.join("theirs");
+    ns.sh(&format!("vde_switch -s {} -d", theirs.display()));
+    wait_for(
+        "vde_switch's control socket",
+        Duration::from_secs(10),
+        || theirs.join("ctl").exists(),
+    );
+    let _plug = Daemon::spawn(
+        "vde_plug",
+        ns.command("vde_plug")
+            .arg(format!("vde://{}", ours.display()))
+            .arg(format!("vde://{}", theirs.display())),
+        &dir.join("vde_plug.log"),
+    );
+    wait_for(
+        "vde_plug to attach to our switch",
+        Duration::from_secs(10),
+        || sw.log_text().contains("vdeplug"),
+    );
+    let d = dir.path().display().to_string();
+    let ours_eth = vec![format!("eth0=daemon,,unix,{}/ctl", ours.display())];
+    let theirs_eth = vec![format!("eth0=daemon,,unix,{}/ctl", theirs.display())];
+    let mut b = guest(
+        &ns,
+        &dir,
+        "b",
+        &theirs_eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; touch {d}/b.up; \
+             i=0; while [ ! -f {d}/done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"
+        ),
+    );
+    let mut a = guest(
+        &ns,
+        &dir,
+        "a",
+        &ours_eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0; \
+             i=0; while [ ! -f {d}/b.up ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \
+             ping -c 3 -W 2 10.0.0.2 > {d}/a.ping 2>&1; say \"PING $?\"; touch {d}/done"
+        ),
+    );
+    let ping = a.wait_said("PING", BOOT);
+    assert_eq!(
+        ping,
+        "PING 0",
+        "ping across vde_plug failed:\n{}\nour switch:\n{}\nvde_plug:\n{}",
+        std::fs::read_to_string(dir.join("a.ping")).unwrap_or_default(),
+        sw.log_text(),
+        std::fs::read_to_string(dir.join("vde_plug.log")).unwrap_or_default()
+    );
+    a.finish(BOOT);
+    b.finish(BOOT);
+}
+
+/// Writes `bytes` as one request and reports whether the switch closed the connection
+/// (EOF within 3 s) without answering.
+fn closed_without_answer(ctl: &Path, bytes: &[u8]) -> bool {
+    let mut s = UnixStream::connect(ctl).expect("connect to the control socket");
+    if !bytes.is_empty() {
+        s.write_all(bytes).expect("write a request");
+    } else {
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 256];
+    matches!(s.read(&mut buf), Ok(0))
+}
+
+fn v3_request(addr: &DataAddr) -> Vec<u8> {
+    let mut b = [0u8; REQUEST_LEN];
+    let n = RequestRepr::V3 {
+        addr: *addr,
+        port: 0,
+        description: b"",
+    }
+    .emit(&mut b)
+    .unwrap();
+    b[..n].to_vec()
+}
+
+#[test]
+fn bad_requests_are_closed_and_the_switch_keeps_serving() {
+    if !require_real_host(
+        "bad_requests_are_closed_and_the_switch_keeps_serving",
+        &["ip"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-bad");
+    let dir = TempDir::new("sw-bad");
+    let ctl = dir.join("uml.ctl");
+    let mut sw = Sw::start(&ns, &dir, "switch", &ctl, &[]);
+    let ctl2 = ctl.clone();
+    in_ns(&ns, move || {
+        let ctl = ctl2;
+        let a = client(&ctl, 1);
+        let addr = uml_like_addr(std::process::id(), 99, 5);
+        let v3 = v3_request(&addr);
+        let mut v2 = v3.clone();
+        v2[4] = 2;
+        let mut v4 = v3.clone();
+        v4[4] = 4;
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("garbage", b"GET / HTTP/1.0\r\n\r\n".to_vec()),
+            ("short", vec![0xce, 0xfa, 0xed]),
+            ("truncated v3", v3[..60].to_vec()),
+            ("version 2", v2),
+            ("version 4", v4),
+            ("EOF before a request", Vec::new()),
+        ];
+        for (what, bytes) in &cases {
+            assert!(
+                closed_without_answer(&ctl, bytes),
+                "{what}: the connection was not closed"
+            );
+        }
+        // A client that attaches, writes, and goes away while frames flow.
+        let b = client(&ctl, 2);
+        a.send(&frame(mac(2), mac(1), 1, 60)).unwrap();
+        b.send(&frame(mac(1), mac(2), 2, 60)).unwrap();
+        assert!(
+            recv_seq(&b, 1, Duration::from_secs(2)).is_some(),
+            "b got nothing from a"
+        );
+        assert!(
+            recv_seq(&a, 2, Duration::from_secs(2)).is_some(),
+            "a got nothing from b"
+        );
+    });
+    let log = sw.log_text();
+    for needle in [
+        "Version 2 is not supported",
+        "version 4",
+        "EOF from new port",
+        "not a switch request",
+        "truncated",
+    ] {
+        assert!(log.contains(needle), "log lacks {needle:?}:\n{log}");
+    }
+    assert!(sw.d.alive(), "the switch died");
+}
+
+#[test]
+fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
+    if !require_real_host(
+        "a_client_leaving_mid_stream_is_purged_and_others_keep_flowing",
+        &["ip"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-leave");
+    let dir = TempDir::new("sw-leave");
+    let ctl = dir.join("uml.ctl");
+    let mgmt = dir.join("mgmt");
+    let _sw = Sw::start(
+        &ns,
+        &dir,
+        "switch",
+        &ctl,
+        &["-mgmt", mgmt.to_str().unwrap()],
+    );
+    in_ns(&ns, move || {
+        let a = client(&ctl, 1);
+        let b = client(&ctl, 2);
+        let c = client(&ctl, 3);
+        // Everybody speaks once so the switch learns them.
+        for (i, x) in [&a, &b, &c].iter().enumerate() {
+            x.send(&frame([0xff; 6], mac(i as u8 + 1), 100 + i as u32, 60))
+                .unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        drain(&a);
+        drain(&b);
+        drain(&c);
+        for seq in 0..200u32 {
+            if seq == 100 {
+                c.control().shutdown(std::net::Shutdown::Both).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            a.send(&frame(mac(2), mac(1), seq, 100)).unwrap();
+            assert!(
+                recv_seq(&b, seq, Duration::from_secs(2)).is_some(),
+                "frame {seq} a->b lost"
+            );
+        }
+        // c's address was forgotten with its port: a frame to it now floods (reaches b).
+        a.send(&frame(mac(3), mac(1), 999, 60)).unwrap();
+        assert!(
+            recv_seq(&b, 999, Duration::from_secs(2)).is_some(),
+            "a frame to the departed client's MAC did not flood"
+        );
+        let status = umlnet_linux::switchd::switch_status(&mgmt).unwrap();
+        assert!(status.contains("\n2 ports\n"), "{status}");
+        assert!(
+            !status.contains("02:00:00:00:00:03"),
+            "the departed client's MAC is still listed:\n{status}"
+        );
+        assert!(status.contains("02:00:00:00:00:01 port"), "{status}");
+    });
+}
+
+#[test]
+fn a_thousand_attach_detach_cycles_leak_no_descriptors() {
+    if !require_real_host(
+        "a_thousand_attach_detach_cycles_leak_no_descriptors",
+        &["ip"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-fds");
+    let dir = TempDir::new("sw-fds");
+    let ctl = dir.join("uml.ctl");
+    let sw = Sw::start(&ns, &dir, "switch", &ctl, &[]);
+    let pid = sw.d.pid();
+    let before = open_fd_count(pid).unwrap();
+    let ctl2 = ctl.clone();
+    in_ns(&ns, move || {
+        let keep = client(&ctl2, 1);
+        let peer = client(&ctl2, 2);
+        for i in 0..1000u32 {
+            if i % 2 == 0 {
+                let c = client(&ctl2, 10 + i);
+                c.send(&frame(
+                    mac(1),
+                    [0x02, 1, 0, 0, (i >> 8) as u8, i as u8],
+                    i,
+                    60,
+                ))
+                .unwrap();
+            } else {
+                // Connect and hang up without a request.
+                drop(UnixStream::connect(&ctl2).unwrap());
+            }
+        }
+        // The two long-lived ports still talk.
+        peer.send(&frame(mac(1), mac(2), 5000, 60)).unwrap();
+        assert!(recv_seq(&keep, 5000, Duration::from_secs(2)).is_some());
+    });
+    wait_for(
+        "the switch to close every finished connection",
+        Duration::from_secs(10),
+        || open_fd_count(pid).unwrap() <= before,
+    );
+    assert_eq!(open_fd_count(pid).unwrap(), before);
+}
+
+#[test]
+fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
+    if !require_real_host(
+        "a_64k_address_flood_from_one_port_does_not_stop_forwarding",
+        &["ip"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-flood");
+    let dir = TempDir::new("sw-flood");
+    let ctl = dir.join("uml.ctl");
+    let mgmt = dir.join("mgmt");
+    let _sw = Sw::start(
+        &ns,
+        &dir,
+        "switch",
+        &ctl,
+        &["-mgmt", mgmt.to_str().unwrap()],
+    );
+    in_ns(&ns, move || {
+        let a = client(&ctl, 1);
+        let b = client(&ctl, 2);
+        let f = client(&ctl, 3);
+        a.send(&frame(mac(2), mac(1), 1, 60)).unwrap();
+        b.send(&frame(mac(1), mac(2), 2, 60)).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        drain(&a);
+        drain(&b);
+        // 65536 distinct source addresses, each to an unknown destination (so flooded).
+        f.data().set_nonblocking(false).unwrap();
+        for i in 0..65536u32 {
+            let src = [0x02, 0xee, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+            f.send(&frame([0x02, 0xdd, 0, 0, 0, 1], src, i, 60))
+                .unwrap();
+            if i % 8 == 0 {
+                drain(&a);
+                drain(&b);
+            }
+        }
+        f.data().set_nonblocking(true).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        drain(&a);
+        drain(&b);
+        for seq in 0..100u32 {
+            a.send(&frame(mac(2), mac(1), 10_000 + seq, 60)).unwrap();
+            assert!(
+                recv_seq(&b, 10_000 + seq, Duration::from_secs(2)).is_some(),
+                "a->b frame {seq} lost after the flood"
+            );
+            b.send(&frame(mac(1), mac(2), 20_000 + seq, 60)).unwrap();
+            assert!(
+                recv_seq(&a, 20_000 + seq, Duration::from_secs(2)).is_some(),
+                "b->a frame {seq} lost after the flood"
+            );
+        }
+        let status = umlnet_linux::switchd::switch_status(&mgmt).unwrap();
+        let learned: usize = status
+            .lines()
+            .find_map(|l| l.strip_prefix("addresses "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .expect("an addresses line");
+        assert!(
+            learned >= 65536,
+            "only {learned} addresses learned:\n{status}"
+        );
+        // Unicast between a and b again (no flood to f once learned).
+        drain(&f);
+        a.send(&frame(mac(2), mac(1), 30_000, 60)).unwrap();
+        assert!(recv_seq(&b, 30_000, Duration::from_secs(2)).is_some());
+        assert!(
+            recv_seq(&f, 30_000, Duration::from_millis(300)).is_none(),
+            "known unicast leaked to the flooding port"
+        );
+    });
+}
+
+#[test]
+fn version_1_and_compat_version_0_clients_attach() {
+    if !require_real_host("version_1_and_compat_version_0_clients_attach", &["ip"]) {
+        return;
+    }
+    let ns = Netns::new("sw-v0");
+    let dir = TempDir::new("sw-v0");
+    let ctl = dir.join("uml.ctl");
+    let data = dir.join("uml.data");
+    let log = dir.join("switch.log");
+    let mut cmd = ns.command(bin("uml_switch"));
+    cmd.arg("-compat-v0").arg("-unix").arg(&ctl).arg(&data);
+    let _d = Daemon::spawn("switch", &mut cmd, &log);
+    let banner = format!(
+        "attached to unix sockets '{}' and '{}'",
+        ctl.display(),
+        data.display()
+    );
+    wait_for("the two-socket banner", Duration::from_secs(10), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(&banner)
+    });
+    let data2 = data.clone();
+    in_ns(&ns, move || {
+        let switch_data = DataAddr::from_path(data2.to_str().unwrap()).unwrap();
+        // Version 1: magic, type 0, mac, address; answered with the data address.
+        let a_addr = uml_like_addr(std::process::id(), 1, 11);
+        let a_sock = DgramSocket::bind_raw(a_addr.as_bytes(), SOCKADDR_UN_LEN).unwrap();
+        let mut req = [0u8; 124];
+        let n = RequestRepr::V1 {
+            mac: MacAddr(mac(1)),
+            addr: a_addr,
+        }
+        .emit(&mut req)
+        .unwrap();
+        let mut a_ctl = UnixStream::connect(&ctl).unwrap();
+        a_ctl.write_all(&req[..n]).unwrap();
+        let mut reply = [0u8; 110];
+        a_ctl
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        a_ctl.read_exact(&mut reply).unwrap();
+        assert_eq!(
+            &reply,
+            switch_data.as_bytes(),
+            "the reply is the filesystem data socket"
+        );
+        // Version 0: no magic, no reply.
+        let b_addr = uml_like_addr(std::process::id(), 2, 22);
+        let b_sock = DgramSocket::bind_raw(b_addr.as_bytes(), SOCKADDR_UN_LEN).unwrap();
+        let mut req = [0u8; 120];
+        let n = RequestRepr::V0 {
+            mac: MacAddr(mac(2)),
+            addr: b_addr,
+        }
+        .emit(&mut req)
+        .unwrap();
+        let mut b_ctl = UnixStream::connect(&ctl).unwrap();
+        b_ctl.write_all(&req[..n]).unwrap();
+        b_ctl
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        assert!(
+            b_ctl.read(&mut buf).is_err(),
+            "a version 0 client must get no reply (and no EOF)"
+        );
+        let sd = *switch_data.as_bytes();
+        a_sock
+            .send_to_raw(&frame(mac(2), mac(1), 7, 60), &sd, SOCKADDR_UN_LEN)
+            .unwrap();
+        b_sock
+            .send_to_raw(&frame(mac(1), mac(2), 8, 60), &sd, SOCKADDR_UN_LEN)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut got_b = Vec::new();
+        while let Some(n) = b_sock.recv(&mut buf).unwrap() {
+            got_b.push(buf[14..18].to_vec());
+            let _ = n;
+        }
+        let mut got_a = Vec::new();
+        while let Some(_n) = a_sock.recv(&mut buf).unwrap() {
+            got_a.push(buf[14..18].to_vec());
+        }
+        assert!(
+            got_b.contains(&7u32.to_be_bytes().to_vec()),
+            "v0 client did not get the v1 client's frame"
+        );
+        assert!(
+            got_a.contains(&8u32.to_be_bytes().to_vec()),
+            "v1 client did not get the v0 client's frame"
+        );
+        drop((a_ctl, b_ctl));
+    });
+}
+
+#[test]
+fn control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals() {
+    if !require_real_host(
+        "control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals",
+        &["ip"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-life");
+    let dir = TempDir::new("sw-life");
+    let ctl = dir.join("uml.ctl");
+    // A stale socket file (its server is gone) is reclaimed silently.
+    drop(UnixListener::bind(&ctl).unwrap());
+    assert!(ctl.exists());
+    let mut first = Sw::start(&ns, &dir, "first", &ctl, &[]);
+    // A second switch on the live socket is refused and leaves it alone.
+    let out = ns
+        .command(bin("uml_switch"))
+        .arg("-unix")
+        .arg(&ctl)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "The control socket '{}' has another server attached to it",
+            ctl.display()
+        )),
+        "{err}"
+    );
+    assert!(ctl.exists() && first.d.alive());
+    UnixStream::connect(&ctl).expect("the first switch still serves its socket");
+    // SIGTERM (which the original ignored) removes the socket.
+    first.d.signal(libc::SIGTERM);
+    assert!(
+        first
+            .d
+            .wait_timeout(Duration::from_secs(5))
+            .is_some_and(|s| s.success())
+    );
+    assert!(!ctl.exists(), "SIGTERM left the control socket behind");
+    // SIGINT too.
+    let mut second = Sw::start(&ns, &dir, "second", &ctl, &[]);
+    second.d.signal(libc::SIGINT);
+    assert!(second.d.wait_timeout(Duration::from_secs(5)).is_some());
+    assert!(!ctl.exists(), "SIGINT left the control socket behind");
+    // Unknown options: usage, exit 1. -hub announces itself.
+    let out = Command::new(bin("uml_switch"))
+        .arg("-bogus")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Usage : "),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
+    if !require_real_host(
+        "pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs",
+        &["linux.uml", "tcpdump"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-pcap");
+    let dir = TempDir::new("sw-pcap");
+    let ctl = dir.join("uml.ctl");
+    let mgmt = dir.join("mgmt");
+    let pcap = dir.join("cap.pcap");
+    let sw = Sw::start(
+        &ns,
+        &dir,
+        "switch",
+        &ctl,
+        &[
+            "-mgmt",
+            mgmt.to_str().unwrap(),
+            "-pcap",
+            pcap.to_str().unwrap(),
+        ],
+    );
+    let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
+    let d = dir.path().display().to_string();
+    let hold =
+        format!("i=0; while [ ! -f {d}/done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done");
+    let mut b = guest(
+        &ns,
+        &dir,
+        "b",
+        &eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; say \"MAC $(cat /sys/class/net/eth0/address)\"; touch {d}/b.up; {hold}"
+        ),
+    );
+    let mut a = guest(
+        &ns,
+        &dir,
+        "a",
+        &eth,
+        &format!(
+            "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0; say \"MAC $(cat /sys/class/net/eth0/address)\"; \
+             i=0; while [ ! -f {d}/b.up ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \
+             ping -c 2 -W 2 10.0.0.2 > /dev/null 2>&1; say \"PING $?\"; {hold}"
+        ),
+    );
+    assert_eq!(a.wait_said("PING", BOOT), "PING 0", "{}", sw.log_text());
+    let mac_a = a.wait_said("MAC", BOOT)[4..].to_string();
+    let mac_b = b.wait_said("MAC", BOOT)[4..].to_string();
+    let status = umlnet_linux::switchd::switch_status(&mgmt).unwrap();
+    std::fs::write(dir.join("done"), b"").unwrap();
+    assert!(status.contains("\n2 ports\n"), "{status}");
+    assert!(
+        status.contains(&format!("{mac_a} port")) && status.contains(&format!("{mac_b} port")),
+        "{status}"
+    );
+    a.finish(BOOT);
+    b.finish(BOOT);
+    // The capture is flushed whenever the switch goes idle.
+    let out = Command::new("tcpdump")
+        .arg("-n")
+        .arg("-r")
+        .arg(&pcap)
+        .arg("icmp")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tcpdump -r failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text.matches("10.0.0.1 > 10.0.0.2: ICMP echo request")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("10.0.0.2 > 10.0.0.1: ICMP echo reply").count(),
+        2,
+        "{text}"
+    );
+}
