@@ -1,0 +1,677 @@
+//! Our `uml_net` against the real UML kernel (`linux.uml`) and against hostile callers.
+//! Every test runs in a network namespace of its own, with our `uml_net` first in the
+//! PATH the kernel searches.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+
+/// A directory holding only a link to our `uml_net`, to put first in PATH.
+fn helper_dir(tmp: &TempDir) -> std::path::PathBuf {
+    let dir = tmp.join("helper");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(bin("uml_net"), dir.join("uml_net")).unwrap();
+    dir
+}
+
+/// A directory holding only a link to the original `/usr/bin/uml_net`.
+fn original_helper_dir(tmp: &TempDir) -> std::path::PathBuf {
+    let dir = tmp.join("original");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/uml_net", dir.join("uml_net")).unwrap();
+    dir
+}
+
+/// A LAN device in the namespace (one end of a veth pair, the other end left in the
+/// same namespace) with `cidr`, so that published ARP entries have somewhere to go.
+fn add_lan(ns: &Netns, cidr: &str) {
+    ns.sh(&format!(
+        "ip link add lan0 type veth peer name lanpeer && ip addr add {cidr} dev lan0 && \
+         ip link set lan0 up && ip link set lanpeer up"
+    ));
+}
+
+fn wait_file(path: &Path) -> String {
+    format!("while [ ! -e '{}' ]; do sleep 0.1; done", path.display())
+}
+
+fn touch(path: &Path) {
+    std::fs::write(path, b"").unwrap();
+}
+
+fn ping(ns: &Netns, ip: &str) -> bool {
+    ns.sh_output(&format!("ping -c 2 -W 2 {ip}"))
+        .status
+        .success()
+}
+
+fn state(ns: &Netns) -> String {
+    ns.sh("ip -o link show; ip -4 -o addr show; ip route show; ip neigh show proxy")
+}
+
+#[test]
+fn tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest() {
+    if !require_real_host(
+        "uml_net tuntap with linux.uml",
+        &["linux.uml", "ip", "ping"],
+    ) {
+        return;
+    }
+    let tmp = TempDir::new("umlnet-tuntap");
+    let ns = Netns::new("umlnet-tuntap");
+    add_lan(&ns, "10.9.0.100/24");
+    let go = tmp.join("go");
+    let done = tmp.join("done");
+    let script = format!(
+        "ip addr add 10.9.0.2/24 dev eth0\n\
+         ip link set eth0 up\n\
+         if ping -c 3 -W 2 10.9.0.1 >/dev/null 2>&1; then say 'RESULT gate ok'; else say 'RESULT gate fail'; fi\n\
+         say READY\n\
+         {}\n\
+         ip addr del 10.9.0.2/24 dev eth0\n\
+         ip addr add 10.9.0.3/24 dev eth0\n\
+         if ping -c 3 -W 2 10.9.0.1 >/dev/null 2>&1; then say 'MOVED gate ok'; else say 'MOVED gate fail'; fi\n\
+         {}\n",
+        wait_file(&go),
+        wait_file(&done)
+    );
+    let helpers = helper_dir(&tmp);
+    let eth = ["eth0=tuntap,,,10.9.0.1".to_string()];
+    let mut guest = UmlGuest::boot(UmlBoot {
+        netns: &ns,
+        dir: tmp.path(),
+        name: "tuntap",
+        eth: &eth,
+        script: &script,
+        path_prefix: Some(&helpers),
+    });
+    assert_eq!(
+        guest.wait_said("RESULT", Duration::from_secs(60)),
+        "RESULT gate ok"
+    );
+    guest.wait_said("READY", Duration::from_secs(10));
+    // The host side, as the seed describes it, made by our helper.
+    let s = state(&ns);
+    assert!(s.contains("inet 10.9.0.1/32"), "gate on the tap:\n{s}");
+    assert!(
+        s.contains("10.9.0.2 dev tap0"),
+        "host route to the guest:\n{s}"
+    );
+    assert!(
+        s.contains("10.9.0.2 dev lan0 proxy"),
+        "published ARP entry on the LAN:\n{s}"
+    );
+    assert_eq!(
+        ns.sh("cat /proc/sys/net/ipv4/conf/tap0/proxy_arp").trim(),
+        "1"
+    );
+    assert_eq!(ns.sh("cat /proc/sys/net/ipv4/ip_forward").trim(), "1");
+    // The tap belongs to the user who ran the guest (root here).
+    assert!(
+        ns.sh("ip -d link show tap0").contains("user root"),
+        "{}",
+        ns.sh("ip -d link show tap0")
+    );
+    assert!(ping(&ns, "10.9.0.2"), "host pings the guest");
+
+    touch(&go);
+    guest.wait_said("MOVED", Duration::from_secs(30));
+    assert!(
+        guest.said().contains(&"MOVED gate ok".to_string()),
+        "{:?}",
+        guest.said()
+    );
+    let s = state(&ns);
+    assert!(
+        s.contains("10.9.0.3 dev tap0"),
+        "route follows the guest:\n{s}"
+    );
+    assert!(!s.contains("10.9.0.2 dev tap0"), "old route removed:\n{s}");
+    assert!(
+        s.contains("10.9.0.3 dev lan0 proxy") && !s.contains("10.9.0.2 dev lan0 proxy"),
+        "{s}"
+    );
+    assert!(
+        ping(&ns, "10.9.0.3"),
+        "host pings the guest at its new address"
+    );
+    touch(&done);
+    guest.finish(Duration::from_secs(30));
+    // When the guest is gone, so is its tap (it was never persistent).
+    wait_for("tap0 to go", Duration::from_secs(10), || {
+        !ns.sh("ip -o link show").contains("tap0")
+    });
+}
+
+/// How the helper's reply channel (its fd 1) is made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    /// A unix stream socket: output blocks (add, del, slip, ethertap).
+    Stream,
+    /// A unix datagram socket: the tuntap up reply.
+    Datagram,
+}
+
+/// Runs `exe args` in the namespace (through `sh -c` when `shell_prefix` is given, to
+/// set up extra descriptors) with fd 1 on a socket; returns the exit code and the text
+/// of the reply.
+fn call(
+    ns: &Netns,
+    exe: &Path,
+    user: Option<u32>,
+    args: &[&std::ffi::OsStr],
+    reply: Reply,
+) -> (Option<i32>, String) {
+    let mut cmd = match user {
+        Some(uid) => {
+            let mut c = ns.command("setpriv");
+            c.arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={uid}"))
+                .arg("--clear-groups")
+                .arg(exe);
+            c
+        }
+        None => ns.command(exe),
+    };
+    cmd.args(args).stdin(Stdio::null()).stderr(Stdio::piped());
+    let mut buf = vec![0u8; 65536];
+    match reply {
+        Reply::Stream => {
+            let (mut ours, theirs) = UnixStream::pair().unwrap();
+            cmd.stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
+            let out = cmd.output().unwrap();
+            // The command still holds the other end until it is dropped.
+            drop(cmd);
+            ours.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = Vec::new();
+            while let Ok(n) = ours.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            // An ethertap failure starts with its status byte.
+            let body = if got.first() == Some(&0) && got.len() > 4 && got[1..].len() >= 4 {
+                let used = i32::from_ne_bytes(got[1..5].try_into().unwrap());
+                if used as usize == got.len() - 5 {
+                    &got[1..]
+                } else {
+                    &got[..]
+                }
+            } else {
+                &got[..]
+            };
+            let block = umlnet_core::helper::parse_output_block(body)
+                .map(|b| String::from_utf8_lossy(b.text).into_owned())
+                // Not a block (a refusal written as plain text): the raw text.
+                .unwrap_or_else(|_| String::from_utf8_lossy(&got).into_owned());
+            (out.status.code(), block)
+        }
+        Reply::Datagram => {
+            let (ours, theirs) = UnixDatagram::pair().unwrap();
+            cmd.stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
+            let out = cmd.output().unwrap();
+            drop(cmd);
+            ours.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let (n, fd) = umlnet_linux::sys::fdpass::recv_with_fd(ours.as_fd(), &mut buf)
+                .unwrap_or((0, None));
+            assert!(fd.is_none(), "a refused tuntap up must not pass an fd");
+            let text = umlnet_core::helper::TuntapUpReply::parse(&buf[..n], false)
+                .map(|r| match r {
+                    umlnet_core::helper::TuntapUpReply::Failed { text } => {
+                        String::from_utf8_lossy(text).into_owned()
+                    }
+                    _ => unreachable!(),
+                })
+                .unwrap_or_else(|e| format!("<bad reply: {e}>"));
+            (out.status.code(), text)
+        }
+    }
+}
+
+/// What any helper call could change in the namespace.
+fn host_state(ns: &Netns) -> String {
+    ns.sh(
+        "ip -o link show | sed -e 's/^[0-9]*: //'; ip -4 -o addr show; ip route show table all; \
+         ip neigh show proxy; cat /proc/sys/net/ipv4/ip_forward; grep -H . /proc/sys/net/ipv4/conf/*/proxy_arp",
+    )
+}
+
+/// A setuid-root copy of our `uml_net`, as Debian installs the helper.
+fn setuid_copy(tmp: &TempDir) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = tmp.join("uml_net_setuid");
+    std::fs::copy(bin("uml_net"), &p).unwrap();
+    std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    p
+}
+
+#[test]
+fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
+    if !require_real_host("uml_net hostile argv", &["ip", "setpriv"]) {
+        return;
+    }
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = TempDir::new("umlnet-hostile");
+    let ns = Netns::new("umlnet-hostile");
+    // A LAN, forwarding off, and a TAP that belongs to uid 65534.
+    add_lan(&ns, "10.5.0.100/24");
+    ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
+    ns.sh(&format!(
+        "{} -t tapn -u 65534 >/dev/null && ip link set tapn up",
+        bin("tunctl").display()
+    ));
+    let ours = bin("uml_net");
+    let suid = setuid_copy(&tmp);
+    let pwned = tmp.join("pwned");
+    let inject = format!("tap0;touch {}", pwned.display());
+    let subst = format!("$(touch {})", pwned.display());
+    let long = "9".repeat(10_000);
+    let before = host_state(&ns);
+
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<(Vec<&OsStr>, Reply, Option<u32>, &str)> = vec![
+        (
+            vec![
+                o("4"),
+                o("add"),
+                OsStr::new(&inject),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "argv[3]: expected an interface name",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                OsStr::new(&subst),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "argv[3]: expected an interface name",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.2;reboot"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "argv[4]: expected an IPv4 address",
+        ),
+        (
+            vec![o("4"), o("add"), o("tapn"), o("10.5.0.2"), o("255.0.255.0")],
+            Reply::Stream,
+            None,
+            "argv[5]: expected a contiguous netmask",
+        ),
+        (
+            vec![o("4"), o("add"), o("tapn"), o("127.0.0.1"), o("255.0.0.0")],
+            Reply::Stream,
+            None,
+            "refusing guest address 127.0.0.1",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("lan0"),
+                o("10.5.0.100"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "is an address of this host",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("nosuch0"),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "no host device 'nosuch0'",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+                o("x"),
+            ],
+            Reply::Stream,
+            None,
+            "Too many arguments",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                OsStr::from_bytes(b"10.5.0.\xff"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "not valid UTF-8",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                OsStr::new(&long),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "argv[4]",
+        ),
+        (
+            vec![
+                o("5"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "Version mismatch - requested version 5",
+        ),
+        (
+            vec![o("4"), o("bogus"), o("x")],
+            Reply::Stream,
+            None,
+            "Unknown transport : 'bogus'",
+        ),
+        (vec![o("4")], Reply::Stream, None, "bad argument list"),
+        // As an ordinary user through the setuid copy: only their own TAP may change.
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("lan0"),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            Some(1000),
+            "refusing to change 'lan0': it is not a TUN/TAP device owned by uid 1000",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            Some(1000),
+            "not a TUN/TAP device owned by uid 1000",
+        ),
+        // tuntap up: a bad gate, extra arguments, fd 1 not the kernel's datagram socket.
+        (
+            vec![o("4"), o("tuntap"), o("up"), o("010.0.0.1")],
+            Reply::Datagram,
+            None,
+            "argv[4]: expected an IPv4 address",
+        ),
+        (
+            vec![o("4"), o("tuntap"), o("up"), o("224.0.0.1")],
+            Reply::Datagram,
+            None,
+            "refusing gate address 224.0.0.1",
+        ),
+        (
+            vec![o("4"), o("tuntap"), o("up"), o("10.5.0.1"), o("extra")],
+            Reply::Datagram,
+            None,
+            "Too many arguments",
+        ),
+        (
+            vec![o("4"), o("tuntap"), o("up"), o("10.5.0.1")],
+            Reply::Stream,
+            None,
+            "must be the kernel's unix datagram socket",
+        ),
+        // ethertap: fd numbers and device names.
+        (
+            vec![o("4"), o("ethertap"), o("tap0"), o("1"), o("10.5.0.1")],
+            Reply::Stream,
+            None,
+            "argv[4]: expected a file descriptor number",
+        ),
+        (
+            vec![o("4"), o("ethertap"), o("tap0"), o("99"), o("10.5.0.1")],
+            Reply::Stream,
+            None,
+            "data fd 99 is not a unix datagram socket (it is not open)",
+        ),
+        (
+            vec![o("4"), o("ethertap"), o("tap0"), o("2"), o("10.5.0.1")],
+            Reply::Stream,
+            None,
+            "argv[4]",
+        ),
+        (
+            vec![o("4"), o("ethertap"), o("lan0"), o("5"), o("10.5.0.1")],
+            Reply::Stream,
+            None,
+            "argv[3]: expected a tap device name",
+        ),
+        (
+            vec![o("4"), o("ethertap"), o("tap0"), o("0x5"), o("10.5.0.1")],
+            Reply::Stream,
+            None,
+            "argv[4]",
+        ),
+        // slip up needs the tty on stdin.
+        (
+            vec![o("4"), o("slip"), o("up"), o("10.5.0.1")],
+            Reply::Stream,
+            None,
+            "stdin is not a terminal",
+        ),
+    ];
+    for (args, reply, user, expect) in &cases {
+        let exe = if user.is_some() { &suid } else { &ours };
+        let (code, text) = call(&ns, exe, *user, args, *reply);
+        assert_ne!(code, Some(0), "{args:?} must fail; said {text:?}");
+        assert!(
+            text.contains(expect),
+            "{args:?}: expected {expect:?} in {text:?}"
+        );
+        assert!(
+            text.trim_end().lines().count() <= 2,
+            "{args:?}: a refusal is one clear line, got {text:?}"
+        );
+        assert_eq!(host_state(&ns), before, "{args:?} changed the host");
+        assert!(!pwned.exists(), "{args:?} ran a shell");
+    }
+
+    // A data fd that is open but a file, not a socket.
+    let script = format!(
+        "exec 5</etc/hostname; exec {} 4 ethertap tap0 5 10.5.0.1",
+        ours.display()
+    );
+    let (code, text) = call(
+        &ns,
+        Path::new("sh"),
+        None,
+        &[o("-c"), OsStr::new(&script)],
+        Reply::Stream,
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("data fd 5 is not a unix datagram socket (it is not a socket)"),
+        "{text}"
+    );
+    assert_eq!(host_state(&ns), before);
+
+    // The owner of a TAP may have the setuid helper configure it, and only with
+    // CAP_NET_ADMIN left: the helper reports what it did, the route is there.
+    let (code, text) = call(
+        &ns,
+        &suid,
+        Some(65534),
+        &[
+            o("4"),
+            o("add"),
+            o("tapn"),
+            o("10.5.0.2"),
+            o("255.255.255.0"),
+        ],
+        Reply::Stream,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("* ip route add 10.5.0.2/32 dev tapn"),
+        "{text}"
+    );
+    assert!(ns.sh("ip route").contains("10.5.0.2 dev tapn"));
+    assert!(ns.sh("ip neigh show proxy").contains("10.5.0.2 dev lan0"));
+    let (code, _) = call(
+        &ns,
+        &suid,
+        Some(65534),
+        &[
+            o("4"),
+            o("del"),
+            o("tapn"),
+            o("10.5.0.2"),
+            o("255.255.255.0"),
+        ],
+        Reply::Stream,
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(host_state(&ns), before, "del undoes add");
+
+    // Dry run: the plan, nothing applied.
+    let out = ns.sh_output(&format!(
+        "{} --dry-run 4 add tapn 10.5.0.2 255.255.255.0",
+        ours.display()
+    ));
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "* ip route add 10.5.0.2/32 dev tapn\n\
+         * sysctl -w net.ipv4.conf.tapn.proxy_arp=1\n\
+         * ip neigh add proxy 10.5.0.2 dev lan0\n"
+    );
+    assert_eq!(host_state(&ns), before);
+}
+
+/// Boots a guest with `eth0=ethertap,tap0,,10.9.5.1` and the given helper directory
+/// first in PATH; the guest pings the gate, says the result, then waits for `done`.
+fn ethertap_guest(ns: &Netns, tmp: &TempDir, name: &str, helpers: &Path) -> UmlGuest {
+    let done = tmp.join(&format!("{name}.done"));
+    let script = format!(
+        "ip addr add 10.9.5.2/24 dev eth0\n\
+         if ip link set eth0 up; then say 'UP ok'; else say 'UP fail'; fi\n\
+         if ping -c 3 -W 2 10.9.5.1 >/dev/null 2>&1; then say 'RESULT gate ok'; else say 'RESULT gate fail'; fi\n\
+         {}\n\
+         ip link set eth0 down\n",
+        wait_file(&done)
+    );
+    let eth = ["eth0=ethertap,tap0,,10.9.5.1".to_string()];
+    UmlGuest::boot(UmlBoot {
+        netns: ns,
+        dir: tmp.path(),
+        name,
+        eth: &eth,
+        script: &script,
+        path_prefix: Some(helpers),
+    })
+}
+
+#[test]
+fn ethertap_real_uml_works_with_ours_and_not_with_the_original() {
+    if !require_real_host(
+        "uml_net ethertap with linux.uml",
+        &["linux.uml", "ip", "ping"],
+    ) {
+        return;
+    }
+    let tmp = TempDir::new("umlnet-ethertap");
+
+    // The original helper: this host has no ethertap driver, so the device never comes up.
+    if Path::new("/usr/bin/uml_net").exists() {
+        let ns = Netns::new("umlnet-etap-orig");
+        let mut guest = ethertap_guest(&ns, &tmp, "orig", &original_helper_dir(&tmp));
+        assert_eq!(
+            guest.wait_said("RESULT", Duration::from_secs(60)),
+            "RESULT gate fail"
+        );
+        assert!(
+            guest.said().contains(&"UP fail".to_string()),
+            "{:?}",
+            guest.said()
+        );
+        let console = guest.console();
+        assert!(
+            console.contains("etap_tramp : uml_net failed")
+                || console.contains("etap_tramp failed"),
+            "the kernel reports the original helper's failure:\n{console}"
+        );
+        touch(&tmp.join("orig.done"));
+        guest.finish(Duration::from_secs(30));
+    }
+
+    // Ours: ethertap emulated on a TAP device named tap0.
+    let ns = Netns::new("umlnet-etap");
+    add_lan(&ns, "10.9.5.100/24");
+    let mut guest = ethertap_guest(&ns, &tmp, "ours", &helper_dir(&tmp));
+    assert_eq!(
+        guest.wait_said("RESULT", Duration::from_secs(60)),
+        "RESULT gate ok",
+        "console:\n{}",
+        guest.console()
+    );
+    let s = state(&ns);
+    assert!(s.contains("tap0"), "{s}");
+    assert!(s.contains("inet 10.9.5.1/32"), "gate on tap0:\n{s}");
+    assert!(
+        s.contains("10.9.5.2 dev tap0"),
+        "host route from the ADD message:\n{s}"
+    );
+    assert!(
+        s.contains("10.9.5.2 dev lan0 proxy"),
+        "published ARP entry:\n{s}"
+    );
+    assert!(
+        ping(&ns, "10.9.5.2"),
+        "host pings the guest through the relay"
+    );
+    // The guest takes the device down: DEL, then the helper goes, with its TAP.
+    touch(&tmp.join("ours.done"));
+    guest.finish(Duration::from_secs(30));
+    wait_for("tap0 to go", Duration::from_secs(10), || {
+        !ns.sh("ip -o link show").contains("tap0")
+    });
+    assert!(
+        !ns.sh("ip neigh show proxy").contains("10.9.5.2"),
+        "DEL withdrew the entry"
+    );
+}
