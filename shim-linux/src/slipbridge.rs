@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 
 use umlnet_core::slip::{Decoder, UML_MTU, encode, max_encoded_len};
@@ -92,12 +93,155 @@ pub fn run(input: &File, output: &File, tun: &Tap) -> io::Result<Stats> {
     }
 }
 
+/// `umlnet slip-bridge`: the program for the UML kernel's `slirp` transport, which
+/// speaks SLIP on the program's stdin/stdout. It makes a TUN device, sets the host up
+/// as the seed's by-hand SLIP setup says (the host end `--local` with the guest
+/// `--peer` as its point-to-point peer, the guest's ARP entry published on the LAN
+/// devices whose routes hold it, forwarding), bridges until the guest goes, then
+/// withdraws what it set up (the TUN device goes with its descriptor).
+///
+/// `eth0=slirp,,/usr/bin/umlnet,slip-bridge,--local,10.0.7.1,--peer,10.0.7.2`
+///
+/// Creating and configuring the TUN device needs `CAP_NET_ADMIN` (run UML as root, or
+/// give umlnet the capability).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BridgeArgs {
+    /// The host end's address.
+    #[arg(long)]
+    pub local: Ipv4Addr,
+    /// The guest's address (the other end of the line).
+    #[arg(long)]
+    pub peer: Ipv4Addr,
+    /// The TUN device's name (a `%d` is replaced by the first free number).
+    #[arg(long, default_value = "umlsl%d")]
+    pub dev: String,
+    /// Print the host setup and exit without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Why `slip-bridge` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// The device name is not a valid interface name.
+    #[error("slip-bridge: '{0}' is not a valid interface name")]
+    BadName(String),
+    /// The host end and the guest have the same address.
+    #[error("slip-bridge: --local and --peer must differ (both are {0})")]
+    SameAddress(Ipv4Addr),
+    /// Creating the TUN device failed.
+    #[error("slip-bridge: creating TUN device '{dev}' failed: {source} (this needs CAP_NET_ADMIN)")]
+    Tun {
+        /// The name asked for.
+        dev: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// The host plan could not be made.
+    #[error("slip-bridge: {0}")]
+    Plan(#[from] umlnet_core::host::PlanError),
+    /// A host change failed (and what was done of the plan was undone).
+    #[error("slip-bridge: {0}")]
+    Apply(#[from] crate::hostapply::ApplyError),
+    /// Reading or writing the line or the device failed.
+    #[error("slip-bridge: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// The host plan `slip-bridge` applies for TUN device `dev`.
+pub fn bridge_plan(
+    dev: &str,
+    local: Ipv4Addr,
+    peer: Ipv4Addr,
+    routes: &[umlnet_core::host::LanRoute],
+) -> Result<umlnet_core::host::Plan, BridgeError> {
+    use umlnet_core::cmdline::{DeviceSpec, Slip, Transport};
+    use umlnet_core::host::{GuestAddr, HostContext, Setup, plan_for};
+    if local == peer {
+        return Err(BridgeError::SameAddress(local));
+    }
+    let spec = DeviceSpec {
+        index: 0,
+        transport: Transport::Slip(Slip { gate: Some(local) }),
+    };
+    let guests = [GuestAddr {
+        ip: peer,
+        netmask: None,
+    }];
+    let ctx = HostContext {
+        setup: Setup::Manual {
+            gate: None,
+            create_tap: false,
+        },
+        ..HostContext::new(Some(dev), &guests, routes)
+    };
+    Ok(plan_for(&spec, &ctx)?)
+}
+
+fn host_routes() -> Vec<umlnet_core::host::LanRoute> {
+    crate::sys::sysctl::routes()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| umlnet_core::host::LanRoute::new(&r.iface, r.dest, r.mask).ok())
+        .collect()
+}
+
+/// Runs `slip-bridge` on this process's stdin and stdout.
+pub fn bridge_stdio(args: &BridgeArgs) -> Result<Stats, BridgeError> {
+    use crate::hostapply::{Applier, TUN_CLONE, Tolerance};
+    use crate::sys::tun::TunMode;
+    use std::os::fd::AsFd;
+    if umlnet_core::host::if_name(&args.dev).is_err() {
+        return Err(BridgeError::BadName(args.dev.clone()));
+    }
+    if args.dry_run {
+        let plan = bridge_plan(&args.dev, args.local, args.peer, &host_routes())?;
+        print!("ip tuntap add dev {} mode tun\n{plan}", args.dev);
+        return Ok(Stats::default());
+    }
+    let tun = Tap::open_device(
+        std::path::Path::new(TUN_CLONE),
+        &args.dev,
+        TunMode::Tun,
+        true,
+    )
+    .map_err(|source| BridgeError::Tun {
+        dev: args.dev.clone(),
+        source,
+    })?;
+    let plan = bridge_plan(tun.name(), args.local, args.peer, &host_routes())?;
+    let mut applier = Applier::new(false, Tolerance::Strict);
+    applier.apply(&plan)?;
+    eprintln!(
+        "slip-bridge: SLIP on stdin/stdout <-> {} ({} peer {})",
+        tun.name(),
+        args.local,
+        args.peer
+    );
+    let input = File::from(io::stdin().as_fd().try_clone_to_owned()?);
+    let output = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    let result = run(&input, &output, &tun);
+    applier.rollback(&plan);
+    Ok(result?)
+}
+
+/// `umlnet slip-bridge`: runs [`bridge_stdio`], prints an error line on failure, and
+/// returns the exit status.
+pub fn main(args: &BridgeArgs) -> std::process::ExitCode {
+    match bridge_stdio(args) {
+        Ok(_) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
     use crate::sys::netlink::Rtnl;
     use crate::sys::tun::TunMode;
-    use std::net::Ipv4Addr;
     use std::os::fd::OwnedFd;
     use std::os::unix::net::UnixStream;
     use std::time::Duration;
@@ -128,6 +272,39 @@ mod test {
         ip[10..12].copy_from_slice(&c.to_be_bytes());
         ip.extend_from_slice(&icmp);
         ip
+    }
+
+    #[test]
+    fn the_bridge_plan_is_the_seeds_slip_setup() {
+        let routes = [umlnet_core::host::LanRoute::new(
+            "eth0",
+            [10, 9, 7, 0].into(),
+            [255, 255, 255, 0].into(),
+        )
+        .unwrap()];
+        let plan = bridge_plan(
+            "umlsl0",
+            Ipv4Addr::new(10, 9, 7, 1),
+            Ipv4Addr::new(10, 9, 7, 2),
+            &routes,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.to_string(),
+            "ip addr add 10.9.7.1 peer 10.9.7.2/32 dev umlsl0\n\
+             ip link set dev umlsl0 up\n\
+             ip neigh add proxy 10.9.7.2 dev eth0\n\
+             sysctl -w net.ipv4.ip_forward=1\n"
+        );
+        assert!(matches!(
+            bridge_plan(
+                "umlsl0",
+                Ipv4Addr::new(10, 9, 7, 1),
+                Ipv4Addr::new(10, 9, 7, 1),
+                &[]
+            ),
+            Err(BridgeError::SameAddress(_))
+        ));
     }
 
     /// A bridge thread in a network namespace of its own: a SLIP-encoded echo request

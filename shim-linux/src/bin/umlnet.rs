@@ -20,11 +20,15 @@ enum Command {
     /// Check UML kernel network arguments (eth<n>=…) before booting: what each device
     /// will be, its defaults, warnings, and errors naming the field.
     Check(check::CheckArgs),
+    /// Bridge SLIP on stdin/stdout to a host TUN device: the program for the kernel's
+    /// slirp transport (eth0=slirp,,umlnet,slip-bridge,--local,<host>,--peer,<guest>).
+    SlipBridge(umlnet_linux::slipbridge::BridgeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
     }
 }
