@@ -675,3 +675,65 @@ fn ethertap_real_uml_works_with_ours_and_not_with_the_original() {
         "DEL withdrew the entry"
     );
 }
+
+#[test]
+fn slirp_real_uml_reaches_the_host_over_slip_through_our_bridge() {
+    if !require_real_host(
+        "umlnet slip-bridge with linux.uml",
+        &["linux.uml", "ip", "ping"],
+    ) {
+        return;
+    }
+    let tmp = TempDir::new("umlnet-slirp");
+    let ns = Netns::new("umlnet-slirp");
+    add_lan(&ns, "10.9.7.100/24");
+    let done = tmp.join("done");
+    let script = format!(
+        "ip addr add 10.9.7.2/24 dev eth0\n\
+         ip link set eth0 up\n\
+         say \"LINK $(cat /sys/class/net/eth0/type)\"\n\
+         if ping -c 3 -W 2 10.9.7.1 >/dev/null 2>&1; then say 'RESULT host ok'; else say 'RESULT host fail'; fi\n\
+         {}\n",
+        wait_file(&done)
+    );
+    let umlnet = bin("umlnet");
+    let eth = [format!(
+        "eth0=slirp,,{},slip-bridge,--local,10.9.7.1,--peer,10.9.7.2",
+        umlnet.display()
+    )];
+    let mut guest = UmlGuest::boot(UmlBoot {
+        netns: &ns,
+        dir: tmp.path(),
+        name: "slirp",
+        eth: &eth,
+        script: &script,
+        path_prefix: None,
+    });
+    assert_eq!(
+        guest.wait_said("RESULT", Duration::from_secs(60)),
+        "RESULT host ok",
+        "console:\n{}",
+        guest.console()
+    );
+    // ARPHRD_SLIP is 256: the guest's device really is a SLIP line.
+    assert!(
+        guest.said().contains(&"LINK 256".to_string()),
+        "{:?}",
+        guest.said()
+    );
+    let s = state(&ns);
+    assert!(s.contains("inet 10.9.7.1 peer 10.9.7.2/32"), "{s}");
+    assert!(s.contains("10.9.7.2 dev lan0 proxy"), "{s}");
+    assert!(ping(&ns, "10.9.7.2"), "host pings the guest over SLIP");
+    touch(&done);
+    guest.finish(Duration::from_secs(30));
+    wait_for(
+        "the bridge's TUN device to go",
+        Duration::from_secs(10),
+        || !ns.sh("ip -o link show").contains("umlsl"),
+    );
+    assert!(
+        !ns.sh("ip neigh show proxy").contains("10.9.7.2"),
+        "the bridge withdrew its entry"
+    );
+}
