@@ -50,8 +50,7 @@ fn default_route() {
         let eth_mac = w.host(lab.host).interface("eth0").unwrap().mac;
         let uml_arp = w.run(uml, "arp -n");
         assert!(
-            uml_arp.text.contains(&format!("192.168.0.7 "))
-                && uml_arp.text.contains(&tap_mac.to_string()),
+            uml_arp.text.contains("192.168.0.7 ") && uml_arp.text.contains(&tap_mac.to_string()),
             "{}",
             uml_arp.text
         );
