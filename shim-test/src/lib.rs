@@ -29,3 +29,5 @@ pub mod summary;
 pub mod world;
 
 pub use proptest;
+pub use smoltcp;
+pub use smoltcp::time::{Duration, Instant};
