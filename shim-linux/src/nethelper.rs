@@ -439,6 +439,13 @@ impl Helper {
         }
         let data = fdpass::dup_inherited(i32::from(data_fd))?;
         let control = io::stdout().as_fd().try_clone_to_owned()?;
+        // The kernel's leaked descriptors (its ends of other lines) must not be held
+        // for as long as the relay runs.
+        crate::sys::detach::close_other_fds(&[
+            tap.as_raw_fd(),
+            data.as_raw_fd(),
+            control.as_raw_fd(),
+        ])?;
         self.restrict()?;
         let mut up_plan = Plan::new();
         if let Some(g) = gate {
@@ -536,10 +543,13 @@ impl Helper {
             Some(_child) => Ok(0),
             None => {
                 let _ = privilege::drop_all(&self.caller);
+                crate::sys::detach::close_other_fds(&[line.as_raw_fd(), tun.as_raw_fd()])?;
                 let input = File::from(line);
                 let output = input.try_clone()?;
-                let _ = crate::slipbridge::run(&input, &output, &tun);
-                Ok(0)
+                let code = i32::from(crate::slipbridge::run(&input, &output, &tun).is_err());
+                // Exit here: the parent's owners (its netlink socket) were closed above
+                // and must not be closed again by their destructors.
+                std::process::exit(code)
             }
         }
     }

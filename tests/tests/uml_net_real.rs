@@ -237,7 +237,7 @@ fn call(
 /// What any helper call could change in the namespace.
 fn host_state(ns: &Netns) -> String {
     ns.sh(
-        "ip -o link show | sed -e 's/^[0-9]*: //'; ip -4 -o addr show; ip route show table all; \
+        "ip -o link show | sed -e 's/^[0-9]*: //'; ip -4 -o addr show; ip -4 route show table all; \
          ip neigh show proxy; cat /proc/sys/net/ipv4/ip_forward; grep -H . /proc/sys/net/ipv4/conf/*/proxy_arp",
     )
 }
@@ -735,5 +735,171 @@ fn slirp_real_uml_reaches_the_host_over_slip_through_our_bridge() {
     assert!(
         !ns.sh("ip neigh show proxy").contains("10.9.7.2"),
         "the bridge withdrew its entry"
+    );
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for c in data.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An IPv4 ICMP echo request `src` → `dst`.
+fn echo_request(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+    let mut icmp = vec![8, 0, 0, 0, 0x55, 0x66, 0, 1];
+    icmp.extend_from_slice(b"over the pty");
+    let c = checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 1, 0, 0];
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let len = (20 + icmp.len()) as u16;
+    ip[2..4].copy_from_slice(&len.to_be_bytes());
+    let c = checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    ip.extend_from_slice(&icmp);
+    ip
+}
+
+#[test]
+fn slip_up_without_n_slip_bridges_the_pty_in_user_space() {
+    if !require_real_host("uml_net slip up user-space bridge", &["ip"]) {
+        return;
+    }
+    use std::io::Write;
+    use umlnet_core::slip::{Decoder, encode, max_encoded_len};
+    let ns = Netns::new("umlnet-slipup");
+    add_lan(&ns, "10.9.8.100/24");
+    let ours = bin("uml_net");
+    let (master, slave) = umlnet_linux::sys::pty::open_pair().unwrap();
+    let (mut reply, theirs) = UnixStream::pair().unwrap();
+    let mut cmd = ns.command(&ours);
+    cmd.args(["4", "slip", "up", "10.9.8.1"])
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
+    let status = cmd.status().unwrap();
+    drop(cmd);
+    assert!(status.success());
+    let mut got = Vec::new();
+    reply
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = reply.read_to_end(&mut got);
+    let text = umlnet_core::helper::parse_output_block(&got)
+        .unwrap()
+        .text
+        .to_vec();
+    let text = String::from_utf8(text).unwrap();
+    let name = text
+        .lines()
+        .find_map(|l| l.strip_prefix("use interface "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no interface reported in {text:?}"))
+        .to_string();
+    assert!(
+        text.contains("no SLIP line discipline on this host"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("* ip addr add 10.9.8.1/32 dev {name}")),
+        "{text}"
+    );
+    assert!(
+        ns.sh(&format!("ip -d link show {name}"))
+            .contains("tun type tun")
+    );
+
+    // What the kernel would do next with that name: the guest's address.
+    let out = ns.sh_output(&format!(
+        "{} 4 add {name} 10.9.8.2 255.255.255.0",
+        ours.display()
+    ));
+    assert!(out.status.success(), "{out:?}");
+
+    // The guest pings the host over the line; the host answers over the line.
+    let mut master = std::fs::File::from(master);
+    let req = echo_request([10, 9, 8, 2], [10, 9, 8, 1]);
+    let mut wire = vec![0u8; max_encoded_len(req.len())];
+    let n = encode(&req, &mut wire).unwrap();
+    let reader = {
+        let m = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut m = m;
+            let mut dec = Decoder::new([0u8; 1500]);
+            let mut buf = [0u8; 2048];
+            loop {
+                let k = match m.read(&mut buf) {
+                    Ok(0) | Err(_) => return None,
+                    Ok(k) => k,
+                };
+                let mut found = None;
+                dec.decode(&buf[..k], |f| {
+                    if let Ok(p) = f {
+                        if p.len() >= 28 && p[9] == 1 && p[20] == 0 {
+                            found.get_or_insert(p.to_vec());
+                        }
+                    }
+                });
+                if found.is_some() {
+                    return found;
+                }
+            }
+        })
+    };
+    for _ in 0..10 {
+        master.write_all(&wire[..n]).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        if reader.is_finished() {
+            break;
+        }
+    }
+    let echo = reader.join().unwrap().expect("an echo reply over the pty");
+    assert_eq!(&echo[12..16], &[10, 9, 8, 1]);
+    assert_eq!(&echo[16..20], &[10, 9, 8, 2]);
+
+    // The guest hangs up: the bridge and its TUN device go.
+    drop(master);
+    wait_for(
+        "the bridge's TUN device to go",
+        Duration::from_secs(10),
+        || !ns.sh("ip -o link show").contains(&name),
+    );
+}
+
+#[test]
+fn slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing() {
+    if !require_real_host("uml_net slip with linux.uml", &["linux.uml", "ip"]) {
+        return;
+    }
+    let tmp = TempDir::new("umlnet-slip");
+    let ns = Netns::new("umlnet-slip");
+    let script = "ip addr add 10.9.9.2/24 dev eth0\n\
+                  if ip link set eth0 up; then say 'UP ok'; else say 'UP fail'; fi\n";
+    let helpers = helper_dir(&tmp);
+    let eth = ["eth0=slip,10.9.9.1".to_string()];
+    let mut guest = UmlGuest::boot(UmlBoot {
+        netns: &ns,
+        dir: tmp.path(),
+        name: "slip",
+        eth: &eth,
+        script,
+        path_prefix: Some(&helpers),
+    });
+    assert_eq!(guest.wait_said("UP", Duration::from_secs(60)), "UP fail");
+    // Our helper succeeded (no slip_tramp failure); the kernel then asked the pty for
+    // its interface name, which only an N_SLIP tty can answer (ENOTTY = 25).
+    let console = guest.console();
+    assert!(console.contains("get_ifname failed, err = 25"), "{console}");
+    assert!(!console.contains("slip_tramp failed"), "{console}");
+    guest.finish(Duration::from_secs(30));
+    wait_for(
+        "the bridge to end with the pty",
+        Duration::from_secs(10),
+        || !ns.sh("ip -o link show").contains("umlsl"),
     );
 }

@@ -1,7 +1,7 @@
 //! Leaving a helper running after its parent process has to exit.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use super::cvt;
 
@@ -21,6 +21,64 @@ pub fn fork_detached() -> io::Result<Option<u32>> {
                 cvt(unsafe { libc::dup2(null.as_raw_fd(), fd) })?;
             }
             Ok(None)
+        }
+    }
+}
+
+/// Closes every descriptor of this process except `keep` (and 0, 1, 2). The UML kernel
+/// leaks its descriptors into the helpers it runs (its pty masters, its ends of socket
+/// pairs); a helper that stays behind must not hold them, or the kernel's side of a
+/// line never hangs up.
+///
+/// The caller must not use, through any owner, a descriptor it did not list.
+pub fn close_other_fds(keep: &[RawFd]) -> io::Result<()> {
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open {
+        if fd > 2 && !keep.contains(&fd) {
+            // SAFETY: the caller keeps (and so owns) only the listed descriptors; the
+            // rest are leaked from the parent or the directory stream already closed
+            // (EBADF, ignored).
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::os::fd::IntoRawFd;
+
+    #[test]
+    fn only_listed_descriptors_survive() {
+        // In a child process, so the test process keeps its own descriptors.
+        let kept = std::fs::File::open("/proc/self/status")
+            .unwrap()
+            .into_raw_fd();
+        let dropped = std::fs::File::open("/proc/self/status")
+            .unwrap()
+            .into_raw_fd();
+        // SAFETY: the child only calls async-signal-safe-enough code and exits.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                let ok = close_other_fds(&[kept]).is_ok()
+                    // SAFETY: F_GETFD only reads the descriptor table.
+                    && unsafe { libc::fcntl(kept, libc::F_GETFD) } != -1
+                    && unsafe { libc::fcntl(dropped, libc::F_GETFD) } == -1;
+                // SAFETY: _exit ends the child without running the parent's destructors.
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let st = nix::sys::wait::waitpid(child, None).unwrap();
+                assert_eq!(st, nix::sys::wait::WaitStatus::Exited(child, 0));
+            }
+        }
+        // SAFETY: both are ours and still open here.
+        unsafe {
+            libc::close(kept);
+            libc::close(dropped);
         }
     }
 }
