@@ -839,10 +839,12 @@ fn slip_up_without_n_slip_bridges_the_pty_in_user_space() {
                 };
                 let mut found = None;
                 dec.decode(&buf[..k], |f| {
-                    if let Ok(p) = f {
-                        if p.len() >= 28 && p[9] == 1 && p[20] == 0 {
-                            found.get_or_insert(p.to_vec());
-                        }
+                    if let Ok(p) = f
+                        && p.len() >= 28
+                        && p[9] == 1
+                        && p[20] == 0
+                    {
+                        found.get_or_insert(p.to_vec());
                     }
                 });
                 if found.is_some() {
