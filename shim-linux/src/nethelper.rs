@@ -110,6 +110,13 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(c) => c,
         Err(e) => return refuse_on(channel, &format!("uml_net : {e}")),
     };
+    // A dry run changes nothing, so it needs no privilege at all.
+    if dry_run && let Err(e) = privilege::drop_all(&caller) {
+        return refuse_on(
+            channel,
+            &format!("uml_net : could not drop privileges: {e}"),
+        );
+    }
     let mut helper = Helper {
         caller,
         applier: Applier::new(dry_run, Tolerance::Idempotent),
@@ -686,5 +693,60 @@ impl Relay<'_> {
         };
         self.control.write_all(&block(&text))?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn refusals_go_where_the_kernel_reads_them() {
+        assert_eq!(
+            channel_for(&os(&["4", "tuntap", "up", "x"])),
+            Channel::TuntapDatagram
+        );
+        assert_eq!(channel_for(&os(&["tuntap", "up"])), Channel::TuntapDatagram);
+        assert_eq!(channel_for(&os(&["4", "tuntap", "add"])), Channel::Block);
+        assert_eq!(
+            channel_for(&os(&["4", "ethertap", "tap0"])),
+            Channel::EthertapStatus
+        );
+        assert_eq!(channel_for(&os(&["4", "add", "tap0"])), Channel::Block);
+        assert_eq!(channel_for(&os(&["4", "slip", "up"])), Channel::Block);
+        assert_eq!(channel_for(&os(&[])), Channel::Block);
+    }
+
+    #[test]
+    fn blocks_count_the_nul_and_hold_the_text() {
+        let b = block("* ip link set dev tap0 up\n");
+        let parsed = umlnet_core::helper::parse_output_block(&b).unwrap();
+        assert_eq!(parsed.text, b"* ip link set dev tap0 up\n");
+        assert_eq!(parsed.len, b.len());
+        assert_eq!(&b[..4], &27u32.to_ne_bytes());
+        assert_eq!(block(""), vec![0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn special_addresses_are_refused() {
+        for ip in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "127.0.0.1",
+            "127.1.2.3",
+        ] {
+            let ip: Ipv4Addr = ip.parse().unwrap();
+            let e = check_special(ip, "guest address").unwrap_err().0;
+            assert_eq!(
+                e,
+                format!("uml_net : refusing guest address {ip}: not a unicast host address")
+            );
+        }
+        assert!(check_special(Ipv4Addr::new(10, 0, 0, 2), "guest address").is_ok());
     }
 }

@@ -568,6 +568,16 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
     assert_eq!(code, Some(0));
     assert_eq!(host_state(&ns), before, "del undoes add");
 
+    // Dry run, by flag or by environment: the plan, nothing applied.
+    let out = ns.sh_output(&format!(
+        "UML_NET_DRY_RUN=1 {} 4 add tapn 10.5.0.2 255.255.255.0",
+        ours.display()
+    ));
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("* ip route add 10.5.0.2/32 dev tapn\n")
+    );
+    assert_eq!(host_state(&ns), before);
     // Dry run: the plan, nothing applied.
     let out = ns.sh_output(&format!(
         "{} --dry-run 4 add tapn 10.5.0.2 255.255.255.0",
@@ -904,4 +914,58 @@ fn slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing() {
         Duration::from_secs(10),
         || !ns.sh("ip -o link show").contains("umlsl"),
     );
+}
+
+#[test]
+fn tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails() {
+    if !require_real_host("uml_net tuntap without gate", &["linux.uml", "ip", "ping"]) {
+        return;
+    }
+    let tmp = TempDir::new("umlnet-nogate");
+    let script = |done: &Path| {
+        format!(
+            "ip addr add 10.9.3.2/24 dev eth0\n\
+             if ip link set eth0 up; then say 'UP ok'; else say 'UP fail'; fi\n\
+             {}\n",
+            wait_file(done)
+        )
+    };
+    let eth = ["eth0=tuntap,,,".to_string()];
+    for (name, helpers, works) in [
+        ("orig", original_helper_dir(&tmp), false),
+        ("ours", helper_dir(&tmp), true),
+    ] {
+        if !works && !Path::new("/usr/bin/uml_net").exists() {
+            continue;
+        }
+        let ns = Netns::new(&format!("umlnet-nogate-{name}"));
+        let done = tmp.join(&format!("{name}.done"));
+        let script = script(&done);
+        let mut guest = UmlGuest::boot(UmlBoot {
+            netns: &ns,
+            dir: tmp.path(),
+            name,
+            eth: &eth,
+            script: &script,
+            path_prefix: Some(&helpers),
+        });
+        let up = guest.wait_said("UP", Duration::from_secs(60));
+        if works {
+            assert_eq!(up, "UP ok", "console:\n{}", guest.console());
+            // The host side is the user's to set up, as the seed says.
+            let s = state(&ns);
+            assert!(s.contains("tap0") && !s.contains("inet 10.9.3"), "{s}");
+            ns.sh("ip addr add 10.9.3.1/24 dev tap0 && ip link set tap0 up");
+            assert!(ping(&ns, "10.9.3.2"), "host pings the guest");
+        } else {
+            assert_eq!(up, "UP fail");
+            assert!(
+                guest.console().contains("tuntap_open_tramp"),
+                "{}",
+                guest.console()
+            );
+        }
+        touch(&done);
+        guest.finish(Duration::from_secs(30));
+    }
 }
