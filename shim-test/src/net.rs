@@ -230,6 +230,7 @@ struct State {
     endpoints: Vec<Endpoint>,
     rng: Rng,
     trace_frames: bool,
+    capture: bool,
     transcript: Vec<String>,
     corruptions: Vec<Corruption>,
     spare: Vec<Vec<u8>>,
@@ -268,6 +269,7 @@ impl Net {
             endpoints: Vec::new(),
             rng: Rng::new(seed ^ 0x6e65_7477_6f72_6b00),
             trace_frames: true,
+            capture: true,
             transcript: Vec::new(),
             corruptions: Vec::new(),
             spare: Vec::new(),
@@ -283,6 +285,12 @@ impl Net {
     /// benchmark turns it off).
     pub fn set_trace_frames(&self, on: bool) {
         self.0.borrow_mut().trace_frames = on;
+    }
+
+    /// Whether every frame sent is written to its segment's pcap (on by default; the
+    /// benchmark turns it off).
+    pub fn set_capture(&self, on: bool) {
+        self.0.borrow_mut().capture = on;
     }
 
     /// Appends a line to the transcript, stamped with the virtual time.
@@ -583,7 +591,9 @@ impl Net {
         let now = s.now;
         let g = &mut s.segments[e.segment];
         g.stats.sent += 1;
-        capture(g, ep.0, now, frame);
+        if s.capture {
+            capture(g, ep.0, now, frame);
+        }
         if s.trace_frames {
             let line = std::format!(
                 "{} {}: {} > {}",
