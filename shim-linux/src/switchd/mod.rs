@@ -24,6 +24,7 @@
 //! frames up to 1518 bytes pass (the original cut them at 1514).
 
 pub mod args;
+pub mod bench;
 pub mod client;
 mod mgmt;
 pub mod pcap;
@@ -666,17 +667,17 @@ impl SwitchDaemon {
         // reached through a socket connected to it *now*, and it only accepts datagrams
         // from the address it connected to. Serve it as vde_switch does: a socket of its
         // own, bound, connected to the client, and named in the reply.
-        let own = match req {
-            RequestRepr::V3 { description, .. } if !description.is_empty() => {
-                match self.port_socket(&addr) {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        let why = format!("cannot connect to its data socket {addr}: {e}");
-                        return self.refuse(poller, fd, &why);
-                    }
+        let is_vde = matches!(req, RequestRepr::V3 { description, .. } if !description.is_empty());
+        let own = if is_vde {
+            match self.port_socket(&addr) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    let why = format!("cannot connect to its data socket {addr}: {e}");
+                    return self.refuse(poller, fd, &why);
                 }
             }
-            _ => None,
+        } else {
+            None
         };
         if req.wants_reply() {
             let own_addr = match &own {

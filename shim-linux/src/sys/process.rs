@@ -31,3 +31,18 @@ pub fn enter_netns(name: &str) -> io::Result<()> {
     nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET)?;
     Ok(())
 }
+
+/// Moves the calling process (it must have one thread) into a new, empty network
+/// namespace of its own; children started afterwards share it.
+pub fn unshare_netns() -> io::Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)?;
+    Ok(())
+}
+
+/// Restricts the calling thread (and threads it creates later) to CPU `cpu`.
+pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
+    Ok(())
+}

@@ -130,6 +130,26 @@ impl DgramSocket {
             .or_else(|_| set_int_opt(self.fd.as_raw_fd(), libc::SO_RCVBUF, bytes))
     }
 
+    /// Sets `SO_SNDTIMEO`: a blocking send waits at most this long, then fails with
+    /// `WouldBlock`.
+    pub fn set_send_timeout(&self, t: std::time::Duration) -> io::Result<()> {
+        let tv = libc::timeval {
+            tv_sec: t.as_secs() as libc::time_t,
+            tv_usec: t.subsec_micros() as libc::suseconds_t,
+        };
+        // SAFETY: the option value is a valid timeval of the size given.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_SNDTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        })?;
+        Ok(())
+    }
+
     /// Sends one datagram to the first `len` bytes of `addr`. `Ok(None)` if it would block.
     pub fn send_to_raw(
         &self,

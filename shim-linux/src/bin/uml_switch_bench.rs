@@ -1,0 +1,82 @@
+//! `uml_switch_bench`: our `uml_switch` against the original `uml_switch` and
+//! `vde_switch`, side by side (see [`umlnet_linux::switchd::bench`]).
+//!
+//! It moves itself into a private network namespace first (the clients' abstract
+//! sockets then live there only), runs the switches pinned to one CPU and itself on
+//! another, and prints a Markdown table.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use umlnet_linux::switchd::bench::{BenchOptions, Target, run};
+use umlnet_linux::sys::process::{pin_to_cpu, unshare_netns};
+
+/// Load generator speaking the uml_switch protocol as the UML kernel does.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Seconds of traffic per row.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Ping-pong round trips to measure.
+    #[arg(long, default_value_t = 5000)]
+    rtt: usize,
+    /// Our uml_switch (default: the one next to this program).
+    #[arg(long)]
+    ours: Option<PathBuf>,
+    /// The original uml_switch ("none" to skip).
+    #[arg(long, default_value = "/usr/bin/uml_switch")]
+    original: String,
+    /// vde_switch ("none" to skip).
+    #[arg(long, default_value = "/usr/bin/vde_switch")]
+    vde: String,
+    /// Only rows whose name contains this text (e.g. "999").
+    #[arg(long, default_value = "")]
+    only: String,
+    /// CPU for the switch under test (the generator takes the next one).
+    #[arg(long, default_value_t = 0)]
+    switch_cpu: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let ours = match args.ours {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name("uml_switch"),
+    };
+    anyhow::ensure!(
+        ours.exists(),
+        "our uml_switch not found at {} (build it or pass --ours)",
+        ours.display()
+    );
+    unshare_netns().context("creating a private network namespace (run as root)")?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let gen_cpu = (args.switch_cpu + 1) % cpus;
+    pin_to_cpu(gen_cpu).context("pinning the generator")?;
+    let mut targets = vec![Target::Ours(ours)];
+    if args.original != "none" {
+        targets.push(Target::Original(PathBuf::from(&args.original)));
+    }
+    if args.vde != "none" {
+        targets.push(Target::Vde(PathBuf::from(&args.vde)));
+    }
+    let dir = std::env::temp_dir().join(format!("uml_switch_bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let opts = BenchOptions {
+        targets,
+        seconds: args.seconds,
+        rtt_iterations: args.rtt,
+        switch_cpu: args.switch_cpu,
+        dir: dir.clone(),
+        only: args.only.clone(),
+    };
+    eprintln!(
+        "switch on CPU {}, generator on CPU {gen_cpu}, {} s per row",
+        args.switch_cpu, args.seconds
+    );
+    let table = run(&opts, |line| eprintln!("{line}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", table?);
+    Ok(())
+}

@@ -1,0 +1,506 @@
+//! A load generator for switches that speak the daemon protocol: ours, the original
+//! `uml_switch` and `vde_switch`, measured side by side (`uml_switch_bench`).
+//!
+//! Clients attach exactly as the UML kernel does ([`super::client`]): abstract
+//! 110-byte data addresses, never connected. Senders use blocking `sendmmsg` (so they
+//! go as fast as the switch takes frames), receivers drain with `recvmmsg` from one
+//! epoll thread. The switch runs pinned to one CPU (`taskset`), the generator to
+//! another. Rows: unicast 1→1 and 2→2 with 60- and 1514-byte frames, broadcast to 3
+//! and to 999 ports, and a ping-pong round trip.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::client::{Client, uml_like_addr};
+use crate::sys::epoll::Poller;
+use crate::sys::socket::{RecvBatch, SendBatch};
+
+/// Which switch program a row runs against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Our `uml_switch` at this path.
+    Ours(PathBuf),
+    /// uml-utilities' `uml_switch` at this path.
+    Original(PathBuf),
+    /// vde2's `vde_switch` at this path.
+    Vde(PathBuf),
+}
+
+impl Target {
+    /// A short column name.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Target::Ours(_) => "ours",
+            Target::Original(_) => "uml_switch",
+            Target::Vde(_) => "vde_switch",
+        }
+    }
+}
+
+/// A running switch, killed on drop.
+pub struct Running {
+    child: Child,
+    _stdin: Option<ChildStdin>,
+    ctl: PathBuf,
+}
+
+impl Running {
+    /// Starts `target` with its sockets under `dir`, pinned to `cpu`, and waits for
+    /// its control socket.
+    pub fn start(target: &Target, dir: &Path, cpu: usize) -> io::Result<Running> {
+        let mut cmd = Command::new("taskset");
+        cmd.arg("-c").arg(cpu.to_string());
+        let ctl = match target {
+            Target::Ours(p) => {
+                let ctl = dir.join("ours.ctl");
+                cmd.arg(p).arg("-unix").arg(&ctl);
+                ctl
+            }
+            Target::Original(p) => {
+                let ctl = dir.join("orig.ctl");
+                cmd.arg(p).arg("-unix").arg(&ctl);
+                ctl
+            }
+            Target::Vde(p) => {
+                let d = dir.join("vde");
+                cmd.arg(p).arg("-s").arg(&d).arg("-n").arg("1100");
+                d.join("ctl")
+            }
+        };
+        let _ = std::fs::remove_file(&ctl);
+        // stdin stays an open pipe: vde_switch leaves on EOF of stdin.
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take();
+        let end = Instant::now() + Duration::from_secs(10);
+        while std::os::unix::net::UnixStream::connect(&ctl).is_err() {
+            if Instant::now() > end || child.try_wait()?.is_some() {
+                let _ = child.kill();
+                return Err(io::Error::other(format!(
+                    "{} did not come up at {}",
+                    target.label(),
+                    ctl.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Running {
+            child,
+            _stdin: stdin,
+            ctl,
+        })
+    }
+
+    /// The control socket path.
+    pub fn ctl(&self) -> &Path {
+        &self.ctl
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A traffic pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// `n` independent sender→receiver pairs, unicast.
+    Pairs(usize),
+    /// One sender, broadcast frames, `n` receivers.
+    Broadcast(usize),
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    /// Row label.
+    pub name: &'static str,
+    /// Traffic pattern.
+    pub pattern: Pattern,
+    /// Frame length in bytes.
+    pub frame_len: usize,
+}
+
+/// The standard rows.
+pub const SCENARIOS: [Scenario; 6] = [
+    Scenario {
+        name: "1->1 60B",
+        pattern: Pattern::Pairs(1),
+        frame_len: 60,
+    },
+    Scenario {
+        name: "1->1 1514B",
+        pattern: Pattern::Pairs(1),
+        frame_len: 1514,
+    },
+    Scenario {
+        name: "2->2 60B",
+        pattern: Pattern::Pairs(2),
+        frame_len: 60,
+    },
+    Scenario {
+        name: "2->2 1514B",
+        pattern: Pattern::Pairs(2),
+        frame_len: 1514,
+    },
+    Scenario {
+        name: "bcast->3 60B",
+        pattern: Pattern::Broadcast(3),
+        frame_len: 60,
+    },
+    Scenario {
+        name: "bcast->999 60B",
+        pattern: Pattern::Broadcast(999),
+        frame_len: 60,
+    },
+];
+
+/// What one row measured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RowResult {
+    /// Frames the senders handed to the switch.
+    pub sent: u64,
+    /// Frames the receivers got.
+    pub delivered: u64,
+    /// Frames that should have arrived (sent × receivers per frame).
+    pub expected: u64,
+    /// Sending time in seconds.
+    pub secs: f64,
+    /// Receivers that got at least one frame.
+    pub reached: usize,
+    /// Receivers in the row.
+    pub receivers: usize,
+}
+
+impl RowResult {
+    /// Delivered frames per second.
+    pub fn rate(&self) -> f64 {
+        if self.secs > 0.0 {
+            self.delivered as f64 / self.secs
+        } else {
+            0.0
+        }
+    }
+    /// Fraction of expected frames that did not arrive.
+    pub fn loss(&self) -> f64 {
+        if self.expected == 0 {
+            0.0
+        } else {
+            1.0 - (self.delivered as f64 / self.expected as f64).min(1.0)
+        }
+    }
+}
+
+fn mac(role: u8, i: usize) -> [u8; 6] {
+    [0x02, 0xbe, role, 0, (i >> 8) as u8, i as u8]
+}
+
+fn frame(dst: [u8; 6], src: [u8; 6], len: usize) -> Vec<u8> {
+    let mut f = vec![0u8; len.max(14)];
+    f[0..6].copy_from_slice(&dst);
+    f[6..12].copy_from_slice(&src);
+    f[12..14].copy_from_slice(&[0x88, 0xb5]);
+    f
+}
+
+fn attach(ctl: &Path, tag: u32) -> io::Result<Client> {
+    let c = Client::attach(
+        ctl,
+        uml_like_addr(
+            std::process::id(),
+            tag,
+            u64::from(tag).wrapping_mul(0x9e37_79b9) + 3,
+        ),
+    )?;
+    let _ = c.data().set_recv_buffer(1 << 20);
+    Ok(c)
+}
+
+fn drain_all(cs: &[Client]) {
+    let mut buf = [0u8; 2048];
+    for c in cs {
+        while let Ok(Some(_)) = c.try_recv(&mut buf) {}
+    }
+}
+
+/// Runs one row against the switch at `ctl` for `secs` seconds.
+pub fn run_row(ctl: &Path, sc: &Scenario, secs: f64) -> io::Result<RowResult> {
+    let (nsend, nrecv, per_frame) = match sc.pattern {
+        Pattern::Pairs(n) => (n, n, 1u64),
+        Pattern::Broadcast(n) => (1, n, n as u64),
+    };
+    let mut senders = Vec::with_capacity(nsend);
+    for i in 0..nsend {
+        senders.push(attach(ctl, 1 + i as u32)?);
+    }
+    let mut receivers = Vec::with_capacity(nrecv);
+    for i in 0..nrecv {
+        receivers.push(attach(ctl, 10_000 + i as u32)?);
+    }
+    // Everybody announces its address so that the switch learns it.
+    for (i, r) in receivers.iter().enumerate() {
+        let _ = r.send(&frame([0xff; 6], mac(2, i), 60));
+        if i % 8 == 7 {
+            std::thread::sleep(Duration::from_millis(1));
+            drain_all(&receivers);
+        }
+    }
+    for (i, s) in senders.iter().enumerate() {
+        let _ = s.send(&frame([0xff; 6], mac(1, i), 60));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    drain_all(&receivers);
+    drain_all(&senders);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_rx = stop.clone();
+    let rx = std::thread::spawn(move || -> io::Result<(Vec<u64>, Vec<Client>)> {
+        let mut poller = Poller::new(1024)?;
+        for (i, r) in receivers.iter().enumerate() {
+            poller.add(r.data().as_raw_fd(), i as u64)?;
+        }
+        let mut counts = vec![0u64; receivers.len()];
+        let mut batch = RecvBatch::new(64, 1518);
+        let mut idle_since: Option<Instant> = None;
+        loop {
+            let ready: Vec<u64> = poller
+                .wait(Some(Duration::from_millis(10)))?
+                .map(|r| r.token)
+                .collect();
+            if ready.is_empty() && stop_rx.load(Ordering::Relaxed) {
+                let t = *idle_since.get_or_insert_with(Instant::now);
+                if t.elapsed() > Duration::from_millis(200) {
+                    break;
+                }
+                continue;
+            }
+            idle_since = None;
+            for t in ready {
+                let r = &receivers[t as usize];
+                loop {
+                    let n = r.data().recv_batch(&mut batch)?;
+                    counts[t as usize] += n as u64;
+                    if n < batch.capacity() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((counts, receivers))
+    });
+
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for (i, s) in senders.into_iter().enumerate() {
+        let dst = match sc.pattern {
+            Pattern::Pairs(_) => mac(2, i),
+            Pattern::Broadcast(_) => [0xff; 6],
+        };
+        let f = frame(dst, mac(1, i), sc.frame_len);
+        handles.push(std::thread::spawn(move || -> io::Result<(u64, Client)> {
+            s.data().set_nonblocking(false)?;
+            s.data().set_send_timeout(Duration::from_millis(50))?;
+            let to = *s.switch_addr().as_bytes();
+            let msgs: Vec<(&[u8], &[u8; 110])> = (0..32).map(|_| (&f[..], &to)).collect();
+            let mut scratch = SendBatch::new();
+            let mut sent = 0u64;
+            while Instant::now() < deadline {
+                match s.data().send_batch(&mut scratch, &msgs) {
+                    Ok(n) => sent += n as u64,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok((sent, s))
+        }));
+    }
+    let mut sent = 0;
+    let mut keep = Vec::new();
+    for h in handles {
+        let (n, c) = h
+            .join()
+            .map_err(|_| io::Error::other("sender panicked"))??;
+        sent += n;
+        keep.push(c);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let (counts, receivers) = rx
+        .join()
+        .map_err(|_| io::Error::other("receiver panicked"))??;
+    drop(keep);
+    drop(receivers);
+    Ok(RowResult {
+        sent,
+        delivered: counts.iter().sum(),
+        expected: sent * per_frame,
+        secs: elapsed,
+        reached: counts.iter().filter(|c| **c > 0).count(),
+        receivers: nrecv,
+    })
+}
+
+/// Ping-pong between two ports: the median and 99th percentile round trip.
+pub fn run_rtt(ctl: &Path, iterations: usize) -> io::Result<(Duration, Duration)> {
+    let a = attach(ctl, 50_001)?;
+    let b = attach(ctl, 50_002)?;
+    let fa = frame(mac(3, 2), mac(3, 1), 60);
+    let fb = frame(mac(3, 1), mac(3, 2), 60);
+    let mut buf = [0u8; 2048];
+    let mut rtts = VecDeque::with_capacity(iterations);
+    let timeout = Duration::from_millis(200);
+    for i in 0..iterations + 100 {
+        let t0 = Instant::now();
+        a.send(&fa)?;
+        let got_b = b.recv_timeout(&mut buf, timeout)?.is_some();
+        b.send(&fb)?;
+        let got_a = a.recv_timeout(&mut buf, timeout)?.is_some();
+        if i >= 100 && got_a && got_b {
+            rtts.push_back(t0.elapsed());
+        }
+    }
+    let mut v: Vec<Duration> = rtts.into_iter().collect();
+    if v.is_empty() {
+        return Err(io::Error::other("no round trip completed"));
+    }
+    v.sort();
+    Ok((v[v.len() / 2], v[(v.len() * 99 / 100).min(v.len() - 1)]))
+}
+
+/// Options of a whole run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// The switches to compare, in column order (ours first).
+    pub targets: Vec<Target>,
+    /// Seconds of traffic per row.
+    pub seconds: f64,
+    /// Round trips measured.
+    pub rtt_iterations: usize,
+    /// CPU for the switch.
+    pub switch_cpu: usize,
+    /// Scratch directory for the sockets.
+    pub dir: PathBuf,
+    /// Only rows whose name contains this text (empty: all).
+    pub only: String,
+}
+
+/// Runs every row against every target and returns the table (Markdown).
+pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<String> {
+    let mut cols: Vec<Vec<Option<RowResult>>> = Vec::new();
+    let mut rtts: Vec<Option<(Duration, Duration)>> = Vec::new();
+    for t in &opts.targets {
+        let mut col = Vec::new();
+        for sc in &SCENARIOS {
+            if !sc.name.contains(opts.only.as_str()) {
+                col.push(None);
+                continue;
+            }
+            // A fresh switch per row: no state carried from the previous one.
+            let r = Running::start(t, &opts.dir, opts.switch_cpu)
+                .and_then(|sw| run_row(sw.ctl(), sc, opts.seconds));
+            match &r {
+                Ok(r) => progress(&format!(
+                    "{:<11} {:<15} {:>12.0} frames/s  loss {:>6.2}%  reached {}/{}",
+                    t.label(),
+                    sc.name,
+                    r.rate(),
+                    r.loss() * 100.0,
+                    r.reached,
+                    r.receivers
+                )),
+                Err(e) => progress(&format!("{:<11} {:<15} failed: {e}", t.label(), sc.name)),
+            }
+            col.push(r.ok());
+        }
+        let rtt = Running::start(t, &opts.dir, opts.switch_cpu)
+            .and_then(|sw| run_rtt(sw.ctl(), opts.rtt_iterations));
+        match &rtt {
+            Ok((m, p)) => progress(&format!("{:<11} rtt median {:?} p99 {:?}", t.label(), m, p)),
+            Err(e) => progress(&format!("{:<11} rtt failed: {e}", t.label())),
+        }
+        rtts.push(rtt.ok());
+        cols.push(col);
+    }
+    let mut s = String::from("| row |");
+    for t in &opts.targets {
+        s.push_str(&format!(" {} frames/s (loss) |", t.label()));
+    }
+    s.push_str(" ours ÷ best other |\n|---|");
+    for _ in &opts.targets {
+        s.push_str("---|");
+    }
+    s.push_str("---|\n");
+    for (i, sc) in SCENARIOS.iter().enumerate() {
+        s.push_str(&format!("| {} |", sc.name));
+        for col in &cols {
+            match col[i] {
+                Some(r) => {
+                    let reach = if r.receivers > 3 {
+                        format!(", {}/{} ports", r.reached, r.receivers)
+                    } else {
+                        String::new()
+                    };
+                    s.push_str(&format!(
+                        " {:.0} ({:.2}%{reach}) |",
+                        r.rate(),
+                        r.loss() * 100.0
+                    ))
+                }
+                None => s.push_str(" failed |"),
+            }
+        }
+        let ours = cols.first().and_then(|c| c[i]).map(|r| r.rate());
+        let best = cols
+            .iter()
+            .skip(1)
+            .filter_map(|c| c[i])
+            .map(|r| r.rate())
+            .fold(0.0f64, f64::max);
+        match ours {
+            Some(o) if best > 0.0 => s.push_str(&format!(" {:.2}× |\n", o / best)),
+            _ => s.push_str(" – |\n"),
+        }
+    }
+    s.push_str("| ping-pong RTT median / p99 |");
+    for r in &rtts {
+        match r {
+            Some((m, p)) => s.push_str(&format!(
+                " {:.1} µs / {:.1} µs |",
+                m.as_secs_f64() * 1e6,
+                p.as_secs_f64() * 1e6
+            )),
+            None => s.push_str(" failed |"),
+        }
+    }
+    let ours = rtts
+        .first()
+        .copied()
+        .flatten()
+        .map(|(m, _)| m.as_secs_f64());
+    let best = rtts
+        .iter()
+        .skip(1)
+        .flatten()
+        .map(|(m, _)| m.as_secs_f64())
+        .fold(f64::INFINITY, f64::min);
+    match ours {
+        Some(o) if best.is_finite() && o > 0.0 => {
+            s.push_str(&format!(" {:.2}× faster |\n", best / o))
+        }
+        _ => s.push_str(" – |\n"),
+    }
+    Ok(s)
+}
