@@ -36,6 +36,10 @@ use umlnet_guest::{Guest, GuestError, TcpHandle};
 /// One-way latency of every segment the world makes: a round trip over one wire
 /// takes 200 µs.
 pub const LATENCY: Duration = Duration::from_micros(100);
+/// The environment variable naming a directory where a world that is dropped during a
+/// panic (a failing scenario) writes its transcript and captures.
+pub const OUT_VAR: &str = "UMLNET_SIM_OUT";
+
 /// How long a command may run in virtual time before [`World::run`] interrupts it.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -132,6 +136,29 @@ impl fmt::Debug for World {
     }
 }
 
+impl Drop for World {
+    /// A world dropped by a failing scenario leaves its transcript and captures in
+    /// `$UMLNET_SIM_OUT`, if set.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        if let Some(dir) = std::env::var_os(OUT_VAR) {
+            match self.write_artifacts(std::path::Path::new(&dir)) {
+                Ok(d) => std::eprintln!(
+                    "transcript and captures of seed {} in {}",
+                    self.seed,
+                    d.display()
+                ),
+                Err(e) => std::eprintln!(
+                    "cannot write the run's artifacts to {}: {e}",
+                    dir.to_string_lossy()
+                ),
+            }
+        }
+    }
+}
+
 impl World {
     /// An empty world; `seed` decides every random choice of the run.
     pub fn new(seed: u64) -> World {
@@ -167,6 +194,28 @@ impl World {
     /// The transcript so far.
     pub fn transcript(&self) -> String {
         self.net.transcript()
+    }
+
+    /// Writes the transcript (`transcript.txt`) and one pcap per segment
+    /// (`<n>-<segment>.pcap`) into `dir/seed-<seed>/`; returns that directory.
+    pub fn write_artifacts(&self, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+        let dir = dir.join(format!("seed-{}", self.seed));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("transcript.txt"), self.transcript())?;
+        for (i, (name, pcap)) in self.net.pcaps().iter().enumerate() {
+            let clean: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            std::fs::write(dir.join(format!("{i:02}-{clean}.pcap")), pcap.bytes())?;
+        }
+        Ok(dir)
     }
 
     /// Adds a segment.
@@ -817,5 +866,51 @@ impl World {
                 return Err(msg);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn artifacts_are_written_and_readable() {
+        let mut w = World::new(12);
+        let sw = w.uml_switch("/tmp/t.ctl", false);
+        let a = w.add_guest("a");
+        let b = w.add_guest("b");
+        w.boot(a, "eth0=daemon,,unix,/tmp/t.ctl", None).unwrap();
+        w.boot(b, "eth0=daemon,,unix,/tmp/t.ctl", None).unwrap();
+        w.run(a, "ifconfig eth0 10.0.0.1 up");
+        w.run(b, "ifconfig eth0 10.0.0.2 up");
+        let out = w.run(a, "ping -c 2 10.0.0.2");
+        assert!(out.text.contains(", 2 received,"), "{}", out.text);
+        let base = std::env::temp_dir().join(format!("umlnet-sim-test-{}", std::process::id()));
+        let dir = w.write_artifacts(&base).unwrap();
+        let t = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
+        assert_eq!(t, w.transcript());
+        let pcap = std::fs::read(dir.join("00-uml_switch__tmp_t.ctl.pcap")).unwrap();
+        assert_eq!(pcap, w.net().pcap(sw).bytes());
+        assert_eq!(w.net().pcap(sw).frames(), 6);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn helper_follows_address_changes() {
+        let mut w = World::new(3);
+        let h = w.add_host("host");
+        let g = w.add_guest("uml");
+        w.boot(g, "eth0=tuntap,,,10.0.0.254", Some(h)).unwrap();
+        w.run(g, "ifconfig eth0 10.0.0.1 up");
+        let has = |w: &World, s: &str| w.host(h).routes().iter().any(|r| r.to_string() == s);
+        assert!(has(&w, "10.0.0.1 dev tap0"));
+        w.run(g, "ifconfig eth0 10.0.0.2");
+        assert!(!has(&w, "10.0.0.1 dev tap0") && has(&w, "10.0.0.2 dev tap0"));
+        w.run(g, "ifconfig eth0 down");
+        assert!(!has(&w, "10.0.0.2 dev tap0"));
+        assert!(w.transcript().contains("uml_net del tap0 10.0.0.2"));
+        // The guest goes: its tap goes with it.
+        w.unplug(g, 0).unwrap();
+        assert!(w.host(h).interface("tap0").is_none());
     }
 }
