@@ -6,3 +6,4 @@ pub mod hostapply;
 pub mod nethelper;
 pub mod slipbridge;
 pub mod tunctl;
+pub mod transport;

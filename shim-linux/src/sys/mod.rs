@@ -18,6 +18,7 @@
 pub mod detach;
 pub mod epoll;
 pub mod fdpass;
+pub mod mcast;
 pub mod netlink;
 pub mod privilege;
 pub mod process;

@@ -1,0 +1,124 @@
+//! `eth<n>=daemon,<mac>,unix,<ctl-socket>`: a port on a `uml_switch` or `vde_switch`
+//! (spec §3.1, §3.3).
+//!
+//! Attaches as the kernel does, at device creation: a datagram socket bound with
+//! addrlen 110 to an abstract `{0, pad, pid, usec}` address, one 124-byte version 3
+//! request on a stream connection to the control socket, the switch's 110-byte data
+//! address read back, then one frame per datagram sent to that address with addrlen
+//! 110. Closing the control connection (dropping the link) detaches the port.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use umlnet_core::cmdline::{DEFAULT_DAEMON_SOCK_TYPE, Daemon};
+use umlnet_core::daemon::DataAddr;
+use umlnet_core::link::{Link, Medium, SendStatus};
+
+use super::{OpenError, UML_MTU, sent};
+use crate::switchd::client::Client;
+
+/// An attached switch port.
+#[derive(Debug)]
+pub struct DaemonLink {
+    client: Client,
+    sock_type: String,
+    ctl: String,
+}
+
+impl DaemonLink {
+    /// Attaches `eth<index>` to the switch whose control socket `d` names (the Debian
+    /// default `/var/run/uml-utilities/uml_switch.ctl` when none is given).
+    pub fn open(index: u32, d: &Daemon) -> Result<DaemonLink, OpenError> {
+        let ctl = d.ctl_or_default().to_string();
+        if d.sock_type.as_str() != DEFAULT_DAEMON_SOCK_TYPE {
+            return Err(OpenError::Io {
+                index,
+                transport: "daemon",
+                what: format!("socket type '{}'", d.sock_type),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "only 'unix' switch sockets exist (the kernel fails with EFAULT)",
+                ),
+            });
+        }
+        let pid = std::process::id();
+        let mut last = None;
+        for attempt in 0..8u32 {
+            let usec = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_micros())
+                .wrapping_add(attempt);
+            match Client::attach(Path::new(&ctl), DataAddr::uml_abstract(pid, usec)) {
+                Ok(client) => {
+                    return Ok(DaemonLink {
+                        client,
+                        sock_type: d.sock_type.to_string(),
+                        ctl,
+                    });
+                }
+                // Two devices of one process in the same microsecond: pick another name.
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = Some(e),
+                Err(e) => {
+                    return Err(OpenError::Io {
+                        index,
+                        transport: "daemon",
+                        what: format!("attach to the switch at '{ctl}'"),
+                        source: e,
+                    });
+                }
+            }
+        }
+        Err(OpenError::Io {
+            index,
+            transport: "daemon",
+            what: "bind the data socket".into(),
+            source: last.unwrap_or_else(|| io::ErrorKind::AddrInUse.into()),
+        })
+    }
+
+    /// `daemon backend (uml_switch version 3) - unix:<path>`, as the kernel prints.
+    pub fn banner(&self) -> String {
+        format!(
+            "daemon backend (uml_switch version 3) - {}:{}",
+            self.sock_type, self.ctl
+        )
+    }
+
+    /// Our data socket's address, as the switch knows the port.
+    pub fn addr(&self) -> &DataAddr {
+        self.client.addr()
+    }
+
+    /// The switch's data address (its reply).
+    pub fn switch_addr(&self) -> &DataAddr {
+        self.client.switch_addr()
+    }
+}
+
+impl Link for DaemonLink {
+    type Error = io::Error;
+
+    fn medium(&self) -> Medium {
+        Medium::Ethernet
+    }
+
+    fn mtu(&self) -> usize {
+        UML_MTU
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        self.client.try_recv(buf)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<SendStatus> {
+        sent(self.client.send(frame))
+    }
+}
+
+impl AsRawFd for DaemonLink {
+    fn as_raw_fd(&self) -> RawFd {
+        self.client.data().as_raw_fd()
+    }
+}

@@ -1,0 +1,237 @@
+//! The guest side of the UML network transports on a real Linux host: each one a core
+//! [`Link`] (whole frames, never blocking) with a pollable descriptor.
+//!
+//! | transport | what it opens (spec section) |
+//! |---|---|
+//! | [`tuntap`] | a named TAP device, or one made by `uml_net 4 tuntap up` and passed back with `SCM_RIGHTS` (§2.3) |
+//! | [`ethertap`] | `uml_net 4 ethertap`: a datagram socketpair with a 2-byte prefix, and a control stream with 12-byte address messages (§2.5) |
+//! | [`mcast`] | a UDP multicast socket with the kernel's options and defaults; our own looped-back frames are dropped (§4) |
+//! | [`daemon`] | a port on a `uml_switch` or `vde_switch`: the version 3 request and a 110-byte abstract data socket (§3.1, §3.3) |
+//! | [`slip`] | a pty whose slave `uml_net 4 slip up` configures, or any byte stream, through the core SLIP codec (§2.6, §5) |
+//!
+//! [`HostLink::open`] builds the right one from a parsed `eth<n>=` argument. Like the
+//! kernel, the transports that need the helper tell it about the guest's addresses
+//! ([`HostLink::address_changed`]), so that the host routes to the guest and answers
+//! ARP for it.
+//!
+//! ```no_run
+//! use umlnet_core::link::Link;
+//! use umlnet_linux::transport::{HostLink, OpenOptions};
+//!
+//! let spec = "eth0=mcast".parse().unwrap();
+//! let mut link = HostLink::open(&spec, &OpenOptions::default()).unwrap();
+//! let mut buf = [0u8; 1514];
+//! let _maybe_frame = link.recv(&mut buf).unwrap();
+//! ```
+
+pub mod daemon;
+pub mod ethertap;
+pub mod helper;
+pub mod mcast;
+pub mod slip;
+pub mod tuntap;
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+
+use umlnet_core::cmdline::{DeviceSpec, Transport, TransportKind};
+use umlnet_core::helper::AddrOp;
+use umlnet_core::link::{Link, Medium, SendStatus};
+
+/// The MTU of every UML transport.
+pub const UML_MTU: usize = 1500;
+
+/// How transports reach the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// The `uml_net` helper to run: a path, or a bare name looked up on `PATH` with
+    /// `/usr/lib/uml` appended, as the kernel does.
+    pub helper: PathBuf,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            helper: PathBuf::from("uml_net"),
+        }
+    }
+}
+
+/// Why a transport could not be opened. Each names the device and what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The transport exists in the kernel but not here.
+    #[error(
+        "eth{index}: the {kind} transport is not available in umlnet (use tuntap, ethertap, mcast, daemon or slip)"
+    )]
+    Unsupported {
+        /// Device number.
+        index: u32,
+        /// The transport asked for.
+        kind: TransportKind,
+    },
+    /// A host call failed.
+    #[error("eth{index}: {transport}: {what}: {source}")]
+    Io {
+        /// Device number.
+        index: u32,
+        /// Transport name.
+        transport: &'static str,
+        /// The step that failed, with its argument.
+        what: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The helper answered, but without a working device.
+    #[error("eth{index}: {transport}: uml_net failed: {text}")]
+    Helper {
+        /// Device number.
+        index: u32,
+        /// Transport name.
+        transport: &'static str,
+        /// What the helper printed (or why its answer was unusable).
+        text: String,
+    },
+}
+
+impl OpenError {
+    pub(crate) fn io(
+        index: u32,
+        transport: &'static str,
+        what: impl Into<String>,
+    ) -> impl FnOnce(io::Error) -> OpenError {
+        let what = what.into();
+        move |source| OpenError::Io {
+            index,
+            transport,
+            what,
+            source,
+        }
+    }
+}
+
+/// One open transport of any kind.
+#[derive(Debug)]
+pub enum HostLink {
+    /// `eth<n>=tuntap,…`
+    Tuntap(tuntap::TuntapLink),
+    /// `eth<n>=ethertap,…`
+    Ethertap(ethertap::EthertapLink),
+    /// `eth<n>=mcast,…`
+    Mcast(mcast::McastLink),
+    /// `eth<n>=daemon,…`
+    Daemon(daemon::DaemonLink),
+    /// `eth<n>=slip,…`
+    Slip(Box<slip::SlipLink>),
+}
+
+impl HostLink {
+    /// Opens the transport `spec` names, as the kernel would for `eth<n>`.
+    pub fn open(spec: &DeviceSpec, opts: &OpenOptions) -> Result<HostLink, OpenError> {
+        let index = spec.index;
+        Ok(match &spec.transport {
+            Transport::Tuntap(t) => HostLink::Tuntap(tuntap::TuntapLink::open(index, t, opts)?),
+            Transport::Ethertap(t) => {
+                HostLink::Ethertap(ethertap::EthertapLink::open(index, t, opts)?)
+            }
+            Transport::Mcast(m) => HostLink::Mcast(mcast::McastLink::open(index, m)?),
+            Transport::Daemon(d) => HostLink::Daemon(daemon::DaemonLink::open(index, d)?),
+            Transport::Slip(s) => HostLink::Slip(Box::new(slip::SlipLink::open(index, s, opts)?)),
+            other => {
+                return Err(OpenError::Unsupported {
+                    index,
+                    kind: other.kind(),
+                });
+            }
+        })
+    }
+
+    /// The line the kernel prints for this device once it is set up (e.g.
+    /// `mcast backend multicast address: 239.192.168.1:1102, TTL:1`).
+    pub fn banner(&self) -> String {
+        match self {
+            HostLink::Tuntap(l) => l.banner(),
+            HostLink::Ethertap(l) => l.banner(),
+            HostLink::Mcast(l) => l.banner(),
+            HostLink::Daemon(l) => l.banner(),
+            HostLink::Slip(l) => l.banner(),
+        }
+    }
+
+    /// Tells the host side that the guest's interface gained (`Add`) or lost (`Del`)
+    /// `ip`/`netmask`, as the kernel's inetaddr notifier does: `uml_net 4 add|del` for
+    /// a helper-made tap or SLIP line, a control message for ethertap, nothing for the
+    /// others. Returns what the helper printed.
+    pub fn address_changed(
+        &mut self,
+        op: AddrOp,
+        ip: Ipv4Addr,
+        netmask: Ipv4Addr,
+    ) -> io::Result<String> {
+        match self {
+            HostLink::Tuntap(l) => l.address_changed(op, ip, netmask),
+            HostLink::Ethertap(l) => l.address_changed(op, ip, netmask),
+            HostLink::Slip(l) => l.address_changed(op, ip, netmask),
+            HostLink::Mcast(_) | HostLink::Daemon(_) => Ok(String::new()),
+        }
+    }
+
+    /// The link's `Link` methods, for the variant in use.
+    fn inner(&mut self) -> &mut dyn Link<Error = io::Error> {
+        match self {
+            HostLink::Tuntap(l) => l,
+            HostLink::Ethertap(l) => l,
+            HostLink::Mcast(l) => l,
+            HostLink::Daemon(l) => l,
+            HostLink::Slip(l) => &mut **l,
+        }
+    }
+}
+
+impl Link for HostLink {
+    type Error = io::Error;
+
+    fn medium(&self) -> Medium {
+        match self {
+            HostLink::Slip(_) => Medium::Ip,
+            _ => Medium::Ethernet,
+        }
+    }
+
+    fn mtu(&self) -> usize {
+        UML_MTU
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, io::Error> {
+        self.inner().recv(buf)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> Result<SendStatus, io::Error> {
+        self.inner().send(frame)
+    }
+}
+
+impl AsRawFd for HostLink {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            HostLink::Tuntap(l) => l.as_raw_fd(),
+            HostLink::Ethertap(l) => l.as_raw_fd(),
+            HostLink::Mcast(l) => l.as_raw_fd(),
+            HostLink::Daemon(l) => l.as_raw_fd(),
+            HostLink::Slip(l) => l.as_raw_fd(),
+        }
+    }
+}
+
+/// Maps "the descriptor cannot take it now" to [`SendStatus::Full`].
+pub(crate) fn sent(r: io::Result<Option<usize>>) -> io::Result<SendStatus> {
+    match r {
+        Ok(Some(_)) => Ok(SendStatus::Sent),
+        Ok(None) => Ok(SendStatus::Full),
+        Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Ok(SendStatus::Full),
+        Err(e) => Err(e),
+    }
+}
