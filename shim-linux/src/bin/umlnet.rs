@@ -23,6 +23,12 @@ enum Command {
     /// Bridge SLIP on stdin/stdout to a host TUN device: the program for the kernel's
     /// slirp transport (eth0=slirp,,umlnet,slip-bridge,--local,<host>,--peer,<guest>).
     SlipBridge(umlnet_linux::slipbridge::BridgeArgs),
+    /// Show a running uml_switch's counters, ports and learned addresses through its
+    /// console socket (uml_switch -mgmt <path>).
+    SwitchStatus {
+        /// The console socket given to `uml_switch -mgmt`.
+        path: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -30,5 +36,15 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
+        Command::SwitchStatus { path } => match umlnet_linux::switchd::switch_status(&path) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("umlnet switch-status: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
