@@ -243,6 +243,45 @@ fn check_special(ip: Ipv4Addr, what: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Refuses a new guest address that is special ([`check_special`]), an address of the
+/// host, or one that another machine already uses: a gateway of one of the
+/// host's routes, or a neighbour the host has a hardware address for on another
+/// device. A host route and published ARP entry for it would take that machine's
+/// traffic (the seed's "nasty UML user" taking the nameserver's address).
+fn check_new_guest(dev: &str, ip: Ipv4Addr) -> Result<(), Refusal> {
+    check_special(ip, "guest address")?;
+    let local = Rtnl::open()
+        .and_then(|mut nl| nl.addresses(None))
+        .unwrap_or_default();
+    if local.iter().any(|a| a.local == ip) {
+        refuse!("uml_net : refusing guest address {ip}: it is an address of this host");
+    }
+    if let Some(r) = sysctl::routes()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|r| r.gateway == ip)
+    {
+        refuse!(
+            "uml_net : refusing guest address {ip}: it is the gateway of a route on {}",
+            r.iface
+        );
+    }
+    let own = Rtnl::index(dev).ok();
+    let neighbours = Rtnl::open()
+        .and_then(|mut nl| nl.neighbours())
+        .unwrap_or_default();
+    if let Some((_, index)) = neighbours
+        .into_iter()
+        .find(|(n, i)| *n == ip && Some(*i) != own)
+    {
+        let name = nix::net::if_::if_indextoname(index)
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| index.to_string());
+        refuse!("uml_net : refusing guest address {ip}: a machine on {name} already uses it");
+    }
+    Ok(())
+}
+
 /// The host's routes as LAN routes for the planner (interfaces with names the planner
 /// does not accept are left out).
 fn lan_routes() -> Vec<LanRoute> {
@@ -366,12 +405,7 @@ impl Helper {
         if !self.applier.dry_run() {
             self.check_owned(dev)?;
             if op == AddrOp::Add {
-                let local = Rtnl::open()
-                    .and_then(|mut nl| nl.addresses(None))
-                    .unwrap_or_default();
-                if local.iter().any(|a| a.local == ip) {
-                    refuse!("uml_net : refusing guest address {ip}: it is an address of this host");
-                }
+                check_new_guest(dev, ip)?;
             }
             self.restrict()?;
         }
@@ -662,7 +696,7 @@ impl Relay<'_> {
         };
         let text = match repr.op {
             ChangeOp::Add => {
-                let r = check_special(guest.ip, "guest address").and_then(|()| {
+                let r = check_new_guest(self.dev, guest.ip).and_then(|()| {
                     let plan = host::address_add(self.dev, guest, &lan_routes())?;
                     helper.applier.apply(&plan)?;
                     Ok(())

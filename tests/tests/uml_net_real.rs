@@ -264,6 +264,9 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
     // A LAN, forwarding off, and a TAP that belongs to uid 65534.
     add_lan(&ns, "10.5.0.100/24");
     ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
+    // Other machines on the LAN: a router (a route's gateway) and a known neighbour.
+    ns.sh("ip route add 192.0.2.0/24 via 10.5.0.1 dev lan0 && \
+         ip neigh add 10.5.0.50 lladdr 02:00:00:00:00:50 dev lan0 nud permanent");
     ns.sh(&format!(
         "{} -t tapn -u 65534 >/dev/null && ip link set tapn up",
         bin("tunctl").display()
@@ -337,6 +340,30 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             Reply::Stream,
             None,
             "is an address of this host",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.1"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "refusing guest address 10.5.0.1: it is the gateway of a route on lan0",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.50"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "refusing guest address 10.5.0.50: a machine on lan0 already uses it",
         ),
         (
             vec![

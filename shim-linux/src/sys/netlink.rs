@@ -37,6 +37,7 @@ const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
 const RTM_NEWNEIGH: u16 = 28;
 const RTM_DELNEIGH: u16 = 29;
+const RTM_GETNEIGH: u16 = 30;
 
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
@@ -58,6 +59,9 @@ const RTA_GATEWAY: u16 = 5;
 
 const NDA_DST: u16 = 1;
 const NTF_PROXY: u8 = 0x08;
+const NUD_INCOMPLETE: u16 = 0x01;
+const NUD_FAILED: u16 = 0x20;
+const NUD_NOARP: u16 = 0x40;
 const NUD_PERMANENT: u16 = 0x80;
 
 const IFF_UP: u32 = 0x1;
@@ -472,6 +476,33 @@ impl Rtnl {
         } else {
             self.transact(RTM_DELROUTE, 0, &body).map(drop)
         }
+    }
+
+    /// The IPv4 neighbours the host knows a hardware address for (not incomplete, not
+    /// failed, not the `NOARP` entries of point-to-point and loopback devices), and
+    /// not proxy entries: `(address, interface index)`.
+    pub fn neighbours(&mut self) -> io::Result<Vec<(Ipv4Addr, u32)>> {
+        let body = ndmsg(0, 0, 0);
+        let replies = self.transact(RTM_GETNEIGH, NLM_F_DUMP, &body)?;
+        let mut out = Vec::new();
+        for (t, p) in replies {
+            if t != RTM_NEWNEIGH || p.len() < 12 || p[0] != AF_INET {
+                continue;
+            }
+            let index = i32::from_ne_bytes(p[4..8].try_into().unwrap()) as u32;
+            let state = u16::from_ne_bytes([p[8], p[9]]);
+            let flags = p[10];
+            if state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP) != 0 || flags & NTF_PROXY != 0 {
+                continue;
+            }
+            if let Some(ip) = attrs(&p[12..])
+                .find(|(t, _)| *t == NDA_DST)
+                .and_then(|(_, v)| ipv4_of(v))
+            {
+                out.push((ip, index));
+            }
+        }
+        Ok(out)
     }
 
     /// Adds or removes a proxy neighbour entry: answer ARP for `ip` on `index`

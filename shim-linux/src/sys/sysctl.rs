@@ -73,6 +73,8 @@ pub struct ProcRoute {
     pub iface: String,
     /// `Destination`.
     pub dest: Ipv4Addr,
+    /// `Gateway` (0.0.0.0 for a route without one).
+    pub gateway: Ipv4Addr,
     /// `Mask`.
     pub mask: Ipv4Addr,
 }
@@ -92,6 +94,7 @@ pub fn parse_proc_route(text: &str) -> Vec<ProcRoute> {
             Some(ProcRoute {
                 iface: (*f.first()?).to_string(),
                 dest: hex(f.get(1)?)?,
+                gateway: hex(f.get(2)?)?,
                 mask: hex(f.get(7)?)?,
             })
         })
@@ -121,6 +124,8 @@ mod test {
         assert_eq!(r[0].dest, Ipv4Addr::new(192, 168, 0, 0));
         assert_eq!(r[0].mask, Ipv4Addr::new(255, 255, 255, 0));
         assert_eq!(r[1].dest, Ipv4Addr::UNSPECIFIED);
+        assert_eq!(r[1].gateway, Ipv4Addr::new(192, 168, 0, 1));
+        assert_eq!(r[0].gateway, Ipv4Addr::UNSPECIFIED);
     }
 
     #[test]
