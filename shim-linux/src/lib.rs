@@ -7,3 +7,4 @@ pub mod nethelper;
 pub mod slipbridge;
 pub mod tunctl;
 pub mod transport;
+pub mod guest_host;

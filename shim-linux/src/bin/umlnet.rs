@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 #[path = "umlnet/check.rs"]
 mod check;
+#[path = "umlnet/guest.rs"]
+mod guest;
 
 /// umlnet: User-Mode Linux networking, rebuilt.
 #[derive(Debug, Parser)]
@@ -20,6 +22,9 @@ enum Command {
     /// Check UML kernel network arguments (eth<n>=…) before booting: what each device
     /// will be, its defaults, warnings, and errors naming the field.
     Check(check::CheckArgs),
+    /// Run a userspace guest on eth<n>= devices (tuntap, ethertap, mcast, daemon, slip),
+    /// with ifconfig/route/arp/ping and a management console for uml_mconsole.
+    Guest(guest::GuestArgs),
     /// Bridge SLIP on stdin/stdout to a host TUN device: the program for the kernel's
     /// slirp transport (eth0=slirp,,umlnet,slip-bridge,--local,<host>,--peer,<guest>).
     SlipBridge(umlnet_linux::slipbridge::BridgeArgs),
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Guest(args) => guest::run(&args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
         Command::SwitchStatus { path } => match umlnet_linux::switchd::switch_status(&path) {
             Ok(text) => {
