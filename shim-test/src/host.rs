@@ -17,8 +17,17 @@
 //!   peer brings a host route to the peer; routes of a down interface are not used.
 //! * Forwarding decrements the TTL and drops at zero; without `ip_forward`, packets for
 //!   other hosts are dropped. Packets with a bad IPv4 or ICMP checksum are dropped.
+//! * A proxied answer (published entry or `proxy_arp`) to a broadcast request waits a
+//!   random time below `proxy_delay` ([`PROXY_DELAY`], 0.8 s), drawn from the seed; a
+//!   request sent to the host's own MAC is answered at once.
 //! * An unresolved next hop is asked for three times a second apart, with up to
-//!   [`ARP_QUEUE`] packets waiting; then the entry fails and the packets are dropped.
+//!   [`ARP_QUEUE`] packets waiting; then the entry fails, and each packet waiting draws
+//!   an ICMP host unreachable to its source.
+//! * Forwarding sends ICMP time exceeded at TTL 1 and net unreachable without a route,
+//!   from the address of the interface the error leaves by; never about an ICMP error.
+//!
+//! Not modelled: `rp_filter`, ICMP redirects, fragmentation, neighbour ageing, TCP
+//! and UDP on the host itself (the host answers ping; other machines are guests).
 //!
 //! Two hosts built from this type also serve as the other machines of a scenario: a
 //! LAN router (two interfaces and `ip_forward`) or a plain LAN host.
@@ -47,6 +56,9 @@ pub const ARP_QUEUE: usize = 3;
 pub const ARP_RETRY: Duration = Duration::from_secs(1);
 /// ARP requests sent before a neighbour is given up.
 pub const ARP_TRIES: u8 = 3;
+/// Linux's default `proxy_delay`: a proxy ARP reply to a broadcast request waits a
+/// random time below this (80 jiffies).
+pub const PROXY_DELAY: Duration = Duration::from_millis(800);
 /// The TTL of packets the host itself sends.
 pub const DEFAULT_TTL: u8 = 64;
 
@@ -224,6 +236,8 @@ pub struct HostStats {
     pub proxy_replies: u64,
     /// Echo replies received (for the host's own pings).
     pub echo_replies_received: u64,
+    /// ICMP errors sent (unreachable, time exceeded).
+    pub icmp_errors: u64,
 }
 
 /// The simulated host kernel (see the module documentation).
@@ -241,6 +255,10 @@ pub struct HostKernel {
     buf: Vec<u8>,
     ping_id: u16,
     ping_seq: u16,
+    proxy_delay: Duration,
+    /// Proxied ARP requests waiting out their delay: (due, seq) -> (device, request).
+    proxy_queue: BTreeMap<(Instant, u64), (String, Vec<u8>)>,
+    proxy_seq: u64,
 }
 
 impl HostKernel {
@@ -259,7 +277,15 @@ impl HostKernel {
             buf: vec![0; 2048],
             ping_id: 0x4d00,
             ping_seq: 0,
+            proxy_delay: PROXY_DELAY,
+            proxy_queue: BTreeMap::new(),
+            proxy_seq: 0,
         }
+    }
+
+    /// Sets `proxy_delay` for every interface (zero answers proxied requests at once).
+    pub fn set_proxy_delay(&mut self, d: Duration) {
+        self.proxy_delay = d;
     }
 
     /// The host's name (in transcripts).
@@ -673,13 +699,16 @@ impl HostKernel {
 
     /// When the host next has timed work (an ARP retry).
     pub fn poll_at(&self) -> Option<Instant> {
-        self.neigh
+        let arp = self
+            .neigh
             .values()
             .filter_map(|n| match n {
                 Neigh::Incomplete { next, .. } => Some(*next),
                 Neigh::Reachable(_) => None,
             })
-            .min()
+            .min();
+        let proxy = self.proxy_queue.keys().next().map(|k| k.0);
+        arp.into_iter().chain(proxy).min()
     }
 
     /// Reads every interface and does the due work; whether anything happened.
@@ -710,6 +739,22 @@ impl HostKernel {
             }
         }
         any |= self.arp_timers(now);
+        any |= self.proxy_timers(now);
+        any
+    }
+
+    fn proxy_timers(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        while let Some(entry) = self.proxy_queue.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (dev, request) = entry.remove();
+            if let Ok(i) = self.index(&dev) {
+                self.arp_request_in(i, &request, now, true);
+            }
+            any = true;
+        }
         any
     }
 
@@ -728,6 +773,9 @@ impl HostKernel {
             if tries >= ARP_TRIES {
                 if let Some(Neigh::Incomplete { queue, .. }) = self.neigh.remove(key) {
                     self.stats.unresolved += queue.len() as u64;
+                    for packet in queue {
+                        self.icmp_error(&packet, Icmpv4Message::DstUnreachable, 1, now);
+                    }
                 }
                 self.log.push(format!(
                     "{}: neighbour {} dev {} FAILED",
@@ -756,13 +804,13 @@ impl HostKernel {
             return; // not for this host (a flooded frame)
         }
         match f.ethertype() {
-            EthernetProtocol::Arp => self.rx_arp(i, f.payload(), now),
+            EthernetProtocol::Arp => self.rx_arp(i, f.payload(), now, !dst.is_multicast()),
             EthernetProtocol::Ipv4 => self.rx_ip(i, f.payload(), now),
             _ => {}
         }
     }
 
-    fn rx_arp(&mut self, i: usize, bytes: &[u8], now: Instant) {
+    fn rx_arp(&mut self, i: usize, bytes: &[u8], now: Instant, unicast: bool) {
         let Ok(p) = ArpPacket::new_checked(bytes) else {
             return;
         };
@@ -784,24 +832,48 @@ impl HostKernel {
         if !spa.is_unspecified() && (self.neigh.contains_key(&key) || for_us) {
             self.learn(i, spa, sha, now);
         }
-        if operation != ArpOperation::Request {
-            return;
+        if operation == ArpOperation::Request {
+            // Linux answers a request sent to its own MAC at once (PACKET_HOST).
+            self.arp_request_in(i, bytes, now, unicast);
         }
+    }
+
+    /// Answers an ARP request (already learned from), or queues a proxied answer for
+    /// its random delay as Linux does for broadcast requests.
+    fn arp_request_in(&mut self, i: usize, bytes: &[u8], now: Instant, at_once: bool) {
+        let Ok(p) = ArpPacket::new_checked(bytes) else {
+            return;
+        };
+        let Ok(ArpRepr::EthernetIpv4 {
+            source_hardware_addr: sha,
+            source_protocol_addr: spa,
+            target_protocol_addr: tpa,
+            ..
+        }) = ArpRepr::parse(&p)
+        else {
+            return;
+        };
+        let dev = self.ifaces[i].name.clone();
+        let sha = MacAddr(sha.0);
         let route_dev = self.lookup(tpa).map(|(d, _)| d);
         let elsewhere = route_dev.is_some_and(|d| d != i);
-        let answer = if for_us {
+        if self.is_local(tpa) {
             self.stats.arp_replies += 1;
-            true
         } else if elsewhere
             && (self.published.contains(&(tpa, dev.clone()))
                 || (self.ifaces[i].proxy_arp && self.ip_forward))
         {
+            if !at_once && self.proxy_delay > Duration::ZERO {
+                let wait = self.rng.below(self.proxy_delay.total_micros());
+                self.proxy_seq += 1;
+                self.proxy_queue.insert(
+                    (now + Duration::from_micros(wait), self.proxy_seq),
+                    (dev, bytes.to_vec()),
+                );
+                return;
+            }
             self.stats.proxy_replies += 1;
-            true
         } else {
-            false
-        };
-        if !answer {
             return;
         }
         let my = self.ifaces[i].mac;
@@ -885,6 +957,7 @@ impl HostKernel {
         }
         if p.hop_limit() <= 1 {
             self.stats.bad_packets += 1;
+            self.icmp_error(packet, Icmpv4Message::TimeExceeded, 0, now);
             return;
         }
         let mut out = packet.to_vec();
@@ -895,6 +968,11 @@ impl HostKernel {
         }
         self.stats.forwarded += 1;
         let _ = i;
+        if self.lookup(dst).is_none() {
+            self.stats.no_route += 1;
+            self.icmp_error(packet, Icmpv4Message::DstUnreachable, 0, now);
+            return;
+        }
         self.route_out(out, now);
     }
 
@@ -936,6 +1014,59 @@ impl HostKernel {
             }
             _ => {}
         }
+    }
+
+    /// Sends an ICMP error about `original` to its source, as `icmp_send` does: not
+    /// about ICMP errors, not to a source that is ours, broadcast or unspecified; the
+    /// error's source is the address of the interface the error leaves by.
+    fn icmp_error(&mut self, original: &[u8], kind: Icmpv4Message, code: u8, now: Instant) {
+        let Ok(p) = Ipv4Packet::new_checked(original) else {
+            return;
+        };
+        let to = p.src_addr();
+        if to.is_unspecified() || to.is_broadcast() || to.is_multicast() || self.is_local(to) {
+            return;
+        }
+        let hl = usize::from(p.header_len());
+        if p.next_header() == IpProtocol::Icmp {
+            let inner = original.get(hl).copied().unwrap_or(0xff);
+            // Only echo requests and replies may draw an error.
+            if inner != 0 && inner != 8 {
+                return;
+            }
+        }
+        let Some((i, _)) = self.lookup(to) else {
+            return;
+        };
+        let Some(src) = self.source_for(i) else {
+            return;
+        };
+        let quote = &original[..original.len().min(hl + 8)];
+        let mut out = vec![0u8; 20 + 8 + quote.len()];
+        {
+            let mut ip = Ipv4Packet::new_unchecked(&mut out[..]);
+            ip.set_version(4);
+            ip.set_header_len(20);
+            ip.set_total_len((28 + quote.len()) as u16);
+            ip.set_hop_limit(DEFAULT_TTL);
+            ip.set_next_header(IpProtocol::Icmp);
+            ip.set_src_addr(src);
+            ip.set_dst_addr(to);
+            ip.fill_checksum();
+        }
+        {
+            let mut icmp = Icmpv4Packet::new_unchecked(&mut out[20..]);
+            icmp.set_msg_type(kind);
+            icmp.set_msg_code(code);
+            icmp.data_mut().copy_from_slice(quote);
+            icmp.fill_checksum();
+        }
+        self.stats.icmp_errors += 1;
+        self.log.push(format!(
+            "{}: icmp {kind} code {code} to {to} (from {src})",
+            self.name
+        ));
+        self.route_out(out, now);
     }
 
     /// Sends an IPv4 packet the way the routing table says.
@@ -1070,11 +1201,12 @@ mod test {
         end.send(frame).unwrap();
         let mut out = Vec::new();
         let mut buf = [0u8; 2048];
-        for _ in 0..4 {
-            while let Some(t) = net.next_event() {
-                net.advance_to(t);
-                h.poll(net.now());
-            }
+        h.poll(net.now());
+        for _ in 0..8 {
+            let next = [net.next_event(), h.poll_at()].into_iter().flatten().min();
+            let Some(t) = next else { break };
+            net.advance_to(t);
+            h.poll(net.now());
             while let Some(n) = end.recv(&mut buf).unwrap() {
                 out.push(buf[..n].to_vec());
             }
@@ -1209,6 +1341,7 @@ mod test {
             on: true,
         })
         .unwrap();
+        let t0 = net.now();
         let r = ask(
             &net,
             &mut h,
@@ -1218,6 +1351,12 @@ mod test {
         assert_eq!(
             arp_reply_for(&r),
             Some((ip("192.168.0.7"), MacAddr([2, 0, 0, 0, 0, 0xfe])))
+        );
+        // The proxied answer to a broadcast waited, below proxy_delay, as on Linux.
+        let waited = net.now() - t0;
+        assert!(
+            waited > Duration::from_micros(20) && waited < PROXY_DELAY,
+            "{waited}"
         );
         // The guest from the LAN: only with a published entry and a route to the tap.
         let lan_mac = [2, 0, 0, 0, 0, 7];
@@ -1286,5 +1425,81 @@ mod test {
         assert!(h.neighbours().is_empty());
         assert_eq!(h.stats().unresolved, 1);
         assert!(net.now() >= EPOCH + Duration::from_secs(3));
+    }
+
+    #[test]
+    fn forwarding_errors_come_back_as_icmp() {
+        let (net, mut h, mut lan, mut uml) = host();
+        h.set_proxy_delay(Duration::ZERO);
+        let guest_mac = [0xfe, 0xfd, 192, 168, 0, 253];
+        let tap_mac = h.interface("tap0").unwrap().mac;
+        h.apply(&HostAction::AddRoute(Route::Host {
+            dst: ip("192.168.0.253"),
+            dev: if_name("tap0").unwrap(),
+            via: None,
+        }))
+        .unwrap();
+        // The host learns the guest from its ARP request for the gate.
+        ask(
+            &net,
+            &mut h,
+            &mut uml,
+            &arp_request(guest_mac, "192.168.0.253", "192.168.0.254"),
+        );
+        let echo = |dst: &str, ttl: u8| {
+            let mut p = vec![0u8; 14 + 20 + 8];
+            let mut e = EthernetFrame::new_unchecked(&mut p[..]);
+            e.set_dst_addr(EthernetAddress(tap_mac.0));
+            e.set_src_addr(EthernetAddress(guest_mac));
+            e.set_ethertype(EthernetProtocol::Ipv4);
+            let mut ipp = Ipv4Packet::new_unchecked(e.payload_mut());
+            ipp.set_version(4);
+            ipp.set_header_len(20);
+            ipp.set_total_len(28);
+            ipp.set_hop_limit(ttl);
+            ipp.set_next_header(IpProtocol::Icmp);
+            ipp.set_src_addr(ip("192.168.0.253"));
+            ipp.set_dst_addr(ip(dst));
+            ipp.fill_checksum();
+            let mut icmp = Icmpv4Packet::new_unchecked(&mut p[34..]);
+            icmp.set_msg_type(Icmpv4Message::EchoRequest);
+            icmp.set_echo_ident(9);
+            icmp.fill_checksum();
+            p
+        };
+        let error_of = |frames: &[Vec<u8>]| {
+            frames.iter().find_map(|f| {
+                let e = EthernetFrame::new_checked(&f[..]).ok()?;
+                let p = Ipv4Packet::new_checked(e.payload()).ok()?;
+                let i = Icmpv4Packet::new_checked(p.payload()).ok()?;
+                assert!(i.verify_checksum() && p.verify_checksum());
+                Some((p.src_addr(), i.msg_type(), i.msg_code()))
+            })
+        };
+        // TTL 1: time exceeded, from the gate.
+        let r = ask(&net, &mut h, &mut uml, &echo("192.168.0.7", 1));
+        assert_eq!(
+            error_of(&r),
+            Some((ip("192.168.0.254"), Icmpv4Message::TimeExceeded, 0))
+        );
+        // A LAN host that never answers ARP: host unreachable after three requests.
+        let r = ask(&net, &mut h, &mut uml, &echo("192.168.0.9", 64));
+        assert_eq!(
+            error_of(&r),
+            Some((ip("192.168.0.254"), Icmpv4Message::DstUnreachable, 1))
+        );
+        let mut buf = [0u8; 2048];
+        let mut requests = 0;
+        while let Some(n) = lan.recv(&mut buf).unwrap() {
+            requests += usize::from(buf[..n][12..14] == [0x08, 0x06]);
+        }
+        assert_eq!(requests, 3);
+        // No route at all (no default route on this host): net unreachable.
+        let r = ask(&net, &mut h, &mut uml, &echo("10.1.2.3", 64));
+        assert_eq!(
+            error_of(&r),
+            Some((ip("192.168.0.254"), Icmpv4Message::DstUnreachable, 0))
+        );
+        assert_eq!(h.stats().icmp_errors, 3);
     }
 }
