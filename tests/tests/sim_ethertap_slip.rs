@@ -88,3 +88,62 @@ fn slip_bring_up() {
         assert!(out.text.contains(", 2 received,"), "{}", out.text);
     });
 }
+
+/// The seed's last paragraph: without a host-side address on the command line nothing
+/// is set up on the host, and the by-hand commands (host side 192.168.0.251, guest
+/// 192.168.0.250) make it work.
+#[test]
+fn by_hand_setup_without_gate() {
+    for_each_seed(
+        "sim_ethertap_slip",
+        "by_hand_setup_without_gate",
+        &[0, 4],
+        2,
+        |seed| {
+            let gate: Ipv4Addr = "192.168.0.251".parse().unwrap();
+            let guest: Ipv4Addr = "192.168.0.250".parse().unwrap();
+            for arg in ["eth0=ethertap,tap0", "eth0=slip"] {
+                let mut lab = Lab::new(seed);
+                let w = &mut lab.world;
+                let uml = w.add_guest("uml");
+                let dev = w.boot(uml, arg, Some(lab.host)).unwrap().host_dev.unwrap();
+                // No helper ran: the host device is down and unaddressed.
+                let d = w.host(lab.host).interface(&dev).unwrap();
+                assert!(!d.up && d.addrs.is_empty(), "{arg}: {d:?}");
+                w.run(uml, "ifconfig eth0 192.168.0.250 up");
+                w.run(uml, &format!("route add default gw {gate}"));
+                let out = w.run(uml, "ping -c 1 192.168.0.251");
+                assert!(out.text.contains(", 0 received"), "{arg}: {}", out.text);
+
+                let plan = w
+                    .manual_setup(lab.host, arg, Some(&dev), Some(gate), false, &[guest])
+                    .unwrap();
+                let text = plan.to_string();
+                if dev == "tap0" {
+                    assert!(text.contains("ip link set dev tap0 mtu 1484\n"), "{text}");
+                } else {
+                    assert!(
+                        text.contains("ip addr add 192.168.0.251 peer 192.168.0.250/32 dev sl0\n"),
+                        "{text}"
+                    );
+                }
+                assert!(
+                    text.contains("ip neigh add proxy 192.168.0.250 dev eth0\n"),
+                    "{text}"
+                );
+                assert!(
+                    text.ends_with("sysctl -w net.ipv4.ip_forward=1\n"),
+                    "{text}"
+                );
+                for dst in ["192.168.0.251", "192.168.0.7", "10.0.0.5"] {
+                    let out = w.run(uml, &format!("ping -c 2 {dst}"));
+                    assert!(
+                        out.text.contains(", 2 received,"),
+                        "{arg} to {dst}: {}",
+                        out.text
+                    );
+                }
+            }
+        },
+    );
+}
