@@ -275,6 +275,22 @@ mod test {
         assert_eq!(p(&["-u", "010"]).unwrap().owner, Some(8));
     }
 
+    proptest::proptest! {
+        /// Whatever the arguments, parsing answers (options or the usage text), and
+        /// an accepted name is a valid interface name.
+        #[test]
+        fn any_arguments_parse_or_show_usage(args in proptest::collection::vec("[-a-z0-9%/ ]{0,20}", 0..6)) {
+            match parse("tunctl", &args) {
+                Ok(o) => {
+                    for n in o.delete.iter().chain(Some(&o.name).filter(|n| !n.is_empty())) {
+                        proptest::prop_assert!(umlnet_core::host::if_name(n).is_ok());
+                    }
+                }
+                Err(UsageError(text)) => proptest::prop_assert!(!text.is_empty()),
+            }
+        }
+    }
+
     #[test]
     fn bad_command_lines_show_the_original_messages() {
         let e = p(&["-u", "nosuchuser_x"]).unwrap_err().0;

@@ -547,6 +547,25 @@ mod test {
         assert_eq!(attrs(&[4, 0]).count(), 0);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn attributes_round_trip(list in proptest::collection::vec(
+            (0u16..0x3fff, proptest::collection::vec(proptest::num::u8::ANY, 0..64)), 0..8)) {
+            let mut b = Vec::new();
+            for (t, d) in &list {
+                put_attr(&mut b, *t, d);
+            }
+            let got: Vec<(u16, Vec<u8>)> = attrs(&b).map(|(t, v)| (t, v.to_vec())).collect();
+            proptest::prop_assert_eq!(got, list);
+        }
+
+        #[test]
+        fn any_bytes_walk_without_panicking(data in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let n = attrs(&data).count();
+            proptest::prop_assert!(n <= data.len() / 4);
+        }
+    }
+
     #[test]
     fn loopback_is_found_and_is_not_a_tap() {
         let mut nl = Rtnl::open().unwrap();
