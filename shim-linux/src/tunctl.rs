@@ -164,6 +164,19 @@ pub fn parse(argv0: &str, args: &[String]) -> Result<Options, UsageError> {
     Ok(o)
 }
 
+/// An error as `perror` prints it: the C library's text, without Rust's
+/// `(os error N)`.
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match e.raw_os_error() {
+        Some(n) => s
+            .strip_suffix(&format!(" (os error {n})"))
+            .unwrap_or(&s)
+            .to_string(),
+        None => s,
+    }
+}
+
 /// Runs the parsed request. Returns the text for stdout, or the error line for stderr.
 pub fn run(o: &Options) -> Result<String, String> {
     let clone = Path::new(&o.clone);
@@ -174,9 +187,9 @@ pub fn run(o: &Options) -> Result<String, String> {
                 || e.raw_os_error() == Some(libc::EACCES)
                 || e.raw_os_error() == Some(libc::ELOOP)
             {
-                format!("Failed to open '{}' : {e}", o.clone)
+                format!("Failed to open '{}' : {}", o.clone, strerror(&e))
             } else {
-                format!("TUNSETIFF: {e}")
+                format!("TUNSETIFF: {}", strerror(&e))
             }
         })
     };
@@ -191,12 +204,12 @@ pub fn run(o: &Options) -> Result<String, String> {
         }
         let tap = open(name)?;
         tap.set_persist(false)
-            .map_err(|e| format!("TUNSETPERSIST: {e}"))?;
+            .map_err(|e| format!("TUNSETPERSIST: {}", strerror(&e)))?;
         return Ok(format!("Set '{}' nonpersistent\n", tap.name()));
     }
     let tap = open(&o.name)?;
     tap.set_persist(true)
-        .map_err(|e| format!("TUNSETPERSIST: {e}"))?;
+        .map_err(|e| format!("TUNSETPERSIST: {}", strerror(&e)))?;
     let owner = match (o.owner, o.group) {
         (None, None) => Some(nix::unistd::Uid::effective().as_raw()),
         (owner, _) => owner,
@@ -207,11 +220,11 @@ pub fn run(o: &Options) -> Result<String, String> {
     };
     if let Some(uid) = owner {
         tap.set_owner(uid)
-            .map_err(|e| undo(format!("TUNSETOWNER: {e}")))?;
+            .map_err(|e| undo(format!("TUNSETOWNER: {}", strerror(&e))))?;
     }
     if let Some(gid) = o.group {
         tap.set_group(gid)
-            .map_err(|e| undo(format!("TUNSETGROUP: {e}")))?;
+            .map_err(|e| undo(format!("TUNSETGROUP: {}", strerror(&e))))?;
     }
     if o.brief {
         return Ok(format!("{}\n", tap.name()));

@@ -97,6 +97,14 @@ fn the_same_results_as_the_original_where_it_was_right() {
     };
     assert_eq!(props(&a), props(&b));
 
+    // Errors from the clone device read the same.
+    for args in [&["-f", "/nonexistent"][..], &["-f", "/dev/null"][..]] {
+        let a = run(&ns, "/usr/bin/tunctl", args);
+        let b = run(&ns, ours, args);
+        assert_eq!(text(&a).1, text(&b).1, "{args:?}");
+        assert_eq!((a.status.code(), b.status.code()), (Some(1), Some(1)));
+    }
+
     // Where the original was wrong: deleting a device that does not exist.
     let o = run(&ns, "/usr/bin/tunctl", &["-d", "ghost0"]);
     assert_eq!(
