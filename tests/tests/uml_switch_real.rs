@@ -849,3 +849,93 @@ fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
         "{text}"
     );
 }
+
+#[test]
+fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
+    if !require_real_host(
+        "a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others",
+        &["ip"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-slow");
+    let dir = TempDir::new("sw-slow");
+    let ctl = dir.join("uml.ctl");
+    let mgmt = dir.join("mgmt");
+    let _sw = Sw::start(
+        &ns,
+        &dir,
+        "switch",
+        &ctl,
+        &["-mgmt", mgmt.to_str().unwrap()],
+    );
+    in_ns(&ns, move || {
+        let a = client(&ctl, 1);
+        let slow = client(&ctl, 2);
+        let c = client(&ctl, 3);
+        let d = client(&ctl, 4);
+        for (i, x) in [&a, &slow, &c, &d].iter().enumerate() {
+            x.send(&frame([0xff; 6], mac(i as u8 + 1), 100 + i as u32, 60))
+                .unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        for x in [&a, &slow, &c, &d] {
+            drain(x);
+        }
+        // A burst of 100 frames to a receiver that does not read: its kernel queue holds
+        // about 11, the switch holds the rest for it.
+        a.data().set_nonblocking(false).unwrap();
+        for seq in 0..100u32 {
+            a.send(&frame(mac(2), mac(1), seq, 200)).unwrap();
+        }
+        // Meanwhile c and d are served at once.
+        for seq in 0..50u32 {
+            c.send(&frame(mac(4), mac(3), 1000 + seq, 60)).unwrap();
+            assert!(
+                recv_seq(&d, 1000 + seq, Duration::from_secs(1)).is_some(),
+                "c->d frame {seq} waited for the slow port"
+            );
+        }
+        // Now the slow receiver reads: every frame of the burst arrives, in order.
+        let mut buf = [0u8; 2048];
+        for seq in 0..100u32 {
+            let n = slow
+                .recv_timeout(&mut buf, Duration::from_secs(2))
+                .unwrap()
+                .unwrap_or_else(|| panic!("frame {seq} of the burst never came"));
+            assert_eq!(
+                (n, &buf[14..18]),
+                (200, &seq.to_be_bytes()[..]),
+                "burst out of order"
+            );
+        }
+        // A burst far beyond the backlog is cut (and counted), not queued without bound.
+        for seq in 0..1000u32 {
+            a.send(&frame(mac(2), mac(1), 5000 + seq, 200)).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let mut got = 0;
+        while slow
+            .recv_timeout(&mut buf, Duration::from_millis(300))
+            .unwrap()
+            .is_some()
+        {
+            got += 1;
+        }
+        assert!(
+            (100..1000).contains(&got),
+            "the slow port got {got} of 1000"
+        );
+        let status = umlnet_linux::switchd::switch_status(&mgmt).unwrap();
+        let full: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("tx_queue_full "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("a tx_queue_full line");
+        assert_eq!(
+            full,
+            1000 - got as u64,
+            "every frame not delivered is counted:\n{status}"
+        );
+    });
+}

@@ -93,7 +93,7 @@ pub(crate) fn execute<I: Iterator<Item = PortView>>(line: &str, v: View<'_, I>) 
             format!(
                 "mode {}\nports {}\naddresses {} of {}\nrx_frames {}\nrx_bytes {}\nunicast_frames {}\nflooded_frames {}\n\
                  unknown_unicast_frames {}\ndrops_runt {}\ndrops_oversize {}\ndrops_reflected {}\ndrops_unknown_sender {}\n\
-                 tx_frames {}\ntx_queue_full {}\ntx_refused {}\ntx_other_errors {}\nlearned {}\nmoved {}\nevicted {}\naged {}\npurged {}\n\
+                 tx_frames {}\ntx_deferred {}\ntx_queue_full {}\ntx_refused {}\ntx_other_errors {}\nlearned {}\nmoved {}\nevicted {}\naged {}\npurged {}\n\
                  connections {}\nports_attached {}\nports_detached {}\nrequests_refused {}\npending_requests {}\ncaptured {}",
                 if v.sw.is_hub() { "hub" } else { "switch" },
                 v.sw.port_count(),
@@ -109,6 +109,7 @@ pub(crate) fn execute<I: Iterator<Item = PortView>>(line: &str, v: View<'_, I>) 
                 st.drops.reflected,
                 d.unknown_sender,
                 d.tx_frames,
+                d.tx_deferred,
                 d.tx_queue_full,
                 d.tx_refused,
                 d.tx_other_errors,

@@ -13,7 +13,12 @@
 //!   port without a reply, anything else is logged and the connection is **closed**;
 //! * a port is keyed by the client's exact 110-byte data address (a hash map, not a
 //!   scan); frames arrive in batches (`recvmmsg`) and leave in batches (`sendmmsg`);
-//!   a receiver whose queue is full loses that frame (counted), nobody else waits;
+//! * a receiver whose queue is full (a UML kernel's holds about 11 datagrams) gets a
+//!   bounded backlog of [`BACKLOG_FRAMES`], retried in order every millisecond; beyond
+//!   that its frames are dropped and counted; nobody else ever waits for it;
+//! * vde2 clients (libvdeplug, which sends a description, connects its data socket to
+//!   our reply and unlinks its socket file) get a socket of their own, connected to
+//!   them, as `vde_switch` does;
 //! * closing the control connection removes the port and every address learned on it.
 //!
 //! Differences from the original, on purpose: a datagram from an address that is not a
@@ -29,7 +34,7 @@ pub mod client;
 mod mgmt;
 pub mod pcap;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IsTerminal, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -58,6 +63,12 @@ pub const PORT_SLOTS: usize = 4096;
 pub const MAC_SLOTS: usize = 1 << 17;
 /// Datagrams taken per `recvmmsg`.
 pub const RECV_BATCH: usize = 64;
+/// Frames held per port whose receive queue was full (a UML kernel's queue holds only
+/// about 11 datagrams, `net.unix.max_dgram_qlen`), retried every millisecond in order;
+/// beyond this the frame is dropped and counted. Other ports never wait for it.
+pub const BACKLOG_FRAMES: usize = 128;
+/// All ports' backlogs together stay below this many bytes.
+pub const BACKLOG_BYTES: usize = 32 << 20;
 /// The largest request read from a new control connection (vde2 adds a description).
 pub const MAX_REQUEST_READ: usize = umlnet_core::daemon::MAX_REQUEST_LEN;
 
@@ -106,8 +117,10 @@ pub struct DaemonStats {
     pub requests_refused: u64,
     /// Datagrams from an address that is not a port (dropped).
     pub unknown_sender: u64,
-    /// Frames not delivered because the receiver's queue was full.
+    /// Frames not delivered because the receiver's queue was full and its backlog too.
     pub tx_queue_full: u64,
+    /// Frames that met a full receiver queue and were held for a retry.
+    pub tx_deferred: u64,
     /// Frames not delivered because the receiver's socket is gone.
     pub tx_refused: u64,
     /// Frames not delivered for another reason.
@@ -173,6 +186,8 @@ enum PortKind {
 struct Port {
     kind: PortKind,
     attached_at: Instant,
+    /// Frames that met a full receive queue, retried in order (see [`BACKLOG_FRAMES`]).
+    backlog: VecDeque<Vec<u8>>,
 }
 
 struct MgmtConn {
@@ -228,6 +243,8 @@ pub struct SwitchDaemon {
     owned_paths: Vec<PathBuf>,
     tap_port: Option<u16>,
     port_socket_seq: u64,
+    backlogged: Vec<u16>,
+    backlog_bytes: usize,
 }
 
 /// Binds `path` as a listening stream socket, reclaiming a stale socket file the way the
@@ -403,6 +420,8 @@ impl SwitchDaemon {
             owned_paths,
             tap_port: None,
             port_socket_seq: 0,
+            backlogged: Vec::new(),
+            backlog_bytes: 0,
         };
         if d.tap.is_some() {
             let id = d
@@ -462,6 +481,7 @@ impl SwitchDaemon {
         self.ports[usize::from(id)] = Some(Port {
             kind,
             attached_at: self.now(),
+            backlog: VecDeque::new(),
         });
         Some(id)
     }
@@ -497,8 +517,15 @@ impl SwitchDaemon {
             if let Some(p) = &mut self.pcap {
                 let _ = p.flush();
             }
+            self.flush_backlogs();
+            let timeout =
+                (!self.backlogged.is_empty()).then_some(std::time::Duration::from_millis(1));
             ready.clear();
-            ready.extend(poller.wait(None).map_err(io_err("epoll_wait", "switch"))?);
+            ready.extend(
+                poller
+                    .wait(timeout)
+                    .map_err(io_err("epoll_wait", "switch"))?,
+            );
             for ev in ready.iter().copied() {
                 let (kind, id) = (ev.token >> 32, (ev.token & 0xffff_ffff) as u32);
                 match kind {
@@ -785,6 +812,8 @@ impl SwitchDaemon {
         let Some(port) = self.ports[usize::from(id)].take() else {
             return;
         };
+        self.backlog_bytes -= port.backlog.iter().map(Vec::len).sum::<usize>();
+        self.backlogged.retain(|p| *p != id);
         let purged = self.sw.remove_port(PortId(id)).unwrap_or(0);
         if let PortKind::Client { ctl, addr, own, .. } = port.kind {
             let _ = poller.delete(ctl.as_raw_fd());
@@ -921,38 +950,37 @@ impl SwitchDaemon {
         if out.is_empty() {
             return;
         }
+        if !self.backlogged.is_empty() {
+            self.flush_backlogs();
+        }
+        // Frames for ports that already wait (kept in order behind their backlog).
+        let mut defer: Vec<(u16, &'f [u8])> = Vec::new();
         let mut msgs: Vec<(&[u8], &[u8; SOCKADDR_UN_LEN])> = Vec::with_capacity(out.len());
         let mut dests: Vec<u16> = Vec::with_capacity(out.len());
         for &(i, p) in out {
-            match self.ports.get(usize::from(p)).and_then(Option::as_ref) {
-                Some(Port {
-                    kind:
-                        PortKind::Client {
-                            own: Some(sock), ..
-                        },
-                    ..
-                }) => match sock.send(frame(i)) {
+            let Some(port) = self.ports.get(usize::from(p)).and_then(Option::as_ref) else {
+                continue;
+            };
+            if !port.backlog.is_empty() {
+                defer.push((p, frame(i)));
+                continue;
+            }
+            match &port.kind {
+                PortKind::Client {
+                    own: Some(sock), ..
+                } => match sock.send(frame(i)) {
                     Ok(Some(_)) => self.stats.tx_frames += 1,
-                    Ok(None) => {
-                        self.stats.tx_queue_full += 1;
-                        self.sw.record_tx_error(PortId(p));
-                    }
+                    Ok(None) => defer.push((p, frame(i))),
                     Err(_) => {
                         self.stats.tx_refused += 1;
                         self.sw.record_tx_error(PortId(p));
                     }
                 },
-                Some(Port {
-                    kind: PortKind::Client { addr, .. },
-                    ..
-                }) => {
+                PortKind::Client { addr, .. } => {
                     msgs.push((frame(i), addr.as_bytes()));
                     dests.push(p);
                 }
-                Some(Port {
-                    kind: PortKind::Tap,
-                    ..
-                }) => {
+                PortKind::Tap => {
                     if let Some(t) = &self.tap {
                         match t.send(frame(i)) {
                             Ok(Some(_)) => self.stats.tx_frames += 1,
@@ -967,7 +995,6 @@ impl SwitchDaemon {
                         }
                     }
                 }
-                None => {}
             }
         }
         let mut k = 0;
@@ -977,9 +1004,26 @@ impl SwitchDaemon {
                     self.stats.tx_frames += n as u64;
                     k += n;
                 }
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                    // Hold this frame and every later one for the same port, in order.
+                    let p = dests[k];
+                    defer.push((p, msgs[k].0));
+                    let mut j = k + 1;
+                    for r in k + 1..msgs.len() {
+                        if dests[r] == p {
+                            defer.push((p, msgs[r].0));
+                        } else {
+                            msgs[j] = msgs[r];
+                            dests[j] = dests[r];
+                            j += 1;
+                        }
+                    }
+                    msgs.truncate(j);
+                    dests.truncate(j);
+                    k += 1;
+                }
                 Err(e) => {
                     match e.raw_os_error() {
-                        Some(libc::EAGAIN) => self.stats.tx_queue_full += 1,
                         Some(libc::ECONNREFUSED) | Some(libc::ENOENT) => self.stats.tx_refused += 1,
                         _ => {
                             self.stats.tx_other_errors += 1;
@@ -989,6 +1033,68 @@ impl SwitchDaemon {
                     self.sw.record_tx_error(PortId(dests[k]));
                     k += 1;
                 }
+            }
+        }
+        drop(msgs);
+        for (p, f) in defer {
+            self.enqueue(p, f);
+        }
+    }
+
+    /// Holds a frame for a port whose receive queue is full, or drops it when the
+    /// port's (or the switch's) backlog is full.
+    fn enqueue(&mut self, p: u16, f: &[u8]) {
+        let Some(port) = self.ports.get_mut(usize::from(p)).and_then(Option::as_mut) else {
+            return;
+        };
+        if port.backlog.len() >= BACKLOG_FRAMES || self.backlog_bytes + f.len() > BACKLOG_BYTES {
+            self.stats.tx_queue_full += 1;
+            self.sw.record_tx_error(PortId(p));
+            return;
+        }
+        if port.backlog.is_empty() {
+            self.backlogged.push(p);
+        }
+        port.backlog.push_back(f.to_vec());
+        self.backlog_bytes += f.len();
+        self.stats.tx_deferred += 1;
+    }
+
+    /// Retries every backlog in order until its receiver's queue is full again.
+    fn flush_backlogs(&mut self) {
+        let mut i = 0;
+        while i < self.backlogged.len() {
+            let p = self.backlogged[i];
+            let Some(port) = self.ports.get_mut(usize::from(p)).and_then(Option::as_mut) else {
+                self.backlogged.swap_remove(i);
+                continue;
+            };
+            while let Some(f) = port.backlog.front() {
+                let r = match &port.kind {
+                    PortKind::Client {
+                        own: Some(sock), ..
+                    } => sock.send(f),
+                    PortKind::Client { addr, .. } => {
+                        self.data.send_to_raw(f, addr.as_bytes(), SOCKADDR_UN_LEN)
+                    }
+                    PortKind::Tap => Ok(Some(f.len())),
+                };
+                match r {
+                    Ok(None) => break,
+                    Ok(Some(_)) => self.stats.tx_frames += 1,
+                    Err(_) => {
+                        self.stats.tx_refused += 1;
+                        self.sw.record_tx_error(PortId(p));
+                    }
+                }
+                let len = f.len();
+                port.backlog.pop_front();
+                self.backlog_bytes -= len;
+            }
+            if port.backlog.is_empty() {
+                self.backlogged.swap_remove(i);
+            } else {
+                i += 1;
             }
         }
     }
