@@ -996,3 +996,105 @@ fn tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails() {
         guest.finish(Duration::from_secs(30));
     }
 }
+
+#[test]
+fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
+    if !require_real_host(
+        "uml_net setuid with linux.uml as nobody",
+        &["linux.uml", "ip", "ping", "setpriv"],
+    ) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = TempDir::new("umlnet-suid");
+    let ns = Netns::new("umlnet-suid");
+    add_lan(&ns, "10.9.4.100/24");
+    // The helper as Debian installs it: setuid root, first in PATH.
+    let helpers = tmp.join("helpers");
+    std::fs::create_dir_all(&helpers).unwrap();
+    let suid = setuid_copy(&tmp);
+    std::fs::rename(&suid, helpers.join("uml_net")).unwrap();
+    // Everything the unprivileged kernel writes lives in a directory of its own.
+    let home = tmp.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    let out = home.join("guest.out");
+    let done = tmp.join("done");
+    let init = home.join("init.sh");
+    std::fs::write(
+        &init,
+        format!(
+            "#!/bin/sh\n\
+             export PATH=/usr/sbin:/usr/bin:/sbin:/bin\n\
+             mount -t proc proc /proc 2>/dev/null\n\
+             say() {{ echo \"$*\" >> '{out}'; }}\n\
+             ip link set lo up\n\
+             ip addr add 10.9.4.2/24 dev eth0\n\
+             ip link set eth0 up\n\
+             if ping -c 3 -W 2 10.9.4.1 >/dev/null 2>&1; then say 'RESULT gate ok'; else say 'RESULT gate fail'; fi\n\
+             {}\n\
+             say DONE\n\
+             echo o > /proc/sysrq-trigger\n\
+             sleep 30\n",
+            wait_file(&done),
+            out = out.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = ns.command("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "linux.uml",
+    ])
+    .args([
+        "mem=96M",
+        "root=/dev/root",
+        "rootfstype=hostfs",
+        "rootflags=/",
+        "rw",
+        "quiet",
+        "umid=suid",
+        &format!("uml_dir={}/", home.display()),
+        &format!("init={}", init.display()),
+        "con=null",
+        "con0=fd:0,fd:1",
+        "eth0=tuntap,,,10.9.4.1",
+    ])
+    .env(
+        "PATH",
+        format!("{}:/usr/bin:/bin:/usr/sbin:/sbin", helpers.display()),
+    )
+    .env("TMPDIR", &home)
+    .env("HOME", &home);
+    let log = tmp.join("console.log");
+    let _uml = umlnet_tests::Daemon::spawn("linux.uml as nobody", &mut cmd, &log);
+    let said = || std::fs::read_to_string(&out).unwrap_or_default();
+    wait_for("the guest's result", Duration::from_secs(60), || {
+        said().contains("RESULT")
+    });
+    assert!(
+        said().contains("RESULT gate ok"),
+        "{}\nconsole:\n{}",
+        said(),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    // The tap is the user's, and the helper did the root part of the setup.
+    let d = ns.sh("ip -d link show tap0");
+    assert!(d.contains("user nobody") || d.contains("user 65534"), "{d}");
+    let s = state(&ns);
+    assert!(
+        s.contains("10.9.4.2 dev tap0") && s.contains("10.9.4.2 dev lan0 proxy"),
+        "{s}"
+    );
+    assert!(
+        ping(&ns, "10.9.4.2"),
+        "host pings the unprivileged user's guest"
+    );
+    touch(&done);
+    wait_for("the guest to finish", Duration::from_secs(30), || {
+        said().contains("DONE")
+    });
+}
