@@ -342,3 +342,159 @@ impl Link for AnyLink {
         self.0.send(frame)
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::test_wire::{Clock, Segment};
+    use core::cell::Cell;
+    use core::net::Ipv4Addr;
+    use smoltcp::iface::{Config, Interface, SocketSet};
+    use smoltcp::socket::icmp;
+    use smoltcp::time::Duration;
+    use smoltcp::wire::{EthernetAddress, Icmpv4Packet, Icmpv4Repr, IpAddress, IpCidr};
+    use std::rc::Rc;
+
+    /// Two plain smoltcp interfaces, each over a `LinkDevice`, with smoltcp doing ARP:
+    /// the device on its own is a complete smoltcp `Device`.
+    #[test]
+    fn smoltcp_pings_through_link_devices() {
+        let clock: Clock = Rc::new(Cell::new(Instant::from_secs(1)));
+        let seg = Segment::new(&clock, Duration::from_micros(100), LinkMedium::Ethernet);
+        let mut devs = [LinkDevice::new(seg.port()), LinkDevice::new(seg.port())];
+        let mut ifaces: Vec<Interface> = devs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, dev)| {
+                let mac = EthernetAddress([0xfe, 0xfd, 10, 0, 0, i as u8 + 1]);
+                let mut iface = Interface::new(Config::new(mac.into()), dev, clock.get());
+                iface.update_ip_addrs(|a| {
+                    a.push(IpCidr::new(IpAddress::v4(10, 0, 0, i as u8 + 1), 24))
+                        .unwrap();
+                });
+                iface
+            })
+            .collect();
+        let mut sockets = [SocketSet::new(vec![]), SocketSet::new(vec![])];
+        let icmp = icmp::Socket::new(
+            icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 4], vec![0; 512]),
+            icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 4], vec![0; 512]),
+        );
+        let h = sockets[0].add(icmp);
+        sockets[0]
+            .get_mut::<icmp::Socket>(h)
+            .bind(icmp::Endpoint::Ident(7))
+            .unwrap();
+        let echo = Icmpv4Repr::EchoRequest {
+            ident: 7,
+            seq_no: 1,
+            data: b"ping",
+        };
+        let mut buf = vec![0; echo.buffer_len()];
+        echo.emit(
+            &mut Icmpv4Packet::new_unchecked(&mut buf),
+            &Default::default(),
+        );
+        // The first send triggers ARP and is lost (smoltcp does not queue), as on
+        // hardware; send until a reply comes.
+        let mut reply = None;
+        for _ in 0..50 {
+            let s = sockets[0].get_mut::<icmp::Socket>(h);
+            if s.can_send() && s.send_queue() == 0 {
+                s.send_slice(&buf, IpAddress::v4(10, 0, 0, 2)).unwrap();
+            }
+            for _ in 0..4 {
+                for i in 0..2 {
+                    ifaces[i].poll(clock.get(), &mut devs[i], &mut sockets[i]);
+                }
+            }
+            let s = sockets[0].get_mut::<icmp::Socket>(h);
+            if let Ok((data, from)) = s.recv() {
+                reply = Some((data.to_vec(), from));
+                break;
+            }
+            clock.set(clock.get() + Duration::from_millis(100));
+        }
+        let (data, from) = reply.expect("an echo reply");
+        assert_eq!(from, IpAddress::Ipv4(Ipv4Addr::new(10, 0, 0, 2)));
+        let packet = Icmpv4Packet::new_checked(&data[..]).unwrap();
+        assert_eq!(packet.data(), b"ping");
+        // Both sides counted the ARP exchange and the echo.
+        for dev in &devs {
+            let c = dev.counters();
+            assert!(c.rx_packets >= 2 && c.tx_packets >= 2, "{c:?}");
+            assert_eq!((c.rx_errors, c.tx_errors, c.tx_dropped), (0, 0, 0));
+        }
+        // 42-byte ARP frames and 46-byte echo frames, Ethernet header included.
+        assert!(devs[1].counters().rx_bytes >= 42 + 46);
+    }
+
+    /// A link that fails or is full on demand.
+    struct Flaky {
+        full: bool,
+        broken: bool,
+    }
+
+    impl Link for Flaky {
+        type Error = &'static str;
+        fn medium(&self) -> LinkMedium {
+            LinkMedium::Ip
+        }
+        fn mtu(&self) -> usize {
+            1500
+        }
+        fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Self::Error> {
+            if self.broken {
+                Err("peer went away")
+            } else {
+                buf[..20].fill(0x45);
+                Ok(Some(20))
+            }
+        }
+        fn send(&mut self, _: &[u8]) -> Result<SendStatus, Self::Error> {
+            match (self.broken, self.full) {
+                (true, _) => Err("peer went away"),
+                (false, true) => Ok(SendStatus::Full),
+                (false, false) => Ok(SendStatus::Sent),
+            }
+        }
+    }
+
+    #[test]
+    fn counters_tell_full_from_broken() {
+        let mut dev = LinkDevice::new(Flaky {
+            full: true,
+            broken: false,
+        });
+        let caps = dev.capabilities();
+        assert_eq!(
+            (caps.medium, caps.max_transmission_unit),
+            (Medium::Ip, 1500)
+        );
+        assert!(!dev.send_frame(&[0; 20]));
+        assert_eq!(dev.recv_frame().map(<[u8]>::len), Some(20));
+        dev.link_mut().full = false;
+        assert!(dev.send_frame(&[0; 30]));
+        dev.link_mut().broken = true;
+        assert!(!dev.send_frame(&[0; 20]));
+        assert!(dev.recv_frame().is_none());
+        assert_eq!(
+            *dev.counters(),
+            Counters {
+                rx_packets: 1,
+                rx_bytes: 20,
+                rx_errors: 1,
+                rx_dropped: 0,
+                tx_packets: 1,
+                tx_bytes: 30,
+                tx_errors: 1,
+                tx_dropped: 1,
+            }
+        );
+        // The same link behind AnyLink keeps its behaviour and explains its errors.
+        let mut any = AnyLink::new(dev.into_link());
+        let err = Link::send(&mut any, &[0; 20]).unwrap_err();
+        assert_eq!(err.to_string(), "link failure: \"peer went away\"");
+        assert_eq!(Link::medium(&any), LinkMedium::Ip);
+    }
+}

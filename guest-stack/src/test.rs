@@ -623,3 +623,49 @@ fn interfaces_come_and_go_at_runtime() {
     assert_eq!(w.guests[0].interface_indices(), vec![0]);
     let _ = format!("{:?}", w.guests[0]);
 }
+
+#[test]
+fn devices_from_command_line_arguments() {
+    use umlnet_core::cmdline::{self, Transport};
+    let mut w = World::new(1);
+    let s = w.segment(Medium::Ethernet);
+    let parsed = cmdline::parse("eth1=daemon,fe:fd:0:0:0:1,unix,/tmp/ctl").unwrap();
+    w.guests[0]
+        .add_device(&parsed.spec, w.segments[s].port())
+        .unwrap();
+    let info = w.guests[0].interface(1).unwrap();
+    assert_eq!(info.name, "eth1");
+    assert_eq!(info.mac, MacAddr([0xfe, 0xfd, 0, 0, 0, 1]));
+    assert_eq!(info.configured_mac, Some(info.mac));
+    // A spec carrying a multicast MAC is refused, whoever built it.
+    let mut spec = cmdline::parse("eth2=mcast").unwrap().spec;
+    let Transport::Mcast(m) = &mut spec.transport else {
+        panic!("not mcast")
+    };
+    m.mac = Some(MacAddr([0xff, 0, 0, 0, 0, 2]));
+    let err = w.guests[0]
+        .add_device(&spec, w.segments[s].port())
+        .unwrap_err();
+    assert!(matches!(err, GuestError::MulticastMac(2, _)), "{err}");
+    assert!(w.guests[0].interface(2).is_none());
+}
+
+/// Old kernels derived the MAC when the device was opened (`ifconfig ... up`); an
+/// address given later does not change it until the next down/up.
+#[test]
+fn the_mac_is_derived_when_the_interface_opens() {
+    let mut w = World::new(1);
+    let s = w.segment(Medium::Ethernet);
+    w.plug(0, 0, s, None);
+    w.ok(0, "ifconfig eth0 up");
+    assert!(w.ok(0, "ifconfig").contains("HWaddr fe:fd:00:00:00:00\n"));
+    w.ok(0, "ifconfig eth0 10.1.2.3");
+    assert!(w.ok(0, "ifconfig").contains("HWaddr fe:fd:00:00:00:00\n"));
+    w.ok(0, "ifconfig eth0 down");
+    w.ok(0, "ifconfig eth0 up");
+    assert!(w.ok(0, "ifconfig").contains("HWaddr fe:fd:0a:01:02:03\n"));
+    assert!(
+        w.ok(0, "route -n")
+            .contains("\n10.0.0.0        0.0.0.0         255.0.0.0       U ")
+    );
+}
