@@ -10,6 +10,23 @@
 //!   through [`Guest::run`]; long commands (ping) run as jobs driven by [`Guest::poll`].
 //! * TCP for tests and demos: [`Guest::tcp_listen`], [`Guest::tcp_connect`], [`Guest::tcp`].
 //!
+//! # Design: one stack, one routing table, ARP per interface
+//!
+//! A UML kernel has one IP stack and one routing table over all its `eth<n>`. Here
+//! smoltcp runs as ONE `Interface` with `Medium::Ip` over an internal device that holds
+//! every interface; each packet smoltcp sends is routed by the guest's own table
+//! (longest prefix, then metric: egress interface and next hop) and, on Ethernet
+//! links, framed after resolving the next hop with the guest's own ARP (three requests
+//! a second apart, three packets queued, an ICMP "host unreachable" back to the sender
+//! on failure, requests for any local address answered). smoltcp's per-interface
+//! `Medium::Ethernet` mode cannot express this table: it treats the whole subnet of an
+//! interface address as on-link even after `route del -net`, and drops ARP from
+//! senders outside that subnet, so the seed's fix for the network-route pitfall
+//! (`route del -net …; route add -host <host> dev eth0; route add default gw <host>`)
+//! would not change where packets go. `arp -n` is therefore a view of the guest's own
+//! neighbour cache. [`LinkDevice`] still works as a plain smoltcp Ethernet/IP device for
+//! single-interface uses, and is the counted frame port of each guest interface.
+//!
 //! Nothing here calls the OS: time comes in as a smoltcp `Instant`, randomness as a
 //! seed, frames through the `Link` trait. It runs unchanged on a real host, in the
 //! simulator and on bare metal (std is used for collections only).

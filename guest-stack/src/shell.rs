@@ -1049,4 +1049,135 @@ mod test {
         assert_eq!(e.text, "foo: Host name lookup failure\n");
         assert!(RouteSpec::parse(&[]).is_err());
     }
+
+    /// Command lines built from the tools' own vocabulary, in random order: whatever
+    /// a user types, the shell answers without panicking and the table stays sound.
+    #[test]
+    fn token_soup_never_breaks_the_shell() {
+        const WORDS: [&str; 40] = [
+            "ifconfig",
+            "route",
+            "arp",
+            "ping",
+            "eth0",
+            "eth1",
+            "eth7",
+            "up",
+            "down",
+            "netmask",
+            "broadcast",
+            "hw",
+            "ether",
+            "add",
+            "del",
+            "-net",
+            "-host",
+            "default",
+            "gw",
+            "dev",
+            "metric",
+            "-n",
+            "-a",
+            "-c",
+            "-i",
+            "-W",
+            "-s",
+            "1",
+            "0",
+            "192.168.0.253",
+            "192.168.0.0",
+            "255.255.255.0",
+            "10.0.0.0/8",
+            "0.0.0.0",
+            "fe:fd:0:0:0:1",
+            "03:00:00:00:00:01",
+            "255.0.255.0",
+            "1.2.3.4.5",
+            "10.0.0.1",
+            "/",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200 {
+            let mut input = String::new();
+            for _ in 0..(next() % 12) {
+                // Start most lines with a command so that the arguments get exercised.
+                let first = ["ifconfig", "route", "arp", "ping"][(next() % 4) as usize];
+                input.push_str(first);
+                for _ in 0..(next() % 8) {
+                    input.push(' ');
+                    input.push_str(WORDS[(next() % WORDS.len() as u64) as usize]);
+                }
+                input.push('\n');
+            }
+            fuzz_shell(input.as_bytes());
+        }
+        fuzz_shell(b"ifconfig eth0 192.168.0.253 up\nroute add default gw 192.168.0.4\nping -c 2 192.168.0.4\n\xff\xfe");
+        fuzz_shell(b"ifconfig eth1 10.0.0.1 up\nroute add -host 10.0.0.2 dev eth1\nping 10.0.0.2\nifconfig eth1 down");
+    }
+}
+
+/// A link that loses everything, for [`fuzz_shell`].
+struct Void(umlnet_core::link::Medium);
+
+impl Link for Void {
+    type Error = core::convert::Infallible;
+    fn medium(&self) -> umlnet_core::link::Medium {
+        self.0
+    }
+    fn mtu(&self) -> usize {
+        1500
+    }
+    fn recv(&mut self, _: &mut [u8]) -> Result<Option<usize>, Self::Error> {
+        Ok(None)
+    }
+    fn send(&mut self, _: &[u8]) -> Result<SendStatus, Self::Error> {
+        Ok(SendStatus::Sent)
+    }
+}
+
+use umlnet_core::link::SendStatus;
+
+/// Fuzz entry point: runs every line of `data` as a shell command on a guest with an
+/// Ethernet `eth0` and an IP `eth1`, advancing time, and checks that the routing table
+/// stays consistent with the interfaces and with `route -n`. Never panics on its own.
+#[doc(hidden)]
+pub fn fuzz_shell(data: &[u8]) {
+    let mut now = Instant::from_secs(1);
+    let mut guest: Guest<Void> = Guest::new(1, now);
+    let _ = guest.add_interface(0, Void(LinkMedium::Ethernet), None);
+    let _ = guest.add_interface(1, Void(LinkMedium::Ip), None);
+    let text = String::from_utf8_lossy(data);
+    let mut jobs = Vec::new();
+    for line in text.lines().take(64) {
+        match guest.run(line, now) {
+            Run::Done(out) => {
+                assert!(out.status != 0 || !out.text.contains("Usage"), "{line}");
+            }
+            Run::Started(id) => jobs.push(id),
+        }
+        now += Duration::from_millis(700);
+        guest.poll(now);
+        let routes = guest.routes().clone();
+        for r in routes.iter() {
+            let info = guest.interface(r.iface);
+            assert!(
+                info.is_some_and(|i| i.up),
+                "route through a missing or down interface"
+            );
+        }
+        let Run::Done(table) = guest.run("route -n", now) else {
+            panic!("route -n started a job")
+        };
+        assert_eq!(table.text.lines().count(), routes.len() + 2);
+    }
+    for id in jobs {
+        guest.interrupt(id, now);
+        assert!(guest.take_job(id).is_some());
+    }
 }
