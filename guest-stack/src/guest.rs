@@ -159,7 +159,7 @@ impl<L: Link> Guest<L> {
         let _ = iface
             .routes_mut()
             .add_default_ipv4_route(Ipv4Addr::UNSPECIFIED);
-        Guest {
+        let mut guest = Guest {
             iface,
             sockets: SocketSet::new(vec![]),
             net,
@@ -167,7 +167,9 @@ impl<L: Link> Guest<L> {
             next_job: 1,
             rng: seed | 1,
             moved: 0,
-        }
+        };
+        guest.sync_addrs();
+        guest
     }
 
     pub(crate) fn random(&mut self) -> u64 {
@@ -387,7 +389,9 @@ impl<L: Link> Guest<L> {
             .collect();
         self.iface.update_ip_addrs(|list| {
             list.clear();
-            for a in addrs {
+            // The loopback device is always up, as in a booted UML.
+            let lo = IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8);
+            for a in addrs.into_iter().chain([lo]) {
                 // More addresses than smoltcp holds are simply not local to it.
                 let _ = list.push(a);
             }

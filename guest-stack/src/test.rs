@@ -244,6 +244,19 @@ fn ping_both_ways_prints_like_iputils() {
         "{}",
         out.text
     );
+    // Local addresses answer through loopback, without touching the wire.
+    let before = w.guests[0].interface(0).unwrap().counters;
+    for own in ["192.168.0.254", "127.0.0.1"] {
+        let out = w.run(0, &format!("ping -c 1 {own}"));
+        assert!(
+            out.text.contains(&format!(
+                "64 bytes from {own}: icmp_seq=1 ttl=64 time=0.000 ms"
+            )),
+            "{}",
+            out.text
+        );
+    }
+    assert_eq!(w.guests[0].interface(0).unwrap().counters, before);
     let out = w.run(1, "ping -c 1 -s 1000 192.168.0.254");
     assert!(
         out.text
