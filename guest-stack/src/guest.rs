@@ -449,7 +449,7 @@ impl<L: Link> Guest<L> {
             for (&addr, n) in &i.neigh {
                 let mac = match n {
                     Neigh::Reachable { mac } => Some(*mac),
-                    Neigh::Incomplete { .. } | Neigh::Failed => None,
+                    Neigh::Incomplete { .. } | Neigh::Failed { .. } => None,
                 };
                 out.push(Neighbour {
                     addr,
@@ -507,7 +507,9 @@ impl<L: Link> Guest<L> {
         [stack, arp, jobs].into_iter().flatten().min()
     }
 
-    /// Opens a TCP listener on `port` (any local address).
+    /// Opens a TCP listener on `port` (any local address, any interface). As in
+    /// smoltcp, the listening socket itself becomes the connection: listen again for
+    /// the next one.
     pub fn tcp_listen(&mut self, port: u16) -> Result<TcpHandle, GuestError> {
         let mut s = new_tcp();
         s.listen(IpListenEndpoint { addr: None, port })

@@ -31,6 +31,8 @@ pub(crate) const ARP_PROBES: u8 = 3;
 pub(crate) const ARP_RETRANS: Duration = Duration::from_secs(1);
 /// Packets kept per unresolved neighbour (the oldest is dropped beyond this).
 pub(crate) const ARP_QUEUE: usize = 3;
+/// How long a failed neighbour stays listed (`arp -n` shows it as incomplete).
+pub(crate) const FAILED_LIFETIME: Duration = Duration::from_secs(60);
 /// The IP MTU smoltcp is told; every UML transport carries 1500.
 pub(crate) const IP_MTU: usize = 1500;
 
@@ -46,8 +48,9 @@ pub(crate) enum Neigh {
     },
     /// Resolved.
     Reachable { mac: MacAddr },
-    /// Resolution failed; the next packet starts over.
-    Failed,
+    /// Resolution failed at `since`; the next packet starts over. Forgotten after
+    /// [`FAILED_LIFETIME`], as the kernel's garbage collector does.
+    Failed { since: Instant },
 }
 
 /// One interface: the device, its addresses, its state, its neighbours.
@@ -139,9 +142,12 @@ impl<L: Link> Net<L> {
                         iface.dev.counters_mut().tx_dropped += 1;
                         unreachable.push((iface.addr, p));
                     }
-                    *n = Neigh::Failed;
+                    *n = Neigh::Failed { since: now };
                 }
             }
+            iface.neigh.retain(
+                |_, n| !matches!(n, Neigh::Failed { since } if *since + FAILED_LIFETIME <= now),
+            );
             for (source, target) in requests {
                 send_arp(
                     &mut iface.dev,
@@ -167,7 +173,8 @@ impl<L: Link> Net<L> {
             .flat_map(|i| i.neigh.values())
             .filter_map(|n| match n {
                 Neigh::Incomplete { next, .. } => Some(*next),
-                _ => None,
+                Neigh::Failed { since } => Some(*since + FAILED_LIFETIME),
+                Neigh::Reachable { .. } => None,
             })
             .min()
     }
@@ -220,7 +227,7 @@ impl<L: Link> Net<L> {
                 }
                 queue.push_back(packet);
             }
-            None | Some(Neigh::Failed) => {
+            None | Some(Neigh::Failed { .. }) => {
                 let source = iface.addr.unwrap_or(src);
                 let mac = iface.mac;
                 iface.neigh.insert(

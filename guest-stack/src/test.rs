@@ -306,6 +306,9 @@ fn ping_errors_and_unreachable_neighbours() {
         "Address                  HWtype  HWaddress           Flags Mask            Iface\n\
          192.168.0.9                      (incomplete)                              eth0\n"
     );
+    // The failed entry is forgotten after a minute.
+    w.advance(Duration::from_secs(61));
+    assert_eq!(w.ok(0, "arp -n"), "");
     // Interrupting a ping without -c prints the statistics, as Ctrl-C does.
     w.ok(1, "ifconfig eth0 192.168.0.253 up");
     let now = w.now();
