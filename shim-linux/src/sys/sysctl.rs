@@ -101,10 +101,11 @@ pub fn parse_proc_route(text: &str) -> Vec<ProcRoute> {
         .collect()
 }
 
-/// Reads the IPv4 routes of this network namespace from `/proc/net/route`.
+/// Reads the IPv4 routes of the calling thread's network namespace
+/// (`/proc/thread-self/net/route`: right also in a thread that entered another one).
 pub fn routes() -> io::Result<Vec<ProcRoute>> {
     let mut s = String::new();
-    std::fs::File::open("/proc/net/route")?.read_to_string(&mut s)?;
+    std::fs::File::open("/proc/thread-self/net/route")?.read_to_string(&mut s)?;
     Ok(parse_proc_route(&s))
 }
 
