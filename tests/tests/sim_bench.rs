@@ -34,5 +34,4 @@ fn a_small_run_moves_every_frame() {
     let case = bench::cases()[1];
     let m = bench::run(&case, 1600);
     assert!(m.frames >= 1600 && m.frames < 1600 + 16 * 15, "{m:?}");
-    assert!(m.cpu_secs > 0.0);
 }
