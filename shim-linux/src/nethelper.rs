@@ -150,8 +150,9 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(code) => code,
         Err(Refusal(line)) => {
             let mut text = helper.applier.take_transcript();
-            // A failed host change is already the transcript's last line.
-            if !text.ends_with(&format!("{line}\n")) {
+            // A failed host change is already in the transcript (followed by its
+            // rollback); say it once.
+            if !text.contains(&format!("{line}\n")) {
                 text.push_str(&line);
             }
             refuse_on(channel, &text)
