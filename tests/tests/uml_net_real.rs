@@ -595,6 +595,24 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
     assert_eq!(code, Some(0));
     assert_eq!(host_state(&ns), before, "del undoes add");
 
+    // Dry runs of the device forms print their plans and create nothing.
+    for (args, expect) in [
+        (
+            "4 tuntap up 10.5.0.1",
+            "* ip addr add 10.5.0.1/32 dev tap%d\n* ip link set dev tap%d up\n* sysctl -w net.ipv4.ip_forward=1\n",
+        ),
+        (
+            "4 ethertap tap7 5 10.5.0.1",
+            "* ip link set dev tap7 mtu 1500\n* ip addr add 10.5.0.1/32 dev tap7\n",
+        ),
+    ] {
+        let out = ns.sh_output(&format!("{} --dry-run {args}", ours.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args}: {stdout}");
+        assert!(stdout.contains(expect), "{args}: {stdout}");
+        assert_eq!(host_state(&ns), before, "{args}");
+    }
+
     // Dry run, by flag or by environment: the plan, nothing applied.
     let out = ns.sh_output(&format!(
         "UML_NET_DRY_RUN=1 {} 4 add tapn 10.5.0.2 255.255.255.0",
