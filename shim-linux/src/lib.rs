@@ -8,3 +8,5 @@ pub mod slipbridge;
 pub mod tunctl;
 pub mod transport;
 pub mod guest_host;
+pub mod config;
+pub mod hoststate;
