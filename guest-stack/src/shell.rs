@@ -738,9 +738,11 @@ impl Ping {
     }
 
     fn deadline(&self) -> Instant {
+        // iputils: twice the longest round trip but at least one interval once
+        // something came back, the linger time (-W) otherwise.
         if self.received > 0 {
-            let max = self.rtts_us.iter().copied().max().unwrap_or(0).max(1000);
-            self.last_send + Duration::from_micros(2 * max as u64)
+            let max = self.rtts_us.iter().copied().max().unwrap_or(0).max(0) as u64;
+            self.last_send + Duration::from_micros(2 * max).max(self.interval)
         } else {
             self.last_send + self.linger
         }

@@ -93,6 +93,7 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
          route -n | while IFS= read -r l; do say \"R1|$l\"; done\n\
          i=0; while ! ping -c 1 -W 1 192.168.0.254 >/dev/null 2>&1 && [ $i -lt 60 ]; do i=$((i+1)); done\n\
          ping -c 3 -i 0.2 192.168.0.254 > {d}/uml-ping.txt 2>&1; say \"PING $?\"\n\
+         ping -c 2 -i 0.2 -s 3000 192.168.0.254 > {d}/uml-bigping.txt 2>&1; say \"BIGPING $?\"\n\
          arp -n | while IFS= read -r l; do say \"ARP|$l\"; done\n\
          route del -net 192.168.0.0 dev eth0 netmask 255.255.255.0\n\
          route add -host 192.168.0.254 dev eth0\n\
@@ -146,6 +147,13 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
     assert!(
         uml_ping.contains("3 packets transmitted, 3 received, 0% packet loss"),
         "{uml_ping}"
+    );
+    // Fragmented both ways: the kernel's 3028-byte echoes, our 3028-byte replies.
+    let big = std::fs::read_to_string(dir.join("uml-bigping.txt")).unwrap_or_default();
+    assert!(said.contains(&"BIGPING 0".to_string()), "{big}");
+    assert!(
+        big.contains("3008 bytes from 192.168.0.254: icmp_seq=1 ttl=64"),
+        "{big}"
     );
     // The real kernel learnt our derived fe:fd:<ip> address.
     let arp = lines_with(&said, "ARP|");
