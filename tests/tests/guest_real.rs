@@ -272,3 +272,158 @@ fn two_of_our_guests_move_a_mebibyte_over_tcp_through_our_uml_switch() {
     assert_eq!(got.len(), data.len());
     assert!(got == data, "the received bytes differ from the sent ones");
 }
+
+/// The lines of our guest's output after the last line containing `marker`.
+fn after<'a>(out: &'a str, marker: &str) -> &'a str {
+    out.rfind(marker).map_or("", |i| &out[i..])
+}
+
+#[test]
+fn our_guest_on_tuntap_through_our_uml_net_reaches_the_host_and_the_net_behind_it() {
+    if !require_real_host(
+        "our_guest_on_tuntap_through_our_uml_net_reaches_the_host_and_the_net_behind_it",
+        &["ip", "ping"],
+    ) {
+        return;
+    }
+    let host = Netns::new("g-tap");
+    let lan = Netns::new("g-tap-lan");
+    let dir = TempDir::new("g-tap");
+    host.veth_to(&lan, ("lan0", "10.1.0.1/24"), ("eth0", "10.1.0.2/24"));
+    lan.sh("ip route add default via 10.1.0.1");
+    let mut guest = OurGuest::spawn(
+        &host,
+        &dir,
+        "tap",
+        &["eth0=tuntap,,,192.168.0.254".to_string()],
+        &[
+            "ifconfig eth0 192.168.0.253 netmask 255.255.255.0 up",
+            "ping -c 3 192.168.0.254",
+            "echo PHASE default-route",
+            "route add default gw 192.168.0.254",
+            "ping -c 3 10.1.0.2",
+            "echo PHASE wait",
+            "sleep 8",
+        ],
+    );
+    guest.wait_output("PHASE wait", Duration::from_secs(30));
+    let out = guest.output();
+    // uml_net made the tap, gave it the gate, and routed the guest's address to it.
+    assert!(
+        out.contains("TUN/TAP backend - tap0 IP = 192.168.0.254"),
+        "{out}"
+    );
+    let routes = host.sh("ip -4 route show; ip -4 addr show dev tap0");
+    assert!(routes.contains("192.168.0.253 dev tap0"), "{routes}");
+    assert!(routes.contains("inet 192.168.0.254/32"), "{routes}");
+    // The guest pings the host, the host pings the guest.
+    let first = &out[..out.find("PHASE default-route").unwrap()];
+    assert_pinged(first, "192.168.0.254");
+    let host_ping = host.sh_output("ping -c 3 -i 0.2 -W 2 192.168.0.253");
+    let text = String::from_utf8_lossy(&host_ping.stdout);
+    assert!(
+        host_ping.status.success() && text.contains("3 received"),
+        "the host's ping of our guest:\n{text}\nguest:\n{out}"
+    );
+    // With the default route through the host, the namespace behind it answers, and
+    // it reaches the guest back.
+    assert_pinged(after(&out, "PHASE default-route"), "10.1.0.2");
+    let lan_ping = lan.sh_output("ping -c 3 -i 0.2 -W 2 192.168.0.253");
+    assert!(
+        lan_ping.status.success(),
+        "the LAN namespace's ping of our guest:\n{}",
+        String::from_utf8_lossy(&lan_ping.stdout)
+    );
+    let (code, out) = guest.finish(Duration::from_secs(30));
+    assert_eq!(code, 0, "{out}");
+    // The tap went with the guest, and uml_net's route with it.
+    wait_for("tap0 to disappear", Duration::from_secs(5), || {
+        !host.sh("ip -o link show").contains("tap0")
+    });
+}
+
+/// The seed's warning: a network route to the local net on the guest's interface to
+/// the host makes the guest ARP for LAN hosts on a wire where only the host listens;
+/// replacing it with a host route to the host plus the default route reaches them.
+///
+/// The host is set up as the seed's TUN/TAP recipe does, on a TAP that the guest opens
+/// by name, but without proxy ARP on the TAP: with `proxy_arp` on (as `uml_net add`
+/// sets it) a modern host answers those ARP requests for the LAN, and the warning no
+/// longer bites (checked at the end).
+#[test]
+fn the_seeds_network_route_warning_holds_and_its_fix_works() {
+    if !require_real_host(
+        "the_seeds_network_route_warning_holds_and_its_fix_works",
+        &["ip", "ping"],
+    ) {
+        return;
+    }
+    let host = Netns::new("g-warn");
+    let lan = Netns::new("g-warn-lan");
+    let dir = TempDir::new("g-warn");
+    // The host is 192.168.0.4 on its ethernet; a LAN machine is 192.168.0.2.
+    host.veth_to(&lan, ("lan0", "192.168.0.4/24"), ("eth0", "192.168.0.2/24"));
+    host.sh("ip tuntap add tapw mode tap && ip link set tapw up && \
+         echo 1 > /proc/sys/net/ipv4/ip_forward && \
+         ip route add 192.168.0.253/32 dev tapw && \
+         ip neigh add proxy 192.168.0.253 dev lan0");
+    let mut guest = OurGuest::spawn(
+        &host,
+        &dir,
+        "warn",
+        &["eth0=tuntap,tapw".to_string()],
+        &[
+            "ifconfig eth0 192.168.0.253 netmask 255.255.255.0 up",
+            "route add default gw 192.168.0.4",
+            "route -n",
+            "echo PHASE network-route",
+            "ping -c 2 192.168.0.2",
+            "arp -n",
+            "echo PHASE fixed",
+            "route del -net 192.168.0.0 dev eth0 netmask 255.255.255.0",
+            "route add -host 192.168.0.4 dev eth0",
+            "route -n",
+            "ping -c 3 192.168.0.2",
+            "echo PHASE proxy",
+            "sleep 1",
+            "route add -net 192.168.0.0 netmask 255.255.255.0 dev eth0",
+            "ping -c 3 192.168.0.2",
+            "echo PHASE end",
+        ],
+    );
+    guest.wait_output("PHASE fixed", Duration::from_secs(30));
+    // Before the fix: the /24 route wins over the default route, the guest ARPs for
+    // 192.168.0.2 on eth0, nobody answers.
+    let out = guest.output();
+    let broken = &after(&out, "PHASE network-route")[..];
+    let broken = &broken[..broken.find("PHASE fixed").unwrap()];
+    assert!(
+        out.contains(
+            "192.168.0.0     0.0.0.0         255.255.255.0   U     0      0        0 eth0"
+        ),
+        "the guest should have the network route:\n{out}"
+    );
+    assert!(
+        broken.contains("2 packets transmitted, 0 received"),
+        "with the network route the LAN host must be unreachable:\n{broken}"
+    );
+    assert!(
+        broken.contains("192.168.0.2") && broken.contains("(incomplete)"),
+        "the guest's ARP for the LAN host must stay unanswered:\n{broken}"
+    );
+    // The fix, then proxy ARP on the tap.
+    guest.wait_output("PHASE proxy", Duration::from_secs(30));
+    host.sh("echo 1 > /proc/sys/net/ipv4/conf/tapw/proxy_arp");
+    guest.wait_output("PHASE end", Duration::from_secs(30));
+    let (_, out) = guest.finish(Duration::from_secs(30));
+    let fixed = after(&out, "PHASE fixed");
+    let fixed = &fixed[..fixed.find("PHASE proxy").unwrap()];
+    assert!(
+        fixed.contains(
+            "192.168.0.4     0.0.0.0         255.255.255.255 UH    0      0        0 eth0"
+        ),
+        "the host route to the host:\n{fixed}"
+    );
+    assert_pinged(fixed, "192.168.0.2");
+    assert_pinged(after(&out, "PHASE proxy"), "192.168.0.2");
+}
