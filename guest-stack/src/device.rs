@@ -138,6 +138,12 @@ impl<L: Link> LinkDevice<L> {
         }
     }
 
+    /// Reads and throws away one waiting frame without counting it (a device that is
+    /// down sees nothing); returns whether there was one.
+    pub fn discard_frame(&mut self) -> bool {
+        matches!(self.link.recv(&mut self.rx_buf), Ok(Some(_)))
+    }
+
     /// Sends one frame, counted. Returns whether the link took it.
     pub fn send_frame(&mut self, frame: &[u8]) -> bool {
         send_counted(&mut self.link, &mut self.counters, frame)

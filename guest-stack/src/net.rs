@@ -266,14 +266,16 @@ impl<L: Link> Net<L> {
         for idx in order {
             loop {
                 let iface = self.ifaces.get_mut(&idx)?;
-                let (up, ethernet) = (iface.up, iface.is_ethernet());
+                let ethernet = iface.is_ethernet();
+                if !iface.up {
+                    // A device that is down takes no frames; drain them uncounted so
+                    // that nothing stale arrives when it comes up.
+                    while iface.dev.discard_frame() {}
+                    break;
+                }
                 let Some(frame) = iface.dev.recv_frame() else {
                     break;
                 };
-                if !up {
-                    // A downed device does not take frames; the driver still drains.
-                    continue;
-                }
                 let frame = frame.to_vec();
                 if !ethernet {
                     self.next_rx = idx.wrapping_add(1);

@@ -366,6 +366,18 @@ fn route_n_after_ifconfig_matches_the_seed() {
         w.ok(0, "ifconfig eth0")
             .contains("inet addr:192.168.0.253  Bcast:192.168.255.255  Mask:255.255.0.0\n")
     );
+    // A device that is down counts nothing that arrives.
+    w.ok(1, "ifconfig eth0 192.168.0.9 up");
+    w.ok(0, "ifconfig eth0 down");
+    let before = w.guests[0].interface(0).unwrap().counters;
+    let out = w.run(1, "ping -c 1 -W 1 192.168.0.253");
+    assert!(
+        out.text.contains("Destination Host Unreachable"),
+        "{}",
+        out.text
+    );
+    assert_eq!(w.guests[0].interface(0).unwrap().counters, before);
+    w.ok(0, "ifconfig eth0 up");
     // Down removes the routes; up brings back only the connected one.
     w.ok(0, "route add -host 192.168.0.4 dev eth0");
     w.ok(0, "ifconfig eth0 down");
