@@ -3,10 +3,9 @@
 //! own `uml_switch` and `uml_net`, the host's own stack behind a TAP, and `uml_mconsole`
 //! changing devices at run time. Every test runs in network namespaces of its own.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 
 use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
@@ -426,4 +425,178 @@ fn the_seeds_network_route_warning_holds_and_its_fix_works() {
     );
     assert_pinged(fixed, "192.168.0.2");
     assert_pinged(after(&out, "PHASE proxy"), "192.168.0.2");
+}
+
+/// Our guest fed commands on a pipe, as a user at its console would type them.
+struct PipedGuest {
+    child: Child,
+    stdin: ChildStdin,
+    log: PathBuf,
+}
+
+impl PipedGuest {
+    fn spawn(ns: &Netns, dir: &TempDir, name: &str, args: &[&str]) -> PipedGuest {
+        let log = dir.join(&format!("{name}.log"));
+        let f = std::fs::File::create(&log).unwrap();
+        let mut child = ns
+            .command(bin("umlnet"))
+            .arg("guest")
+            .arg(format!("umid={name}"))
+            .arg(format!("uml_dir={}/", dir.path().display()))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .expect("spawn umlnet guest");
+        let stdin = child.stdin.take().unwrap();
+        PipedGuest { child, stdin, log }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Types `line`, then waits for the output that `echo <marker>` prints after it.
+    fn run(&mut self, line: &str, timeout: Duration) -> String {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let marker = format!(
+            "DONE-{}",
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let before = self.output().len();
+        writeln!(self.stdin, "{line}\necho {marker}").unwrap();
+        self.stdin.flush().unwrap();
+        let end = Instant::now() + timeout;
+        loop {
+            let out = self.output();
+            if let Some(i) = out[before..].find(&format!("{marker}\n")) {
+                return out[before..before + i].to_string();
+            }
+            assert!(
+                Instant::now() < end,
+                "our guest did not finish {line:?}; output:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for PipedGuest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `uml_mconsole <socket> <command…>` in `ns`; its exit code and stdout (it warns
+/// on stderr that a socket path is not a machine name under ~/.uml or /tmp/uml).
+fn uml_mconsole(ns: &Netns, socket: &Path, command: &[&str]) -> (i32, String) {
+    let out = ns
+        .command("uml_mconsole")
+        .arg(socket)
+        .args(command)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run uml_mconsole");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it() {
+    if !require_real_host(
+        "uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it",
+        &["linux.uml", "uml_mconsole"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("g-mc");
+    let dir = TempDir::new("g-mc");
+    // A real UML kernel on a group of its own, waiting for someone at 10.7.0.1.
+    let mut kernel = uml(
+        &ns,
+        &dir,
+        "peer",
+        &["eth0=mcast,,239.192.168.7,1107".to_string()],
+        &uml_pinger("10.7.0.2", "10.7.0.1", 10),
+    );
+    let mut guest = PipedGuest::spawn(&ns, &dir, "mc", &[]);
+    let socket = dir.join("mc/mconsole");
+    wait_for(
+        "our guest's mconsole socket",
+        Duration::from_secs(10),
+        || socket.exists(),
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("mc/pid"))
+            .unwrap()
+            .trim()
+            .parse::<u32>()
+            .is_ok()
+    );
+    let (code, text) = uml_mconsole(&ns, &socket, &["version"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("OK umlnet "), "{text}");
+
+    // The guest starts without devices; mconsole gives it eth1.
+    let none = guest.run("ifconfig eth1", Duration::from_secs(5));
+    assert!(none.contains("Device not found"), "{none}");
+    let (code, text) = uml_mconsole(&ns, &socket, &["config", "eth1=mcast,,239.192.168.7,1107"]);
+    assert_eq!((code, text.trim()), (0, "OK"), "{}", guest.output());
+    let (code, text) = uml_mconsole(&ns, &socket, &["config", "eth1=mcast"]);
+    assert_eq!(
+        (code, text.trim()),
+        (234, "ERR Device already configured"),
+        "a second eth1 is refused with -EINVAL, as the kernel refuses it"
+    );
+    assert!(
+        guest
+            .output()
+            .contains("mcast backend multicast address: 239.192.168.7:1107, TTL:1"),
+        "{}",
+        guest.output()
+    );
+
+    // The guest uses it: it answers the kernel's pings and pings it.
+    guest.run(
+        "ifconfig eth1 10.7.0.1 netmask 255.255.255.0 up",
+        Duration::from_secs(5),
+    );
+    let ping = guest.run("ping -c 3 10.7.0.2", Duration::from_secs(20));
+    assert_pinged(&ping, "10.7.0.2");
+    let result = kernel.wait_said("RESULT", Duration::from_secs(60));
+    assert_eq!(result, "RESULT ok 3 received", "{}", guest.output());
+
+    // An open device cannot be removed (-EBUSY); once down it can.
+    let (code, text) = uml_mconsole(&ns, &socket, &["remove", "eth1"]);
+    assert_eq!((code, text.trim()), (240, "ERR Device is currently open"));
+    guest.run("ifconfig eth1 down", Duration::from_secs(5));
+    let (code, text) = uml_mconsole(&ns, &socket, &["remove", "eth1"]);
+    assert_eq!((code, text.trim()), (0, "OK"), "{}", guest.output());
+    let gone = guest.run("ifconfig eth1", Duration::from_secs(5));
+    assert!(gone.contains("Device not found"), "{gone}");
+    // Its socket left the group: nothing of ours listens on port 1107 any more except
+    // the kernel's (one socket).
+    let udp = ns.sh("cat /proc/net/udp");
+    let port = format!(":{:04X} ", 1107);
+    assert_eq!(
+        udp.lines().filter(|l| l.contains(&port)).count(),
+        1,
+        "only the UML kernel's socket should remain on 1107:\n{udp}"
+    );
+    let (code, text) = uml_mconsole(&ns, &socket, &["remove", "eth1"]);
+    assert_eq!((code, text.trim()), (237, "ERR Device doesn't exist"));
+
+    // halt ends the guest, which removes its socket.
+    let (code, _) = uml_mconsole(&ns, &socket, &["halt"]);
+    assert_eq!(code, 0);
+    let end = Instant::now() + Duration::from_secs(10);
+    while guest.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "halt did not end the guest");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!socket.exists(), "the mconsole socket outlived the guest");
 }
