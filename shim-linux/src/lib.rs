@@ -10,3 +10,4 @@ pub mod transport;
 pub mod guest_host;
 pub mod config;
 pub mod hoststate;
+pub mod hostup;

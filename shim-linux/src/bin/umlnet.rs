@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 #[path = "umlnet/check.rs"]
 mod check;
+#[path = "umlnet/config.rs"]
+mod config;
 #[path = "umlnet/guest.rs"]
 mod guest;
 
@@ -34,6 +36,17 @@ enum Command {
         /// The console socket given to `uml_switch -mgmt`.
         path: std::path::PathBuf,
     },
+    /// Set up the host side of the virtual networks in a config file: persistent TAP
+    /// devices, host addresses, routes, proxy ARP, published ARP entries, forwarding,
+    /// switches. Idempotent; undone on a failure half way.
+    #[command(after_help = config::UP_EXAMPLES)]
+    Up(config::ConfigArgs),
+    /// Remove exactly what `umlnet up` made for a config file.
+    #[command(after_help = config::DOWN_EXAMPLES)]
+    Down(config::ConfigArgs),
+    /// Print what `umlnet up` would do, as commands (changes nothing).
+    #[command(after_help = config::PLAN_EXAMPLES)]
+    Plan(config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +54,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Guest(args) => guest::run(&args),
+        Command::Up(args) => config::run(config::Verb::Up, &args),
+        Command::Down(args) => config::run(config::Verb::Down, &args),
+        Command::Plan(args) => config::run(config::Verb::Plan, &args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
         Command::SwitchStatus { path } => match umlnet_linux::switchd::switch_status(&path) {
             Ok(text) => {
