@@ -394,7 +394,7 @@ fn the_seeds_network_route_warning_holds_and_its_fix_works() {
     // Before the fix: the /24 route wins over the default route, the guest ARPs for
     // 192.168.0.2 on eth0, nobody answers.
     let out = guest.output();
-    let broken = &after(&out, "PHASE network-route")[..];
+    let broken = after(&out, "PHASE network-route");
     let broken = &broken[..broken.find("PHASE fixed").unwrap()];
     assert!(
         out.contains(
@@ -599,4 +599,86 @@ fn uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!socket.exists(), "the mconsole socket outlived the guest");
+}
+
+#[test]
+fn our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways() {
+    if !require_real_host(
+        "our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways",
+        &["ip", "ping"],
+    ) {
+        return;
+    }
+    let host = Netns::new("g-etap");
+    let dir = TempDir::new("g-etap");
+    let mut guest = OurGuest::spawn(
+        &host,
+        &dir,
+        "etap",
+        &["eth0=ethertap,tap0,,192.168.0.254".to_string()],
+        &[
+            "ifconfig eth0 192.168.0.253 netmask 255.255.255.0 up",
+            "ping -c 3 192.168.0.254",
+            "echo PHASE wait",
+            "sleep 6",
+        ],
+    );
+    guest.wait_output("PHASE wait", Duration::from_secs(30));
+    let out = guest.output();
+    assert!(
+        out.contains("ethertap backend - tap0, IP = 192.168.0.254"),
+        "{out}"
+    );
+    assert_pinged(&out, "192.168.0.254");
+    // The address message reached the helper: the host routes the guest to tap0.
+    let routes = host.sh("ip -4 route show");
+    assert!(routes.contains("192.168.0.253 dev tap0"), "{routes}");
+    let ping = host.sh_output("ping -c 3 -i 0.2 -W 2 192.168.0.253");
+    assert!(
+        ping.status.success(),
+        "the host's ping of our guest over ethertap:\n{}\nguest:\n{out}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    let (code, out) = guest.finish(Duration::from_secs(30));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways() {
+    if !require_real_host(
+        "our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways",
+        &["ip", "ping"],
+    ) {
+        return;
+    }
+    let host = Netns::new("g-slip");
+    let dir = TempDir::new("g-slip");
+    let mut guest = OurGuest::spawn(
+        &host,
+        &dir,
+        "slip",
+        &["eth0=slip,192.168.0.254".to_string()],
+        &[
+            "ifconfig eth0 192.168.0.253 netmask 255.255.255.0 up",
+            "ping -c 3 192.168.0.254",
+            "echo PHASE wait",
+            "sleep 6",
+        ],
+    );
+    guest.wait_output("PHASE wait", Duration::from_secs(30));
+    let out = guest.output();
+    assert!(
+        out.contains("SLIP backend - SLIP IP = 192.168.0.254"),
+        "{out}"
+    );
+    assert_pinged(&out, "192.168.0.254");
+    let ping = host.sh_output("ping -c 3 -i 0.2 -W 2 192.168.0.253");
+    assert!(
+        ping.status.success(),
+        "the host's ping of our guest over SLIP:\n{}\nguest:\n{out}\nhost:\n{}",
+        String::from_utf8_lossy(&ping.stdout),
+        host.sh("ip -4 addr; ip -4 route")
+    );
+    let (code, out) = guest.finish(Duration::from_secs(30));
+    assert_eq!(code, 0, "{out}");
 }
