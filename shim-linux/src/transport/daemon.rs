@@ -122,3 +122,67 @@ impl AsRawFd for DaemonLink {
         self.client.data().as_raw_fd()
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixListener;
+    use umlnet_core::daemon::{REQUEST_LEN, RequestRepr};
+
+    #[test]
+    fn attaches_with_a_version_3_request_and_moves_frames_with_110_byte_addresses() {
+        let dir = std::env::temp_dir().join(format!("umlnet-daemon-link-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let ctl = dir.join("ctl");
+        let _ = std::fs::remove_file(&ctl);
+        let listener = UnixListener::bind(&ctl).unwrap();
+        // A switch's data socket at a uml_switch-like abstract address.
+        let switch_addr = DataAddr::uml_abstract(std::process::id(), 0x5eed);
+        let switch = DgramSocket::bind_raw(switch_addr.as_bytes(), SOCKADDR_UN_LEN).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut req = [0u8; 256];
+            let n = conn.read(&mut req).unwrap();
+            conn.write_all(switch_addr.as_bytes()).unwrap();
+            (n, req, conn)
+        });
+        let spec: umlnet_core::cmdline::DeviceSpec = format!("eth0=daemon,,unix,{}", ctl.display())
+            .parse()
+            .unwrap();
+        let umlnet_core::cmdline::Transport::Daemon(d) = &spec.transport else {
+            unreachable!()
+        };
+        let mut link = DaemonLink::open(0, d).unwrap();
+        let (n, req, _conn) = server.join().unwrap();
+        assert_eq!(n, REQUEST_LEN, "the kernel's request is 124 bytes");
+        let RequestRepr::V3 { addr, port, .. } = RequestRepr::parse(&req[..n]).unwrap() else {
+            panic!("not a version 3 request")
+        };
+        assert_eq!((&addr, port), (link.addr(), 0));
+        assert!(addr.is_abstract());
+        assert_eq!(link.switch_addr(), &switch_addr);
+        // Frames go to the switch's address from our full 110-byte one, and back.
+        let frame = [0xffu8; 42];
+        assert_eq!(link.send(&frame).unwrap(), SendStatus::Sent);
+        let mut buf = [0u8; 1600];
+        let (k, from, from_len) = switch.recv_from_raw(&mut buf).unwrap().unwrap();
+        assert_eq!((&buf[..k], from_len), (&frame[..], SOCKADDR_UN_LEN));
+        assert_eq!(&from, addr.as_bytes());
+        switch
+            .send_to_raw(&[7u8; 60], &from, SOCKADDR_UN_LEN)
+            .unwrap();
+        crate::sys::socket::wait_readable(link.as_raw_fd(), std::time::Duration::from_secs(1))
+            .unwrap();
+        assert_eq!(link.recv(&mut buf).unwrap(), Some(60));
+        assert_eq!(link.recv(&mut buf).unwrap(), None);
+        // A type other than unix is refused, as the kernel cannot connect it.
+        let other: umlnet_core::cmdline::DeviceSpec = "eth0=daemon,,inet,/x".parse().unwrap();
+        let umlnet_core::cmdline::Transport::Daemon(d) = &other.transport else {
+            unreachable!()
+        };
+        assert!(DaemonLink::open(0, d).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
