@@ -596,6 +596,18 @@ hub = true
     }
 
     #[test]
+    fn the_contrib_example_parses_and_plans() {
+        let cfg = parse(include_str!("../../contrib/umlnet.example.toml")).unwrap();
+        assert_eq!(cfg.taps.len(), 2);
+        assert_eq!(cfg.switches[0].tap.as_deref(), Some("tap1"));
+        let steps = cfg.plan(&[]).unwrap();
+        assert_eq!(
+            steps.last().unwrap().to_string(),
+            "uml_switch -unix /run/uml.ctl -tap tap1 &"
+        );
+    }
+
+    #[test]
     fn lan_devices_come_from_the_host_routes_without_publish_on() {
         let cfg = parse(
             "[[tap]]\nname = \"tap0\"\nuser = 0\naddress = \"10.0.0.254\"\nguests = [\"10.0.0.1\", \"10.0.0.2\"]\nip_forward = false\n"
