@@ -939,3 +939,49 @@ fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
         );
     });
 }
+
+#[test]
+fn a_tap_port_and_daemon_mode_reach_a_uml_guest() {
+    if !require_real_host(
+        "a_tap_port_and_daemon_mode_reach_a_uml_guest",
+        &["linux.uml", "ip", "ping"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("sw-tap");
+    let dir = TempDir::new("sw-tap");
+    let ctl = dir.join("uml.ctl");
+    // -daemon: the command returns once the switch is ready; the switch lives on (its
+    // stdout stays open, as daemon(0, 1) keeps it, so it goes to a file here).
+    let log = dir.join("switch.out");
+    let status = ns
+        .command(bin("uml_switch"))
+        .args(["-tap", "umltap0", "-daemon", "-unix"])
+        .arg(&ctl)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().trim(),
+        format!(
+            "{} attached to unix socket '{}' tap device 'umltap0'",
+            bin("uml_switch").display(),
+            ctl.display()
+        )
+    );
+    UnixStream::connect(&ctl).expect("the daemonized switch serves its socket");
+    ns.sh("ip addr add 10.0.0.254/24 dev umltap0 && ip link set umltap0 up");
+    let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
+    let mut g = guest(
+        &ns,
+        &dir,
+        "g",
+        &eth,
+        "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0; ping -c 3 -W 2 10.0.0.254 > /dev/null 2>&1; say \"PING $?\"",
+    );
+    assert_eq!(g.wait_said("PING", BOOT), "PING 0", "{}", g.console());
+    g.finish(BOOT);
+}
