@@ -43,6 +43,9 @@ use crate::transport::{HostLink, OpenOptions};
 /// How long a TCP transfer may go without progress before it fails.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the program waits at exit for finished connections to complete their close.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
 const TOKEN_MCONSOLE: u64 = u64::MAX;
 const TOKEN_STDIN: u64 = u64::MAX - 1;
 const TOKEN_SIGNAL: u64 = u64::MAX - 2;
@@ -66,7 +69,8 @@ pub struct GuestOptions {
 
 /// The running command.
 enum Active {
-    Ping(JobId),
+    /// A guest job and how much of its output is printed already.
+    Ping(JobId, usize),
     Sleep(Instant),
     Recv(Box<Transfer>),
     Send(Box<Transfer>),
@@ -114,6 +118,8 @@ pub struct GuestHost {
     prompt_shown: bool,
     failed: Option<i32>,
     exit: bool,
+    /// TCP sockets of finished transfers, still closing.
+    closing: Vec<TcpHandle>,
 }
 
 impl GuestHost {
@@ -163,6 +169,7 @@ impl GuestHost {
             prompt_shown: false,
             failed: None,
             exit: false,
+            closing: Vec::new(),
         })
     }
 
@@ -273,10 +280,12 @@ impl GuestHost {
         if self.opts.stdin {
             self.stdin_open = self.poller.add(0, TOKEN_STDIN).is_ok();
         }
+        let mut linger_until = None;
         loop {
             let now = self.now();
             self.guest.poll(now);
             self.step_active();
+            self.reap_sockets();
             while self.active.is_none() && !self.exit {
                 let Some(line) = self.queue.pop_front() else {
                     break;
@@ -290,7 +299,11 @@ impl GuestHost {
             }
             let idle = self.active.is_none() && self.queue.is_empty();
             if idle && !self.stdin_open && !self.opts.wait {
-                break;
+                // Give closing connections a moment to say goodbye to their peers.
+                let linger = *linger_until.get_or_insert_with(|| Instant::now() + CLOSE_LINGER);
+                if self.closing.is_empty() || Instant::now() >= linger {
+                    break;
+                }
             }
             if idle && self.interactive && self.stdin_open && !self.prompt_shown {
                 print!("umlnet# ");
@@ -411,7 +424,7 @@ impl GuestHost {
             }
             _ => match self.guest.run(line, now) {
                 Run::Done(out) => self.finish(&out.text, out.status),
-                Run::Started(id) => self.active = Some(Active::Ping(id)),
+                Run::Started(id) => self.active = Some(Active::Ping(id, 0)),
             },
         }
     }
@@ -422,11 +435,22 @@ impl GuestHost {
             return;
         };
         match active {
-            Active::Ping(id) => {
+            Active::Ping(id, printed) => {
                 if let Some(out) = self.guest.take_job(id) {
-                    self.finish(&out.text, out.status);
+                    let rest = out.text.get(printed..).unwrap_or_default();
+                    self.finish(rest, out.status);
                 } else {
-                    self.active = Some(Active::Ping(id));
+                    // Print what the job said so far, as a terminal shows ping's lines.
+                    let text = self.guest.job_output(id).unwrap_or_default();
+                    let mut printed = printed;
+                    if let Some(end) = text.rfind('\n').map(|i| i + 1)
+                        && end > printed
+                    {
+                        print!("{}", &text[printed..end]);
+                        let _ = io::stdout().flush();
+                        printed = end;
+                    }
+                    self.active = Some(Active::Ping(id, printed));
                 }
             }
             Active::Sleep(until) => {
@@ -544,10 +568,22 @@ impl GuestHost {
         }
     }
 
-    /// Leaves a finished socket to complete its close; it is freed once closed.
+    /// Leaves a finished socket to complete its close; [`Self::reap_sockets`] frees it.
     fn park_socket(&mut self, handle: TcpHandle) {
-        // smoltcp keeps a closing socket's state; it costs its buffers only.
-        let _ = handle;
+        self.closing.push(handle);
+    }
+
+    /// Frees the parked sockets whose close has completed (or reached TIME-WAIT, where
+    /// only a lost final ACK could still need them).
+    fn reap_sockets(&mut self) {
+        let mut keep = Vec::new();
+        for h in std::mem::take(&mut self.closing) {
+            match self.guest.tcp(h).state() {
+                tcp::State::Closed | tcp::State::TimeWait => self.guest.tcp_remove(h),
+                _ => keep.push(h),
+            }
+        }
+        self.closing = keep;
     }
 
     /// Tells each transport about addresses that appeared or went since last time.
@@ -607,7 +643,7 @@ impl GuestHost {
     fn on_signal(&mut self) {
         while let Ok(Some(sig)) = self.signals.read() {
             match (sig, &self.active) {
-                (s, Some(Active::Ping(id))) if s == libc::SIGINT => {
+                (s, Some(Active::Ping(id, _))) if s == libc::SIGINT => {
                     let id = *id;
                     let now = self.now();
                     self.guest.interrupt(id, now);
