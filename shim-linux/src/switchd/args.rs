@@ -31,6 +31,42 @@ pub struct Config {
     pub pcap: Option<PathBuf>,
 }
 
+impl Config {
+    /// The command line (without `argv[0]`) that [`parse_args`] reads back as this
+    /// configuration.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut v: Vec<OsString> = Vec::new();
+        if let Some(data) = &self.data {
+            v.push("-compat-v0".into());
+            v.push("-unix".into());
+            v.push(self.ctl.clone().into());
+            v.push(data.clone().into());
+        } else {
+            v.push("-unix".into());
+            v.push(self.ctl.clone().into());
+        }
+        if self.hub {
+            v.push("-hub".into());
+        }
+        if let Some(t) = &self.tap {
+            v.push("-tap".into());
+            v.push(t.into());
+        }
+        if self.daemon {
+            v.push("-daemon".into());
+        }
+        if let Some(m) = &self.mgmt {
+            v.push("-mgmt".into());
+            v.push(m.clone().into());
+        }
+        if let Some(p) = &self.pcap {
+            v.push("-pcap".into());
+            v.push(p.clone().into());
+        }
+        v
+    }
+}
+
 /// The result of reading the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
@@ -211,6 +247,38 @@ mod test {
             usage("sw")
                 .starts_with("Usage : sw [ -unix control-socket ] [ -hub ] [ -tap tap-device ]\n")
         );
+    }
+
+    fn path() -> impl proptest::strategy::Strategy<Value = PathBuf> {
+        proptest::string::string_regex("/[a-z0-9._/-]{0,40}")
+            .unwrap()
+            .prop_map(PathBuf::from)
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parse_reads_back_what_to_args_writes(
+            ctl in path(),
+            data in proptest::option::of(path()),
+            hub: bool,
+            tap in proptest::option::of("[a-z][a-z0-9]{0,14}"),
+            daemon: bool,
+            mgmt in proptest::option::of(path()),
+            pcap in proptest::option::of(path()),
+        ) {
+            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap };
+            let mut argv = vec![OsString::from("uml_switch")];
+            argv.extend(cfg.to_args());
+            prop_assert_eq!(parse_args(&argv), Invocation::Run(cfg));
+        }
+
+        #[test]
+        fn any_argv_parses_without_panicking(words in proptest::collection::vec("-?[a-z0-9/-]{0,12}", 0..8)) {
+            let argv: Vec<OsString> = std::iter::once("sw".to_string()).chain(words).map(OsString::from).collect();
+            let _ = parse_args(&argv);
+        }
     }
 
     #[test]

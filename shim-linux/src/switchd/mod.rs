@@ -104,6 +104,23 @@ fn io_err(
     move |source| SwitchError::Io { what, path, source }
 }
 
+/// A data address for logs and the console: a path as it is; an abstract name (the
+/// kernel's holds 96 bytes of uninitialised memory) as `@` and the hex of its pid and
+/// time bytes, with `+` when bytes beyond them are non-zero.
+pub fn addr_label(a: &DataAddr) -> String {
+    let b = a.as_bytes();
+    if b[2] != 0 {
+        return a.to_string();
+    }
+    let head: String = b[3..14].iter().map(|x| format!("{x:02x}")).collect();
+    let more = if b[14..].iter().any(|x| *x != 0) {
+        "+"
+    } else {
+        ""
+    };
+    format!("@{head}{more}")
+}
+
 /// Counters the daemon keeps beside the core switch's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DaemonStats {
@@ -681,7 +698,10 @@ impl SwitchDaemon {
         };
         let addr = *req.addr();
         if let Some(&other) = self.by_addr.get(&addr) {
-            let why = format!("its data address {addr} is already attached as port {other}");
+            let why = format!(
+                "its data address {} is already attached as port {other}",
+                addr_label(&addr)
+            );
             return self.refuse(poller, fd, &why);
         }
         let layout = match req {
@@ -699,7 +719,10 @@ impl SwitchDaemon {
             match self.port_socket(&addr) {
                 Ok(s) => Some(s),
                 Err(e) => {
-                    let why = format!("cannot connect to its data socket {addr}: {e}");
+                    let why = format!(
+                        "cannot connect to its data socket {}: {e}",
+                        addr_label(&addr)
+                    );
                     return self.refuse(poller, fd, &why);
                 }
             }
@@ -734,7 +757,10 @@ impl SwitchDaemon {
             own: own.map(|(s, _)| s),
         }) else {
             self.stats.requests_refused += 1;
-            tracing::warn!("no free port for {addr} (all {PORT_SLOTS} in use); connection closed");
+            tracing::warn!(
+                "no free port for {} (all {PORT_SLOTS} in use); connection closed",
+                addr_label(&addr)
+            );
             return;
         };
         let Some(Port {
@@ -760,9 +786,12 @@ impl SwitchDaemon {
             && !description.is_empty()
         {
             let d = String::from_utf8_lossy(description.split(|b| *b == 0).next().unwrap_or(&[]));
-            tracing::info!("New port {id} ({layout}) data socket {addr} \"{d}\"");
+            tracing::info!(
+                "New port {id} ({layout}) data socket {} \"{d}\"",
+                addr_label(&addr)
+            );
         } else {
-            tracing::info!("New port {id} ({layout}) data socket {addr}");
+            tracing::info!("New port {id} ({layout}) data socket {}", addr_label(&addr));
         }
     }
 
@@ -1183,7 +1212,9 @@ impl SwitchDaemon {
                 p.as_ref().map(|p| mgmt::PortView {
                     id: i as u16,
                     kind: match &p.kind {
-                        PortKind::Client { addr, layout, .. } => format!("{layout} {addr}"),
+                        PortKind::Client { addr, layout, .. } => {
+                            format!("{layout} {}", addr_label(addr))
+                        }
                         PortKind::Tap => {
                             format!("tap {}", self.tap.as_ref().map_or("", |t| t.name()))
                         }
@@ -1264,5 +1295,39 @@ pub fn main_with_args(argv: &[std::ffi::OsString]) -> i32 {
             eprintln!("{e}");
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn address_labels_are_short_and_tell_sockets_apart() {
+        // The kernel's address: pid 0x6072, usec 0x08ea8b, then heap garbage.
+        let mut b = *DataAddr::uml_abstract(0x6072, 0x08ea8b).as_bytes();
+        assert_eq!(
+            addr_label(&DataAddr::from_array(b)),
+            "@000000726000008bea0800"
+        );
+        b[100] = 0x80;
+        assert_eq!(
+            addr_label(&DataAddr::from_array(b)),
+            "@000000726000008bea0800+"
+        );
+        let p = DataAddr::from_path("/tmp/vde/.1234-00000").unwrap();
+        assert_eq!(addr_label(&p), "/tmp/vde/.1234-00000");
+    }
+
+    #[test]
+    fn the_port_key_hash_spreads_kernel_like_addresses() {
+        let h = AddrHasherBuilder(42);
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..1000u32 {
+            let a = DataAddr::uml_abstract(4242, i);
+            seen.insert(h.hash_one(a) & 1023);
+        }
+        // 1000 keys into 1024 buckets: a good hash leaves few collisions.
+        assert!(seen.len() > 550, "only {} distinct buckets", seen.len());
     }
 }
