@@ -7,6 +7,8 @@ use std::process::ExitCode;
 mod check;
 #[path = "umlnet/config.rs"]
 mod config;
+#[path = "umlnet/demo.rs"]
+mod demo;
 #[path = "umlnet/guest.rs"]
 mod guest;
 
@@ -47,6 +49,9 @@ enum Command {
     /// Print what `umlnet up` would do, as commands (changes nothing).
     #[command(after_help = config::PLAN_EXAMPLES)]
     Plan(config::ConfigArgs),
+    /// The first run: our switch and two guests on a temporary socket; one pings the
+    /// other and fetches a page over TCP. No root, no setup.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
         Command::Up(args) => config::run(config::Verb::Up, &args),
         Command::Down(args) => config::run(config::Verb::Down, &args),
         Command::Plan(args) => config::run(config::Verb::Plan, &args),
+        Command::Demo(args) => demo::run(&args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
         Command::SwitchStatus { path } => match umlnet_linux::switchd::switch_status(&path) {
             Ok(text) => {
