@@ -12,9 +12,21 @@ mod demo;
 #[path = "umlnet/guest.rs"]
 mod guest;
 
+/// Every subcommand with an example to paste (`umlnet --help`).
+const EXAMPLES: &str = "\
+Examples (one per command; `umlnet <command> --help` for more):
+  umlnet demo                                   # first run: a switch, two guests, ping, a page
+  umlnet check eth0=tuntap,,,192.168.0.254      # what a UML's eth<n>= argument will do
+  umlnet guest eth0=mcast -c 'ifconfig eth0 192.168.0.253 up' -c 'ping -c 3 192.168.0.254'
+  umlnet plan -c contrib/umlnet.example.toml    # the host setup a config file asks for
+  sudo umlnet up -c /etc/umlnet/umlnet.toml     # do it (idempotent; contrib/umlnet.service)
+  sudo umlnet down -c /etc/umlnet/umlnet.toml   # undo exactly what up made
+  umlnet switch-status /tmp/uml.mgmt            # a running `uml_switch -mgmt /tmp/uml.mgmt`
+  linux.uml ... eth0=slirp,,umlnet,slip-bridge,--local,192.168.0.254,--peer,192.168.0.253";
+
 /// umlnet: User-Mode Linux networking, rebuilt.
 #[derive(Debug, Parser)]
-#[command(name = "umlnet", version, about, long_about = None)]
+#[command(name = "umlnet", version, about, long_about = None, after_help = EXAMPLES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
