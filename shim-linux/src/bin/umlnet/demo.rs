@@ -529,8 +529,10 @@ fn real_uml_demo(kernel: &Path) -> Result<(), String> {
         &format!(
             "ip addr add {ALICE}/24 dev eth0\nip link set eth0 up\necho 'eth0 up: {ALICE}/24'\n\
              echo '# ping -c 3 {BOB}'\nping -c 3 {BOB}\nsleep 1\n\
-             echo '# wget -q -O - http://{BOB}/index.html'\n\
-             for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -T 3 -O - http://{BOB}/index.html && break; sleep 1; done\n\
+             echo '# fetch http://{BOB}/index.html   (python3 urllib in the UML)'\n\
+             for i in 1 2 3 4 5 6 7 8 9 10; do python3 -c \"import sys, urllib.request as u; \
+             sys.stdout.write(u.urlopen('http://{BOB}/index.html', timeout=3).read().decode())\" \
+             && break; sleep 1; done\n\
              touch '{}'\n",
             dir.join("alice.done").display()
         ),
