@@ -21,3 +21,4 @@ pub mod mac;
 pub mod mconsole;
 pub mod slip;
 pub mod switch;
+pub mod vxlan;

@@ -14,6 +14,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("helper_argv", umlnet_core::helper::fuzz_argv),
     ("mconsole", umlnet_core::mconsole::fuzz_one),
     ("ethernet", umlnet_core::ethernet::fuzz_one),
+    ("vxlan", umlnet_core::vxlan::fuzz_one),
 ];
 
 #[test]
