@@ -435,6 +435,80 @@ pub fn parse(text: &str) -> Result<HostConfig, ConfigError> {
     })
 }
 
+fn quoted(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn quoted_list<T: fmt::Display>(items: &[T]) -> String {
+    let inner: Vec<String> = items.iter().map(|i| quoted(&i.to_string())).collect();
+    format!("[{}]", inner.join(", "))
+}
+
+impl fmt::Display for HostConfig {
+    /// The configuration as a file [`parse`] reads back to an equal one (users and
+    /// groups as numbers).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "ip_forward = {}", self.ip_forward)?;
+        writeln!(
+            f,
+            "state_dir = {}",
+            quoted(&self.state_dir.to_string_lossy())
+        )?;
+        for t in &self.taps {
+            writeln!(f, "\n[[tap]]\nname = {}\nuser = {}", quoted(&t.name), t.uid)?;
+            if let Some(g) = t.gid {
+                writeln!(f, "group = {g}")?;
+            }
+            if let Some(a) = t.address {
+                writeln!(f, "address = {}", quoted(&a.to_string()))?;
+            }
+            if !t.guests.is_empty() {
+                writeln!(f, "guests = {}", quoted_list(&t.guests))?;
+            }
+            if let Some(p) = &t.publish_on {
+                writeln!(f, "publish_on = {}", quoted_list(p))?;
+            }
+        }
+        for s in &self.switches {
+            writeln!(
+                f,
+                "\n[[switch]]\nsocket = {}\nhub = {}",
+                quoted(&s.socket.to_string_lossy()),
+                s.hub
+            )?;
+            if let Some(t) = &s.tap {
+                writeln!(f, "tap = {}", quoted(t))?;
+            }
+            if let Some(m) = &s.mgmt {
+                writeln!(f, "mgmt = {}", quoted(&m.to_string_lossy()))?;
+            }
+            if let Some(p) = &s.program {
+                writeln!(f, "program = {}", quoted(&p.to_string_lossy()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fuzz entry point: [`parse`] never panics; what it accepts prints back (as
+/// [`HostConfig`]'s `Display`) to a file that parses to an equal configuration, and an
+/// error names a line within the text.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match parse(text) {
+        Ok(cfg) => {
+            let printed = cfg.to_string();
+            let numeric = parse(&printed).expect("a printed configuration parses");
+            assert_eq!(numeric, cfg, "{printed}");
+            let _ = cfg.plan(&[]);
+        }
+        Err(e) => assert!(e.line <= text.lines().count() + 1, "{e}"),
+    }
+}
+
 /// A planning error (too many guests for one plan, and the like), naming the TAP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanStepError {
@@ -593,6 +667,104 @@ hub = true
             ]
         );
         assert_eq!(cfg.state_dir, PathBuf::from(DEFAULT_STATE_DIR));
+    }
+
+    use proptest::prelude::*;
+
+    fn ip() -> impl Strategy<Value = Ipv4Addr> {
+        any::<u32>().prop_map(Ipv4Addr::from_bits)
+    }
+
+    fn tap() -> impl Strategy<Value = TapConfig> {
+        (
+            "[a-z][a-z0-9_-]{0,9}",
+            any::<u32>(),
+            proptest::option::of(any::<u32>()),
+            proptest::option::of(ip()),
+            proptest::collection::vec(ip(), 0..4),
+            proptest::option::of(proptest::collection::vec("[a-z][a-z0-9.]{0,9}", 0..3)),
+        )
+            .prop_map(|(name, uid, gid, address, guests, publish_on)| TapConfig {
+                name,
+                uid,
+                gid,
+                guests: match address {
+                    Some(a) => guests.into_iter().filter(|g| *g != a).collect(),
+                    None => Vec::new(),
+                },
+                address,
+                publish_on,
+            })
+    }
+
+    fn switch() -> impl Strategy<Value = SwitchConfig> {
+        (
+            "/[a-z \"\\\\]{1,8}/[a-z.]{1,8}",
+            any::<bool>(),
+            proptest::option::of("[a-z][a-z0-9]{0,9}"),
+            proptest::option::of("/[a-z]{1,8}"),
+            proptest::option::of("/usr/[a-z_]{1,8}"),
+        )
+            .prop_map(|(socket, hub, tap, mgmt, program)| SwitchConfig {
+                socket: socket.into(),
+                hub,
+                tap,
+                mgmt: mgmt.map(PathBuf::from),
+                program: program.map(PathBuf::from),
+            })
+    }
+
+    fn config() -> impl Strategy<Value = HostConfig> {
+        (
+            proptest::collection::vec(tap(), 0..4),
+            proptest::collection::vec(switch(), 0..3),
+            any::<bool>(),
+            "/[a-z]{1,8}",
+        )
+            .prop_map(|(mut taps, mut switches, ip_forward, state_dir)| {
+                // Names and sockets must be unique.
+                for (i, t) in taps.iter_mut().enumerate() {
+                    t.name = format!("{}{i}", t.name);
+                }
+                for (i, s) in switches.iter_mut().enumerate() {
+                    s.socket = PathBuf::from(format!("{}{i}", s.socket.display()));
+                }
+                HostConfig {
+                    taps,
+                    switches,
+                    ip_forward,
+                    state_dir: state_dir.into(),
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn print_then_parse_is_identity(cfg in config()) {
+            let text = cfg.to_string();
+            prop_assert_eq!(parse(&text), Ok(cfg), "{}", text);
+        }
+
+        #[test]
+        fn any_text_parses_or_names_a_line_without_panicking(text in "\\PC{0,200}") {
+            fuzz_one(text.as_bytes());
+        }
+
+        #[test]
+        fn printed_configs_survive_the_fuzz_checks(cfg in config()) {
+            fuzz_one(cfg.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn the_fuzz_corpus_holds() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/config");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            fuzz_one(&std::fs::read(e.unwrap().path()).unwrap());
+            n += 1;
+        }
+        assert!(n >= 4);
     }
 
     #[test]
