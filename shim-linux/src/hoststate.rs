@@ -184,9 +184,29 @@ impl HostState {
                          choose another name or remove it"
                     )));
                 }
-                Ok(yes(info.tun_owner == Some(t.owner)
+                if info.tun_owner == Some(t.owner)
                     && info.tun_group == t.group
-                    && info.tun_persist == Some(true)))
+                    && info.tun_persist == Some(true)
+                {
+                    return Ok(State::InEffect);
+                }
+                // Taking over someone else's TAP would let `down` delete it: refuse.
+                let who =
+                    |id: Option<u32>| id.map_or_else(|| "none".to_string(), |i| i.to_string());
+                Ok(State::Conflict(format!(
+                    "'{name}' already exists as a {}TAP device with owner {} and group {} \
+                     (wanted owner {} and group {}): remove it (ip tuntap del dev {name} mode tap) \
+                     or run umlnet down with the file that made it",
+                    if info.tun_persist == Some(true) {
+                        "persistent "
+                    } else {
+                        "non-persistent "
+                    },
+                    who(info.tun_owner),
+                    who(info.tun_group),
+                    t.owner,
+                    who(t.group),
+                )))
             }
             HostAction::DeleteTap(t) => {
                 let name = t.name.as_deref().unwrap_or("");

@@ -242,6 +242,22 @@ fn a_failure_half_way_leaves_the_host_as_before() {
     assert!(
         !dir.join("state").exists() || std::fs::read_dir(dir.join("state")).unwrap().count() == 0
     );
+
+    // A TAP of the same name that someone else owns is not taken over (down would
+    // delete it): refused, host unchanged.
+    ns.sh("ip tuntap add dev tap0 mode tap user 1234");
+    let before = snapshot(&ns);
+    let o = umlnet(&ns, &["up"], &file);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains(
+            "step 1 ('ip tuntap add dev tap0 mode tap user 0') failed: 'tap0' already exists \
+             as a persistent TAP device with owner 1234 and group none"
+        ),
+        "{err}"
+    );
+    assert_eq!(snapshot(&ns), before);
 }
 
 #[test]
