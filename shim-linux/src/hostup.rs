@@ -292,7 +292,11 @@ pub fn up(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
                 let r = applier.apply_one(a);
                 out.push_str(&applier.take_transcript());
                 if let Err(e) = r {
-                    return Err(failed(e.error.to_string(), out, &done));
+                    let mut why = e.error.to_string();
+                    if e.error.kind() == io::ErrorKind::PermissionDenied {
+                        why.push_str(" (umlnet up changes the host's network: run it as root)");
+                    }
+                    return Err(failed(why, out, &done));
                 }
             }
             Step::Switch(s) => {
