@@ -76,6 +76,16 @@ fn client(ctl: &Path, tag: u32) -> Client {
     .expect("attach a client")
 }
 
+/// Sends a frame to the switch, waiting (up to 5 s) while the switch's queue is full,
+/// so that a busy machine cannot silently lose it on our side.
+fn push(c: &Client, f: &[u8]) {
+    let end = Instant::now() + Duration::from_secs(5);
+    while c.send(f).expect("send to the switch").is_none() {
+        assert!(Instant::now() < end, "the switch took no frame for 5 s");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
 /// Receives frames on `c` until one with sequence number `seq` arrives (others queued
 /// from earlier floods are skipped), or `timeout` passes.
 fn recv_seq(c: &Client, seq: u32, timeout: Duration) -> Option<Vec<u8>> {
@@ -401,8 +411,8 @@ fn bad_requests_are_closed_and_the_switch_keeps_serving() {
         }
         // A client that attaches, writes, and goes away while frames flow.
         let b = client(&ctl, 2);
-        a.send(&frame(mac(2), mac(1), 1, 60)).unwrap();
-        b.send(&frame(mac(1), mac(2), 2, 60)).unwrap();
+        push(&a, &frame(mac(2), mac(1), 1, 60));
+        push(&b, &frame(mac(1), mac(2), 2, 60));
         assert!(
             recv_seq(&b, 1, Duration::from_secs(2)).is_some(),
             "b got nothing from a"
@@ -450,8 +460,7 @@ fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
         let c = client(&ctl, 3);
         // Everybody speaks once so the switch learns them.
         for (i, x) in [&a, &b, &c].iter().enumerate() {
-            x.send(&frame([0xff; 6], mac(i as u8 + 1), 100 + i as u32, 60))
-                .unwrap();
+            push(x, &frame([0xff; 6], mac(i as u8 + 1), 100 + i as u32, 60));
         }
         std::thread::sleep(Duration::from_millis(200));
         drain(&a);
@@ -462,14 +471,14 @@ fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
                 c.control().shutdown(std::net::Shutdown::Both).unwrap();
                 std::thread::sleep(Duration::from_millis(100));
             }
-            a.send(&frame(mac(2), mac(1), seq, 100)).unwrap();
+            push(&a, &frame(mac(2), mac(1), seq, 100));
             assert!(
                 recv_seq(&b, seq, Duration::from_secs(2)).is_some(),
                 "frame {seq} a->b lost"
             );
         }
         // c's address was forgotten with its port: a frame to it now floods (reaches b).
-        a.send(&frame(mac(3), mac(1), 999, 60)).unwrap();
+        push(&a, &frame(mac(3), mac(1), 999, 60));
         assert!(
             recv_seq(&b, 999, Duration::from_secs(2)).is_some(),
             "a frame to the departed client's MAC did not flood"
@@ -505,20 +514,17 @@ fn a_thousand_attach_detach_cycles_leak_no_descriptors() {
         for i in 0..1000u32 {
             if i % 2 == 0 {
                 let c = client(&ctl2, 10 + i);
-                c.send(&frame(
-                    mac(1),
-                    [0x02, 1, 0, 0, (i >> 8) as u8, i as u8],
-                    i,
-                    60,
-                ))
-                .unwrap();
+                push(
+                    &c,
+                    &frame(mac(1), [0x02, 1, 0, 0, (i >> 8) as u8, i as u8], i, 60),
+                );
             } else {
                 // Connect and hang up without a request.
                 drop(UnixStream::connect(&ctl2).unwrap());
             }
         }
         // The two long-lived ports still talk.
-        peer.send(&frame(mac(1), mac(2), 5000, 60)).unwrap();
+        push(&peer, &frame(mac(1), mac(2), 5000, 60));
         assert!(recv_seq(&keep, 5000, Duration::from_secs(2)).is_some());
     });
     wait_for(
@@ -552,8 +558,8 @@ fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
         let a = client(&ctl, 1);
         let b = client(&ctl, 2);
         let f = client(&ctl, 3);
-        a.send(&frame(mac(2), mac(1), 1, 60)).unwrap();
-        b.send(&frame(mac(1), mac(2), 2, 60)).unwrap();
+        push(&a, &frame(mac(2), mac(1), 1, 60));
+        push(&b, &frame(mac(1), mac(2), 2, 60));
         std::thread::sleep(Duration::from_millis(100));
         drain(&a);
         drain(&b);
@@ -561,8 +567,7 @@ fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
         f.data().set_nonblocking(false).unwrap();
         for i in 0..65536u32 {
             let src = [0x02, 0xee, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8];
-            f.send(&frame([0x02, 0xdd, 0, 0, 0, 1], src, i, 60))
-                .unwrap();
+            push(&f, &frame([0x02, 0xdd, 0, 0, 0, 1], src, i, 60));
             if i % 8 == 0 {
                 drain(&a);
                 drain(&b);
@@ -573,12 +578,12 @@ fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
         drain(&a);
         drain(&b);
         for seq in 0..100u32 {
-            a.send(&frame(mac(2), mac(1), 10_000 + seq, 60)).unwrap();
+            push(&a, &frame(mac(2), mac(1), 10_000 + seq, 60));
             assert!(
                 recv_seq(&b, 10_000 + seq, Duration::from_secs(2)).is_some(),
                 "a->b frame {seq} lost after the flood"
             );
-            b.send(&frame(mac(1), mac(2), 20_000 + seq, 60)).unwrap();
+            push(&b, &frame(mac(1), mac(2), 20_000 + seq, 60));
             assert!(
                 recv_seq(&a, 20_000 + seq, Duration::from_secs(2)).is_some(),
                 "b->a frame {seq} lost after the flood"
@@ -597,7 +602,7 @@ fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
         );
         // Unicast between a and b again (no flood to f once learned).
         drain(&f);
-        a.send(&frame(mac(2), mac(1), 30_000, 60)).unwrap();
+        push(&a, &frame(mac(2), mac(1), 30_000, 60));
         assert!(recv_seq(&b, 30_000, Duration::from_secs(2)).is_some());
         assert!(
             recv_seq(&f, 30_000, Duration::from_millis(300)).is_none(),
@@ -875,8 +880,7 @@ fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
         let c = client(&ctl, 3);
         let d = client(&ctl, 4);
         for (i, x) in [&a, &slow, &c, &d].iter().enumerate() {
-            x.send(&frame([0xff; 6], mac(i as u8 + 1), 100 + i as u32, 60))
-                .unwrap();
+            push(x, &frame([0xff; 6], mac(i as u8 + 1), 100 + i as u32, 60));
         }
         std::thread::sleep(Duration::from_millis(200));
         for x in [&a, &slow, &c, &d] {
@@ -886,11 +890,11 @@ fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
         // about 11, the switch holds the rest for it.
         a.data().set_nonblocking(false).unwrap();
         for seq in 0..100u32 {
-            a.send(&frame(mac(2), mac(1), seq, 200)).unwrap();
+            push(&a, &frame(mac(2), mac(1), seq, 200));
         }
         // Meanwhile c and d are served at once.
         for seq in 0..50u32 {
-            c.send(&frame(mac(4), mac(3), 1000 + seq, 60)).unwrap();
+            push(&c, &frame(mac(4), mac(3), 1000 + seq, 60));
             assert!(
                 recv_seq(&d, 1000 + seq, Duration::from_secs(1)).is_some(),
                 "c->d frame {seq} waited for the slow port"
@@ -911,7 +915,7 @@ fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
         }
         // A burst far beyond the backlog is cut (and counted), not queued without bound.
         for seq in 0..1000u32 {
-            a.send(&frame(mac(2), mac(1), 5000 + seq, 200)).unwrap();
+            push(&a, &frame(mac(2), mac(1), 5000 + seq, 200));
         }
         std::thread::sleep(Duration::from_millis(300));
         let mut got = 0;

@@ -131,39 +131,60 @@ pub struct Scenario {
     pub pattern: Pattern,
     /// Frame length in bytes.
     pub frame_len: usize,
+    /// Frames per second per sender (`None`: as fast as the switch takes them). A paced
+    /// row shows the loss when the receivers can keep up.
+    pub rate: Option<u64>,
 }
 
 /// The standard rows.
-pub const SCENARIOS: [Scenario; 6] = [
+pub const SCENARIOS: [Scenario; 8] = [
     Scenario {
         name: "1->1 60B",
         pattern: Pattern::Pairs(1),
         frame_len: 60,
+        rate: None,
     },
     Scenario {
         name: "1->1 1514B",
         pattern: Pattern::Pairs(1),
         frame_len: 1514,
+        rate: None,
     },
     Scenario {
         name: "2->2 60B",
         pattern: Pattern::Pairs(2),
         frame_len: 60,
+        rate: None,
     },
     Scenario {
         name: "2->2 1514B",
         pattern: Pattern::Pairs(2),
         frame_len: 1514,
+        rate: None,
     },
     Scenario {
         name: "bcast->3 60B",
         pattern: Pattern::Broadcast(3),
         frame_len: 60,
+        rate: None,
     },
     Scenario {
         name: "bcast->999 60B",
         pattern: Pattern::Broadcast(999),
         frame_len: 60,
+        rate: None,
+    },
+    Scenario {
+        name: "1->1 60B @20k/s",
+        pattern: Pattern::Pairs(1),
+        frame_len: 60,
+        rate: Some(20_000),
+    },
+    Scenario {
+        name: "2->2 1514B @10k/s",
+        pattern: Pattern::Pairs(2),
+        frame_len: 1514,
+        rate: Some(10_000),
     },
 ];
 
@@ -310,14 +331,24 @@ pub fn run_row(ctl: &Path, sc: &Scenario, secs: f64) -> io::Result<RowResult> {
             Pattern::Broadcast(_) => [0xff; 6],
         };
         let f = frame(dst, mac(1, i), sc.frame_len);
+        let rate = sc.rate;
         handles.push(std::thread::spawn(move || -> io::Result<(u64, Client)> {
             s.data().set_nonblocking(false)?;
             s.data().set_send_timeout(Duration::from_millis(50))?;
             let to = *s.switch_addr().as_bytes();
-            let msgs: Vec<(&[u8], &[u8; 110])> = (0..32).map(|_| (&f[..], &to)).collect();
+            let burst = if rate.is_some() { 4 } else { 32 };
+            let msgs: Vec<(&[u8], &[u8; 110])> = (0..burst).map(|_| (&f[..], &to)).collect();
             let mut scratch = SendBatch::new();
             let mut sent = 0u64;
+            let t0 = Instant::now();
             while Instant::now() < deadline {
+                if let Some(r) = rate {
+                    let due = t0 + Duration::from_secs_f64(sent as f64 / r as f64);
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                }
                 match s.data().send_batch(&mut scratch, &msgs) {
                     Ok(n) => sent += n as u64,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -399,13 +430,13 @@ pub struct BenchOptions {
 
 /// Runs every row against every target and returns the table (Markdown).
 pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<String> {
-    let mut cols: Vec<Vec<Option<RowResult>>> = Vec::new();
+    let mut cols: Vec<Vec<Result<RowResult, &'static str>>> = Vec::new();
     let mut rtts: Vec<Option<(Duration, Duration)>> = Vec::new();
     for t in &opts.targets {
         let mut col = Vec::new();
         for sc in &SCENARIOS {
             if !sc.name.contains(opts.only.as_str()) {
-                col.push(None);
+                col.push(Err("skipped"));
                 continue;
             }
             // A fresh switch per row: no state carried from the previous one.
@@ -423,7 +454,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
                 )),
                 Err(e) => progress(&format!("{:<11} {:<15} failed: {e}", t.label(), sc.name)),
             }
-            col.push(r.ok());
+            col.push(r.map_err(|_| "failed"));
         }
         let rtt = Running::start(t, &opts.dir, opts.switch_cpu)
             .and_then(|sw| run_rtt(sw.ctl(), opts.rtt_iterations));
@@ -447,7 +478,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
         s.push_str(&format!("| {} |", sc.name));
         for col in &cols {
             match col[i] {
-                Some(r) => {
+                Ok(r) => {
                     let reach = if r.receivers > 3 {
                         format!(", {}/{} ports", r.reached, r.receivers)
                     } else {
@@ -459,14 +490,14 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
                         r.loss() * 100.0
                     ))
                 }
-                None => s.push_str(" failed |"),
+                Err(why) => s.push_str(&format!(" {why} |")),
             }
         }
-        let ours = cols.first().and_then(|c| c[i]).map(|r| r.rate());
+        let ours = cols.first().and_then(|c| c[i].ok()).map(|r| r.rate());
         let best = cols
             .iter()
             .skip(1)
-            .filter_map(|c| c[i])
+            .filter_map(|c| c[i].ok())
             .map(|r| r.rate())
             .fold(0.0f64, f64::max);
         match ours {

@@ -67,6 +67,9 @@ pub const RECV_BATCH: usize = 64;
 /// about 11 datagrams, `net.unix.max_dgram_qlen`), retried every millisecond in order;
 /// beyond this the frame is dropped and counted. Other ports never wait for it.
 pub const BACKLOG_FRAMES: usize = 128;
+/// After the data socket runs dry, how long the loop keeps polling it before it
+/// sleeps in `epoll_wait` (only while traffic flows; an idle switch sleeps).
+pub const BUSY_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 /// All ports' backlogs together stay below this many bytes.
 pub const BACKLOG_BYTES: usize = 32 << 20;
 /// The largest request read from a new control connection (vde2 adds a description).
@@ -262,6 +265,7 @@ pub struct SwitchDaemon {
     port_socket_seq: u64,
     backlogged: Vec<u16>,
     backlog_bytes: usize,
+    busy_poll: std::time::Duration,
 }
 
 /// Binds `path` as a listening stream socket, reclaiming a stale socket file the way the
@@ -439,6 +443,7 @@ impl SwitchDaemon {
             port_socket_seq: 0,
             backlogged: Vec::new(),
             backlog_bytes: 0,
+            busy_poll: BUSY_POLL,
         };
         if d.tap.is_some() {
             let id = d
@@ -547,22 +552,30 @@ impl SwitchDaemon {
                 let (kind, id) = (ev.token >> 32, (ev.token & 0xffff_ffff) as u32);
                 match kind {
                     T_DATA => {
-                        // Several batches per wake-up, but give the others a turn.
-                        for _ in 0..8 {
+                        // Several batches per wake-up, but give the others a turn. While
+                        // frames keep coming, poll a little longer before sleeping: a
+                        // wake-up costs far more than a few empty recvmmsg calls.
+                        let mut batches = 0;
+                        let mut idle_since: Option<std::time::Instant> = None;
+                        while batches < 64 {
                             let n = match self.data.recv_batch(&mut batch) {
                                 Ok(n) => n,
                                 Err(e) => {
                                     tracing::warn!("receiving on the data socket: {e}");
-                                    0
+                                    break;
                                 }
                             };
                             if n == 0 {
-                                break;
+                                let t = *idle_since.get_or_insert_with(std::time::Instant::now);
+                                if self.busy_poll.is_zero() || t.elapsed() >= self.busy_poll {
+                                    break;
+                                }
+                                std::hint::spin_loop();
+                                continue;
                             }
+                            idle_since = None;
+                            batches += 1;
                             self.forward_batch(&batch, None, &mut out, &mut scratch);
-                            if n < batch.capacity() {
-                                break;
-                            }
                         }
                     }
                     T_PORT_DATA => {

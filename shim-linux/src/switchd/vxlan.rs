@@ -103,9 +103,7 @@ pub enum SpecError {
     DuplicateRemote(SocketAddr),
     /// A remote is a multicast, broadcast or unspecified address (only unicast head-end
     /// replication is supported).
-    #[error(
-        "remote {0} is not a unicast address; list each remote switch (head-end replication)"
-    )]
+    #[error("remote {0} is not a unicast address; list each remote switch (head-end replication)")]
     NotUnicast(SocketAddr),
 }
 
@@ -330,9 +328,7 @@ impl Uplink {
 /// IPv4-mapped IPv6 addresses compare equal to the IPv4 address they map.
 fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -579,19 +575,17 @@ impl Uplinks {
         dst.copy_from_slice(&frame[..6]);
         let datagram = &self.out[..n];
         let mut sent = 0;
-        let mut one = |to: SocketAddr, stats: &mut VxlanStats| match local
-            .sock
-            .send_to(datagram, to)
-        {
-            Ok(_) => {
-                stats.tx_datagrams += 1;
-                sent += 1;
-            }
-            Err(e) => {
-                stats.tx_errors += 1;
-                tracing::debug!("VXLAN send to {to}: {e}");
-            }
-        };
+        let mut one =
+            |to: SocketAddr, stats: &mut VxlanStats| match local.sock.send_to(datagram, to) {
+                Ok(_) => {
+                    stats.tx_datagrams += 1;
+                    sent += 1;
+                }
+                Err(e) => {
+                    stats.tx_errors += 1;
+                    tracing::debug!("VXLAN send to {to}: {e}");
+                }
+            };
         match up.destinations(MacAddr(dst), now) {
             Destinations::One(to) => {
                 self.stats.tx_unicast += 1;
@@ -691,14 +685,19 @@ mod test {
         let s = spec("42,[fd00::1]:4790,fd00::2,[fd00::3]:5000");
         assert_eq!(s.local, sa("[fd00::1]:4790"));
         assert_eq!(s.remotes, vec![sa("[fd00::2]:4789"), sa("[fd00::3]:5000")]);
-        assert_eq!(s.to_string(), "42,[fd00::1]:4790,[fd00::2]:4789,[fd00::3]:5000");
+        assert_eq!(
+            s.to_string(),
+            "42,[fd00::1]:4790,[fd00::2]:4789,[fd00::3]:5000"
+        );
         // The wildcard local address is allowed (the kernel picks the source).
         assert_eq!(spec("1,0.0.0.0,10.0.0.2").local, sa("0.0.0.0:4789"));
     }
 
     #[test]
     fn endpoints_match_by_address_then_port() {
-        let u = Uplink::new(spec("42,127.0.0.1:4789,127.0.0.1:4790,127.0.0.1:4791,10.0.0.2"));
+        let u = Uplink::new(spec(
+            "42,127.0.0.1:4789,127.0.0.1:4790,127.0.0.1:4791,10.0.0.2",
+        ));
         assert_eq!(u.endpoint_of(sa("127.0.0.1:4791")), Some(1));
         assert_eq!(u.endpoint_of(sa("127.0.0.1:4790")), Some(0));
         // The kernel sends from a per-flow source port.
@@ -779,7 +778,11 @@ mod test {
     #[test]
     fn unknown_broadcast_and_stale_destinations_are_replicated() {
         let mut u = Uplink::new(spec("42,10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4"));
-        let all = [sa("10.0.0.2:4789"), sa("10.0.0.3:4789"), sa("10.0.0.4:4789")];
+        let all = [
+            sa("10.0.0.2:4789"),
+            sa("10.0.0.3:4789"),
+            sa("10.0.0.4:4789"),
+        ];
         let t0 = Instant::from_secs(1);
         assert_eq!(u.destinations(A, t0), Destinations::All(&all));
         u.learn(A, 1, t0);
