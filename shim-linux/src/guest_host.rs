@@ -5,8 +5,12 @@
 //! console socket (`<uml_dir><umid>/mconsole`, spec §6) and the command input. Commands
 //! run one at a time from a queue (the `-c` lines, a script, then stdin); a `ping` or
 //! one of the built-in commands below keeps the queue waiting while the network runs.
-//! After every command the host side is told about changed addresses, as the kernel's
-//! inetaddr notifier does (`uml_net add|del`, ethertap control messages).
+//! After every command the transports follow the interfaces as the kernel's do: an
+//! interface that came up opens its transport (`tuntap`, `ethertap`, `slip`, `mcast`;
+//! a `daemon` port is attached from creation to removal, see
+//! [`crate::transport::HostDevice`]), the host side is told about changed addresses
+//! as the kernel's inetaddr notifier does (`uml_net add|del`, ethertap control
+//! messages), and an interface that went down closes its transport.
 //!
 //! Built-in commands, besides the guest's `ifconfig`, `route`, `arp` and `ping`:
 //! `sleep SECONDS`, `echo TEXT`, `tcp-recv PORT FILE` (accept one connection and write
@@ -20,7 +24,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::Ipv4Addr;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -38,7 +42,7 @@ use crate::sys::epoll::Poller;
 use crate::sys::pty::is_tty;
 use crate::sys::signal::SignalWatch;
 use crate::sys::socket::{DgramSocket, SOCKADDR_UN_LEN, path_addr_bytes};
-use crate::transport::{HostLink, OpenOptions};
+use crate::transport::{HostDevice, OpenOptions};
 
 /// How long a TCP transfer may go without progress before it fails.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -102,7 +106,7 @@ impl Drop for Mconsole {
 
 /// A guest on this host: links, mconsole, commands, and the loop that drives them.
 pub struct GuestHost {
-    guest: Guest<HostLink>,
+    guest: Guest<HostDevice>,
     start: Instant,
     poller: Poller,
     mconsole: Mconsole,
@@ -120,6 +124,8 @@ pub struct GuestHost {
     exit: bool,
     /// TCP sockets of finished transfers, still closing.
     closing: Vec<TcpHandle>,
+    /// The descriptor registered with the poller for each open device.
+    polled: BTreeMap<u32, RawFd>,
 }
 
 impl GuestHost {
@@ -170,6 +176,7 @@ impl GuestHost {
             failed: None,
             exit: false,
             closing: Vec::new(),
+            polled: BTreeMap::new(),
         })
     }
 
@@ -179,7 +186,7 @@ impl GuestHost {
     }
 
     /// The guest.
-    pub fn guest(&mut self) -> &mut Guest<HostLink> {
+    pub fn guest(&mut self) -> &mut Guest<HostDevice> {
         &mut self.guest
     }
 
@@ -206,19 +213,19 @@ impl GuestHost {
                 kind: DeviceErrorKind::Exists,
             });
         }
-        let link = HostLink::open(&spec, &self.opts.open).map_err(|e| DeviceError {
+        let dev = HostDevice::new(&spec, &self.opts.open).map_err(|e| DeviceError {
             text: e.to_string(),
             kind: DeviceErrorKind::Other,
         })?;
-        let banner = link.banner();
-        let fd = link.as_raw_fd();
-        self.guest
-            .add_device(&spec, link)
-            .map_err(|e| DeviceError {
-                text: e.to_string(),
-                kind: DeviceErrorKind::Other,
-            })?;
-        if let Err(e) = self.poller.add(fd, u64::from(spec.index)) {
+        let banner = dev.banner();
+        let fd = dev.fd();
+        self.guest.add_device(&spec, dev).map_err(|e| DeviceError {
+            text: e.to_string(),
+            kind: DeviceErrorKind::Other,
+        })?;
+        if let Some(fd) = fd
+            && let Err(e) = self.watch(spec.index, fd)
+        {
             let _ = self.guest.remove_interface(spec.index);
             return Err(DeviceError {
                 text: format!("eth{}: epoll: {e}", spec.index),
@@ -252,9 +259,7 @@ impl GuestHost {
                 kind: DeviceErrorKind::Busy,
             });
         }
-        if let Some(link) = self.guest.link_mut(index) {
-            let _ = self.poller.delete(link.as_raw_fd());
-        }
+        self.unwatch(index);
         self.sync_addresses();
         let link = self
             .guest
@@ -353,7 +358,9 @@ impl GuestHost {
         }
         self.active = None;
         self.prompt_shown = false;
+        self.open_links();
         self.sync_addresses();
+        self.close_links();
     }
 
     fn start_command(&mut self, line: &str) {
@@ -584,6 +591,69 @@ impl GuestHost {
             }
         }
         self.closing = keep;
+    }
+
+    fn watch(&mut self, index: u32, fd: RawFd) -> io::Result<()> {
+        self.poller.add(fd, u64::from(index))?;
+        self.polled.insert(index, fd);
+        Ok(())
+    }
+
+    fn unwatch(&mut self, index: u32) {
+        if let Some(fd) = self.polled.remove(&index) {
+            let _ = self.poller.delete(fd);
+        }
+    }
+
+    /// Opens the transport of every interface that came up (the kernel's `ifup`); one
+    /// that cannot open goes back down, as a failed `SIOCSIFFLAGS` leaves it.
+    fn open_links(&mut self) {
+        for index in self.guest.interface_indices() {
+            let up = self.guest.interface(index).is_some_and(|i| i.up);
+            let Some(dev) = self.guest.link_mut(index) else {
+                continue;
+            };
+            if !up || dev.link().is_some() {
+                continue;
+            }
+            match dev.set_open(true) {
+                Ok(text) => {
+                    if !text.is_empty() {
+                        print!("{text}");
+                        if !text.ends_with('\n') {
+                            println!();
+                        }
+                    }
+                    if let Some(fd) = dev.fd()
+                        && let Err(e) = self.watch(index, fd)
+                    {
+                        eprintln!("eth{index}: epoll: {e}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("{e}\nSIOCSIFFLAGS: the device could not be opened");
+                    let _ = self.guest.set_up(index, false);
+                    self.failed = Some(1);
+                }
+            }
+        }
+    }
+
+    /// Closes the transport of every interface that went down (the kernel's `ifdown`).
+    fn close_links(&mut self) {
+        for index in self.guest.interface_indices() {
+            let up = self.guest.interface(index).is_some_and(|i| i.up);
+            let open = self
+                .guest
+                .link_mut(index)
+                .is_some_and(|d| d.link().is_some() && !d.opens_at_creation());
+            if !up && open {
+                self.unwatch(index);
+                if let Some(dev) = self.guest.link_mut(index) {
+                    let _ = dev.set_open(false);
+                }
+            }
+        }
     }
 
     /// Tells each transport about addresses that appeared or went since last time.

@@ -10,7 +10,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use umlnet_core::cmdline::{DEFAULT_DAEMON_SOCK_TYPE, Daemon};
 use umlnet_core::daemon::DataAddr;
@@ -18,6 +18,10 @@ use umlnet_core::link::{Link, Medium, SendStatus};
 
 use super::{OpenError, UML_MTU, sent};
 use crate::switchd::client::Client;
+
+/// How long a send waits in total for a full switch queue before the frame is dropped.
+pub const FULL_QUEUE_PATIENCE: Duration = Duration::from_millis(5);
+const FULL_QUEUE_RETRY: Duration = Duration::from_micros(100);
 
 /// An attached switch port.
 #[derive(Debug)]
@@ -113,7 +117,19 @@ impl Link for DaemonLink {
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<SendStatus> {
-        sent(self.client.send(frame))
+        // The switch's unconnected data socket queues only `net.unix.max_dgram_qlen`
+        // (10) datagrams, and poll cannot say when it drains; a burst (a TCP window)
+        // would lose most of its frames. Give the switch a few milliseconds first.
+        let mut waited = Duration::ZERO;
+        loop {
+            match self.client.send(frame) {
+                Ok(None) if waited < FULL_QUEUE_PATIENCE => {
+                    std::thread::sleep(FULL_QUEUE_RETRY);
+                    waited += FULL_QUEUE_RETRY;
+                }
+                r => return sent(r),
+            }
+        }
     }
 }
 

@@ -179,6 +179,16 @@ impl HostLink {
         }
     }
 
+    /// What the helper printed while opening the transport (empty without a helper).
+    pub fn helper_text(&self) -> &str {
+        match self {
+            HostLink::Tuntap(l) => l.helper_text(),
+            HostLink::Ethertap(l) => l.helper_text(),
+            HostLink::Slip(l) => l.helper_text(),
+            HostLink::Mcast(_) | HostLink::Daemon(_) => "",
+        }
+    }
+
     /// The link's `Link` methods, for the variant in use.
     fn inner(&mut self) -> &mut dyn Link<Error = io::Error> {
         match self {
@@ -233,5 +243,156 @@ pub(crate) fn sent(r: io::Result<Option<usize>>) -> io::Result<SendStatus> {
         Ok(None) => Ok(SendStatus::Full),
         Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Ok(SendStatus::Full),
         Err(e) => Err(e),
+    }
+}
+
+/// A UML network device as the kernel holds it: its `eth<n>=` spec, and the transport
+/// while it is open.
+///
+/// The kernel connects `daemon` devices when they are created and keeps them until
+/// they are removed; `tuntap`, `ethertap`, `slip` and `mcast` acquire their host side
+/// at `ifup` and release it at `ifdown` (spec §1.3). [`HostDevice::new`] does the
+/// first, [`HostDevice::set_open`] the second. While closed, nothing is received and
+/// whatever is sent is refused ([`SendStatus::Full`]).
+#[derive(Debug)]
+pub struct HostDevice {
+    spec: DeviceSpec,
+    opts: OpenOptions,
+    link: Option<HostLink>,
+}
+
+impl HostDevice {
+    /// The device `spec` describes; a `daemon` device attaches to its switch now.
+    pub fn new(spec: &DeviceSpec, opts: &OpenOptions) -> Result<HostDevice, OpenError> {
+        if !matches!(
+            spec.transport.kind(),
+            TransportKind::Tuntap
+                | TransportKind::Ethertap
+                | TransportKind::Mcast
+                | TransportKind::Daemon
+                | TransportKind::Slip
+        ) {
+            return Err(OpenError::Unsupported {
+                index: spec.index,
+                kind: spec.transport.kind(),
+            });
+        }
+        let mut dev = HostDevice {
+            spec: spec.clone(),
+            opts: opts.clone(),
+            link: None,
+        };
+        if dev.opens_at_creation() {
+            dev.link = Some(HostLink::open(spec, opts)?);
+        }
+        Ok(dev)
+    }
+
+    /// The device's spec.
+    pub fn spec(&self) -> &DeviceSpec {
+        &self.spec
+    }
+
+    /// Whether the transport stays open from creation to removal (`daemon`).
+    pub fn opens_at_creation(&self) -> bool {
+        self.spec.transport.kind() == TransportKind::Daemon
+    }
+
+    /// Opens (`ifup`) or closes (`ifdown`) the transport; a `daemon` device stays
+    /// attached either way. Returns what the helper printed when it opened.
+    pub fn set_open(&mut self, open: bool) -> Result<String, OpenError> {
+        if self.opens_at_creation() || open == self.link.is_some() {
+            return Ok(String::new());
+        }
+        if open {
+            let link = HostLink::open(&self.spec, &self.opts)?;
+            let text = link.helper_text().to_string();
+            self.link = Some(link);
+            Ok(text)
+        } else {
+            self.link = None;
+            Ok(String::new())
+        }
+    }
+
+    /// The open transport, if any.
+    pub fn link(&self) -> Option<&HostLink> {
+        self.link.as_ref()
+    }
+
+    /// The descriptor to poll while the transport is open.
+    pub fn fd(&self) -> Option<RawFd> {
+        self.link.as_ref().map(|l| l.as_raw_fd())
+    }
+
+    /// The line the kernel prints when the device is set up, from its spec (e.g.
+    /// `TUN/TAP backend - IP = 192.168.0.254`).
+    pub fn banner(&self) -> String {
+        match &self.spec.transport {
+            Transport::Tuntap(t) => match t.gate {
+                Some(g) => format!("TUN/TAP backend - IP = {g}"),
+                None => "TUN/TAP backend - ".into(),
+            },
+            Transport::Ethertap(t) => match t.gate {
+                Some(g) => format!("ethertap backend - {}, IP = {g}", t.dev),
+                None => format!("ethertap backend - {}", t.dev),
+            },
+            Transport::Mcast(m) => format!(
+                "mcast backend multicast address: {}:{}, TTL:{}",
+                m.group, m.port, m.ttl
+            ),
+            Transport::Daemon(d) => format!(
+                "daemon backend (uml_switch version 3) - {}:{}",
+                d.sock_type,
+                d.ctl_or_default()
+            ),
+            Transport::Slip(s) => match s.gate {
+                Some(g) => format!("SLIP backend - SLIP IP = {g}"),
+                None => "SLIP backend - SLIP IP = (null)".into(),
+            },
+            other => format!("{} backend", other.kind()),
+        }
+    }
+
+    /// See [`HostLink::address_changed`]; nothing while closed.
+    pub fn address_changed(
+        &mut self,
+        op: AddrOp,
+        ip: Ipv4Addr,
+        netmask: Ipv4Addr,
+    ) -> io::Result<String> {
+        match &mut self.link {
+            Some(l) => l.address_changed(op, ip, netmask),
+            None => Ok(String::new()),
+        }
+    }
+}
+
+impl Link for HostDevice {
+    type Error = io::Error;
+
+    fn medium(&self) -> Medium {
+        match self.spec.transport.kind() {
+            TransportKind::Slip => Medium::Ip,
+            _ => Medium::Ethernet,
+        }
+    }
+
+    fn mtu(&self) -> usize {
+        UML_MTU
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, io::Error> {
+        match &mut self.link {
+            Some(l) => l.recv(buf),
+            None => Ok(None),
+        }
+    }
+
+    fn send(&mut self, frame: &[u8]) -> Result<SendStatus, io::Error> {
+        match &mut self.link {
+            Some(l) => l.send(frame),
+            None => Ok(SendStatus::Full),
+        }
     }
 }
