@@ -682,3 +682,81 @@ fn our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways() {
     let (code, out) = guest.finish(Duration::from_secs(30));
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn a_script_runs_in_order_and_failures_show_in_messages_and_exit_status() {
+    if !require_real_host(
+        "a_script_runs_in_order_and_failures_show_in_messages_and_exit_status",
+        &["ip"],
+    ) {
+        return;
+    }
+    let ns = Netns::new("g-script");
+    let dir = TempDir::new("g-script");
+    let script = dir.join("script");
+    std::fs::write(
+        &script,
+        "# two interfaces on two groups\n\
+         ifconfig eth0 10.1.0.1 netmask 255.255.255.0 up\n\
+         ifconfig eth1 10.2.0.1 netmask 255.255.255.0 up\n\
+         route -n\n\
+         nosuchcommand\n\
+         echo after\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = ns
+            .command(bin("umlnet"))
+            .arg("guest")
+            .arg(format!("uml_dir={}/", dir.path().display()))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, _) = run(&[
+        "umid=s1",
+        "eth0=mcast",
+        "eth1=mcast,,239.192.168.9,1109",
+        "-c",
+        "echo first",
+        "--script",
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 127, "the failed command's status:\n{out}");
+    let first = out.find("first").unwrap();
+    let table = out
+        .find("10.2.0.0        0.0.0.0         255.255.255.0   U     0      0        0 eth1")
+        .unwrap_or_else(|| panic!("{out}"));
+    let missing = out.find("nosuchcommand: command not found").unwrap();
+    let after = out.find("after").unwrap();
+    assert!(first < table && table < missing && missing < after, "{out}");
+    assert!(
+        !dir.join("s1").exists(),
+        "the machine directory outlived the guest"
+    );
+    // A refused device names what is wrong and stops before any command runs.
+    let (code, out, err) = run(&["umid=s2", "eth0=mcast,,239.1.1.1,notaport", "-c", "echo no"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(!out.contains("no\n"), "{out}");
+    assert!(err.contains("notaport"), "{err}");
+    // An ifup whose transport cannot open leaves the interface down.
+    let (code, out, err) = run(&[
+        "umid=s3",
+        "eth0=tuntap,,,10.3.0.254",
+        "--helper",
+        "/nonexistent/uml_net",
+        "-c",
+        "ifconfig eth0 10.3.0.1 up",
+        "-c",
+        "ifconfig eth0",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("failed to exec /nonexistent/uml_net"), "{err}");
+    assert!(!out.contains(" UP "), "eth0 must stay down:\n{out}");
+}
