@@ -718,6 +718,11 @@ impl GuestHost {
                     let now = self.now();
                     self.guest.interrupt(id, now);
                 }
+                // At the prompt, Ctrl-C only starts a new line, as in a shell.
+                (s, None) if s == libc::SIGINT && self.interactive => {
+                    println!();
+                    self.prompt_shown = false;
+                }
                 _ => {
                     self.exit = true;
                     if self.failed.is_none() {
