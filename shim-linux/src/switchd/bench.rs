@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::client::{Client, uml_like_addr};
@@ -134,57 +134,89 @@ pub struct Scenario {
     /// Frames per second per sender (`None`: as fast as the switch takes them). A paced
     /// row shows the loss when the receivers can keep up.
     pub rate: Option<u64>,
+    /// At most this many frames per sender in flight (sent but not yet received by every
+    /// receiver): the lossless throughput when the receivers share the generator's CPU.
+    pub window: Option<u64>,
 }
 
 /// The standard rows.
-pub const SCENARIOS: [Scenario; 8] = [
+pub const SCENARIOS: [Scenario; 11] = [
     Scenario {
         name: "1->1 60B",
         pattern: Pattern::Pairs(1),
         frame_len: 60,
         rate: None,
+        window: None,
     },
     Scenario {
         name: "1->1 1514B",
         pattern: Pattern::Pairs(1),
         frame_len: 1514,
         rate: None,
+        window: None,
     },
     Scenario {
         name: "2->2 60B",
         pattern: Pattern::Pairs(2),
         frame_len: 60,
         rate: None,
+        window: None,
     },
     Scenario {
         name: "2->2 1514B",
         pattern: Pattern::Pairs(2),
         frame_len: 1514,
         rate: None,
+        window: None,
     },
     Scenario {
         name: "bcast->3 60B",
         pattern: Pattern::Broadcast(3),
         frame_len: 60,
         rate: None,
+        window: None,
     },
     Scenario {
         name: "bcast->999 60B",
         pattern: Pattern::Broadcast(999),
         frame_len: 60,
         rate: None,
+        window: None,
     },
     Scenario {
         name: "1->1 60B @20k/s",
         pattern: Pattern::Pairs(1),
         frame_len: 60,
         rate: Some(20_000),
+        window: None,
     },
     Scenario {
         name: "2->2 1514B @10k/s",
         pattern: Pattern::Pairs(2),
         frame_len: 1514,
         rate: Some(10_000),
+        window: None,
+    },
+    Scenario {
+        name: "1->1 60B window 8",
+        pattern: Pattern::Pairs(1),
+        frame_len: 60,
+        rate: None,
+        window: Some(8),
+    },
+    Scenario {
+        name: "2->2 1514B window 8",
+        pattern: Pattern::Pairs(2),
+        frame_len: 1514,
+        rate: None,
+        window: Some(8),
+    },
+    Scenario {
+        name: "bcast->999 60B window 4",
+        pattern: Pattern::Broadcast(999),
+        frame_len: 60,
+        rate: None,
+        window: Some(4),
     },
 ];
 
@@ -287,6 +319,8 @@ pub fn run_row(ctl: &Path, sc: &Scenario, secs: f64) -> io::Result<RowResult> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let stop_rx = stop.clone();
+    let delivered = Arc::new(AtomicU64::new(0));
+    let delivered_rx = delivered.clone();
     let rx = std::thread::spawn(move || -> io::Result<(Vec<u64>, Vec<Client>)> {
         let mut poller = Poller::new(1024)?;
         for (i, r) in receivers.iter().enumerate() {
@@ -313,6 +347,7 @@ pub fn run_row(ctl: &Path, sc: &Scenario, secs: f64) -> io::Result<RowResult> {
                 loop {
                     let n = r.data().recv_batch(&mut batch)?;
                     counts[t as usize] += n as u64;
+                    delivered_rx.fetch_add(n as u64, Ordering::Relaxed);
                     if n < batch.capacity() {
                         break;
                     }
@@ -332,16 +367,36 @@ pub fn run_row(ctl: &Path, sc: &Scenario, secs: f64) -> io::Result<RowResult> {
         };
         let f = frame(dst, mac(1, i), sc.frame_len);
         let rate = sc.rate;
+        let window = sc.window;
+        let delivered = delivered.clone();
+        let nsenders = nsend as u64;
         handles.push(std::thread::spawn(move || -> io::Result<(u64, Client)> {
             s.data().set_nonblocking(false)?;
             s.data().set_send_timeout(Duration::from_millis(50))?;
             let to = *s.switch_addr().as_bytes();
-            let burst = if rate.is_some() { 4 } else { 32 };
+            let burst = match (rate, window) {
+                (_, Some(w)) => w.min(4) as usize,
+                (Some(_), None) => 4,
+                (None, None) => 32,
+            };
             let msgs: Vec<(&[u8], &[u8; 110])> = (0..burst).map(|_| (&f[..], &to)).collect();
             let mut scratch = SendBatch::new();
             let mut sent = 0u64;
             let t0 = Instant::now();
             while Instant::now() < deadline {
+                if let Some(w) = window {
+                    // Each sender owns 1/nsenders of the receivers' progress.
+                    let limit = (w - burst as u64) * per_frame;
+                    // A lost frame never arrives: stop waiting for it after 2 ms.
+                    let give_up = Instant::now() + Duration::from_millis(2);
+                    while (sent * per_frame)
+                        .saturating_sub(delivered.load(Ordering::Relaxed) / nsenders)
+                        > limit
+                        && Instant::now() < give_up.min(deadline)
+                    {
+                        std::thread::yield_now();
+                    }
+                }
                 if let Some(r) = rate {
                     let due = t0 + Duration::from_secs_f64(sent as f64 / r as f64);
                     let now = Instant::now();
