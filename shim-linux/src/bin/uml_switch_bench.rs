@@ -34,6 +34,9 @@ struct Args {
     /// Only rows whose name contains this text (e.g. "999").
     #[arg(long, default_value = "")]
     only: String,
+    /// Runs per row and switch (the best is reported).
+    #[arg(long, default_value_t = 2)]
+    repeat: usize,
     /// CPU for the switch under test (the generator takes the next one).
     #[arg(long, default_value_t = 0)]
     switch_cpu: usize,
@@ -70,6 +73,7 @@ fn main() -> anyhow::Result<()> {
         switch_cpu: args.switch_cpu,
         dir: dir.clone(),
         only: args.only.clone(),
+        repeat: args.repeat,
     };
     eprintln!(
         "switch on CPU {}, generator on CPU {gen_cpu}, {} s per row",

@@ -481,36 +481,49 @@ pub struct BenchOptions {
     pub dir: PathBuf,
     /// Only rows whose name contains this text (empty: all).
     pub only: String,
+    /// Runs per row and switch; the best is reported.
+    pub repeat: usize,
 }
 
 /// Runs every row against every target and returns the table (Markdown).
 pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<String> {
-    let mut cols: Vec<Vec<Result<RowResult, &'static str>>> = Vec::new();
-    let mut rtts: Vec<Option<(Duration, Duration)>> = Vec::new();
-    for t in &opts.targets {
-        let mut col = Vec::new();
-        for sc in &SCENARIOS {
+    // Rows outside, switches inside, each measurement repeated and the best kept: the
+    // switches are compared under the same (possibly shared) machine load.
+    let mut cols: Vec<Vec<Result<RowResult, &'static str>>> = vec![Vec::new(); opts.targets.len()];
+    for sc in &SCENARIOS {
+        for (ti, t) in opts.targets.iter().enumerate() {
             if !sc.name.contains(opts.only.as_str()) {
-                col.push(Err("skipped"));
+                cols[ti].push(Err("skipped"));
                 continue;
             }
-            // A fresh switch per row: no state carried from the previous one.
-            let r = Running::start(t, &opts.dir, opts.switch_cpu)
-                .and_then(|sw| run_row(sw.ctl(), sc, opts.seconds));
-            match &r {
-                Ok(r) => progress(&format!(
-                    "{:<11} {:<15} {:>12.0} frames/s  loss {:>6.2}%  reached {}/{}",
-                    t.label(),
-                    sc.name,
-                    r.rate(),
-                    r.loss() * 100.0,
-                    r.reached,
-                    r.receivers
-                )),
-                Err(e) => progress(&format!("{:<11} {:<15} failed: {e}", t.label(), sc.name)),
+            let mut best: Result<RowResult, &'static str> = Err("failed");
+            for _ in 0..opts.repeat.max(1) {
+                // A fresh switch per run: no state carried from the previous one.
+                let r = Running::start(t, &opts.dir, opts.switch_cpu)
+                    .and_then(|sw| run_row(sw.ctl(), sc, opts.seconds));
+                match &r {
+                    Ok(r) => progress(&format!(
+                        "{:<11} {:<24} {:>10.0} frames/s  loss {:>6.2}%  reached {}/{}",
+                        t.label(),
+                        sc.name,
+                        r.rate(),
+                        r.loss() * 100.0,
+                        r.reached,
+                        r.receivers
+                    )),
+                    Err(e) => progress(&format!("{:<11} {:<24} failed: {e}", t.label(), sc.name)),
+                }
+                if let Ok(r) = r
+                    && best.as_ref().map_or(true, |b| r.rate() > b.rate())
+                {
+                    best = Ok(r);
+                }
             }
-            col.push(r.map_err(|_| "failed"));
+            cols[ti].push(best);
         }
+    }
+    let mut rtts: Vec<Option<(Duration, Duration)>> = Vec::new();
+    for t in &opts.targets {
         let rtt = Running::start(t, &opts.dir, opts.switch_cpu)
             .and_then(|sw| run_rtt(sw.ctl(), opts.rtt_iterations));
         match &rtt {
@@ -518,7 +531,6 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
             Err(e) => progress(&format!("{:<11} rtt failed: {e}", t.label())),
         }
         rtts.push(rtt.ok());
-        cols.push(col);
     }
     let mut s = String::from("| row |");
     for t in &opts.targets {
