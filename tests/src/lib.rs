@@ -323,7 +323,10 @@ pub struct UmlBoot<'a> {
     pub name: &'a str,
     /// Kernel network arguments, e.g. `["eth0=daemon,,unix,/tmp/x/ctl"]`.
     pub eth: &'a [String],
-    /// Shell commands run by init; write results with `say "..."`.
+    /// Shell commands run by init; write results with `say "..."`. Scratch files go in
+    /// `$T`, a directory of this guest's own: the guest's root is the host's (hostfs), so
+    /// `/tmp` is shared with the host and every other guest, and `$$` is the same small
+    /// pid in each guest.
     pub script: &'a str,
     /// Extra PATH entries put in front for the kernel's helper lookups (our `uml_net`).
     pub path_prefix: Option<&'a Path>,
@@ -343,6 +346,7 @@ impl UmlGuest {
              mount -t proc proc /proc 2>/dev/null\n\
              mount -t sysfs sys /sys 2>/dev/null\n\
              say() {{ echo \"$*\" >> '{out}'; }}\n\
+             T='{scratch}'; mkdir -p \"$T\"\n\
              ip link set lo up\n\
              {script}\n\
              say DONE\n\
@@ -350,6 +354,7 @@ impl UmlGuest {
              echo o > /proc/sysrq-trigger\n\
              sleep 30\n",
             out = out.display(),
+            scratch = b.dir.join(format!("{}.scratch", b.name)).display(),
             script = b.script
         );
         std::fs::write(&script_path, init).expect("write init script");

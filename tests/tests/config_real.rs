@@ -287,7 +287,7 @@ fn a_real_uml_on_a_tap_made_by_umlnet_up_pings_the_host() {
         eth: &eth,
         script: "ip addr add 192.168.7.2/24 dev eth0\n\
                  ip link set eth0 up\n\
-                 if ping -c 3 -W 3 192.168.7.1 > /tmp/cfguml.ping 2>&1; then say RESULT ping ok; \
+                 if ping -c 3 -W 3 192.168.7.1 > $T/ping 2>&1; then say RESULT ping ok; \
                  else say RESULT ping failed; fi\n\
                  sleep 5\n",
         path_prefix: None,

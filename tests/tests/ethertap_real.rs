@@ -131,9 +131,9 @@ fn ethertap_frames_against_real_kernel() {
 
     let eth = ["eth0=ethertap,tap0,fe:fd:0a:00:03:02".to_string()];
     let script = "ip addr add 10.0.3.2/24 dev eth0 && ip link set eth0 up && \
-                  if ping -c 3 -i 0.3 -W 5 10.0.3.1 > /tmp/ping.$$ 2>&1; \
-                  then say RESULT ok; else say RESULT failed $(tr '\\n' ' ' < /tmp/ping.$$); fi; \
-                  rm -f /tmp/ping.$$";
+                  if ping -c 3 -i 0.3 -W 5 10.0.3.1 > $T/ping 2>&1; \
+                  then say RESULT ok; else say RESULT failed $(tr '\\n' ' ' < $T/ping); fi; \
+                  rm -f $T/ping";
     let guest = UmlGuest::boot(UmlBoot {
         netns: &ns,
         dir: dir.path(),

@@ -147,9 +147,9 @@ fn slip_codec_against_real_kernel_over_slirp() {
     )];
     // Payload pattern c0 db dc dd: every byte is END, ESC or an escape code.
     let script = "ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && \
-                  if ping -c 3 -i 0.3 -W 5 -s 120 -p c0dbdcdd 10.0.2.2 > /tmp/ping.$$ 2>&1; \
-                  then say RESULT ok; else say RESULT failed $(tr '\\n' ' ' < /tmp/ping.$$); fi; \
-                  rm -f /tmp/ping.$$";
+                  if ping -c 3 -i 0.3 -W 5 -s 120 -p c0dbdcdd 10.0.2.2 > $T/ping 2>&1; \
+                  then say RESULT ok; else say RESULT failed $(tr '\\n' ' ' < $T/ping); fi; \
+                  rm -f $T/ping";
     let mut guest = UmlGuest::boot(UmlBoot {
         netns: &ns,
         dir: dir.path(),
