@@ -58,12 +58,18 @@ pub fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(program))
-        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The directory holding the workspace's binaries (`uml_switch`, `uml_net`, `tunctl`,
@@ -74,12 +80,18 @@ pub fn bin_dir() -> &'static Path {
         let root = workspace_root();
         let release = !cfg!(debug_assertions);
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(&root).args(["build", "-q", "-p", "umlnet-linux", "--bins"]);
+        cmd.current_dir(&root)
+            .args(["build", "-q", "-p", "umlnet-linux", "--bins"]);
         if release {
             cmd.arg("--release");
         }
-        let status = cmd.status().expect("run cargo build for the umlnet binaries");
-        assert!(status.success(), "cargo build of the umlnet binaries failed");
+        let status = cmd
+            .status()
+            .expect("run cargo build for the umlnet binaries");
+        assert!(
+            status.success(),
+            "cargo build of the umlnet binaries failed"
+        );
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target"));
@@ -183,11 +195,27 @@ impl Netns {
     /// (CIDR), both ends up.
     pub fn veth_to(&self, other: &Netns, here: (&str, &str), there: (&str, &str)) {
         run_ok(Command::new("ip").args([
-            "link", "add", here.0, "netns", &self.name, "type", "veth", "peer", "name", there.0,
-            "netns", &other.name,
+            "link",
+            "add",
+            here.0,
+            "netns",
+            &self.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            there.0,
+            "netns",
+            &other.name,
         ]));
-        self.sh(&format!("ip addr add {} dev {} && ip link set {} up", here.1, here.0, here.0));
-        other.sh(&format!("ip addr add {} dev {} && ip link set {} up", there.1, there.0, there.0));
+        self.sh(&format!(
+            "ip addr add {} dev {} && ip link set {} up",
+            here.1, here.0, here.0
+        ));
+        other.sh(&format!(
+            "ip addr add {} dev {} && ip link set {} up",
+            there.1, there.0, there.0
+        ));
     }
 
     /// The pids of the processes still inside the namespace.
@@ -216,13 +244,18 @@ impl Drop for Netns {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
 /// Runs a command and panics (showing its output) unless it exits 0.
 pub fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed with {}\nstdout: {}\nstderr: {}",
@@ -249,7 +282,10 @@ impl Daemon {
             .stderr(f)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {label}: {e}"));
-        Daemon { child, label: label.to_string() }
+        Daemon {
+            child,
+            label: label.to_string(),
+        }
     }
 
     /// The child's pid.
@@ -299,7 +335,10 @@ impl Drop for Daemon {
 pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let end = Instant::now() + timeout;
     while !cond() {
-        assert!(Instant::now() < end, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < end,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
