@@ -83,8 +83,8 @@ fn uml_pinger(me: &str, peer: &str, stay: u32) -> String {
          for i in $(seq 1 40); do\n\
            if ping -c 1 -W 1 {peer} >/dev/null 2>&1; then r=ok; break; fi\n\
          done\n\
-         ping -c 3 -i 0.2 -W 2 {peer} > /tmp/ping.$$ 2>&1 || r=fail\n\
-         say \"RESULT $r $(grep -o '[0-9]* received' /tmp/ping.$$)\"\n\
+         ping -c 3 -i 0.2 -W 2 {peer} > $T/ping 2>&1 || r=fail\n\
+         say \"RESULT $r $(grep -o '[0-9]* received' $T/ping)\"\n\
          sleep {stay}\n"
     )
 }
