@@ -32,7 +32,11 @@ fn every_fuzz_target_has_a_corpus_and_it_replays_cleanly() {
         for f in &files {
             let data = std::fs::read(f).unwrap();
             let r = std::panic::catch_unwind(|| entry(&data));
-            assert!(r.is_ok(), "fuzz target {name} panics on corpus file {}", f.display());
+            assert!(
+                r.is_ok(),
+                "fuzz target {name} panics on corpus file {}",
+                f.display()
+            );
         }
         let target = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../fuzz/fuzz_targets")
