@@ -45,6 +45,7 @@ fn top_level_help_lists_every_subcommand_with_an_example() {
         "demo",
         "switch-status",
         "slip-bridge",
+        "bench",
     ] {
         assert!(
             help.lines()
@@ -64,7 +65,17 @@ fn top_level_help_lists_every_subcommand_with_an_example() {
 
 #[test]
 fn each_new_subcommand_help_has_an_example() {
-    for cmd in ["up", "down", "plan", "demo", "check", "guest"] {
+    for cmd in [
+        "up",
+        "down",
+        "plan",
+        "demo",
+        "check",
+        "guest",
+        "bench",
+        "switch-status",
+        "slip-bridge",
+    ] {
         let (ok, help) = umlnet(&[cmd, "--help"]);
         assert!(ok, "{help}");
         assert!(
@@ -91,4 +102,16 @@ fn the_examples_that_need_no_root_run_as_pasted() {
         out.contains("ip tuntap add dev tap0 mode tap user 0\n"),
         "{out}"
     );
+}
+
+#[test]
+fn bench_runs_the_benchmark_program_with_the_options_that_follow() {
+    let (ok, out) = umlnet(&["bench", "switch", "--", "--help"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Usage: uml_switch_bench") && out.contains("--seconds"),
+        "{out}"
+    );
+    let (ok, out) = umlnet(&["bench", "nonsense"]);
+    assert!(!ok && out.contains("invalid value 'nonsense'"), "{out}");
 }

@@ -3,6 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+#[path = "umlnet/bench.rs"]
+mod bench;
 #[path = "umlnet/check.rs"]
 mod check;
 #[path = "umlnet/config.rs"]
@@ -22,6 +24,7 @@ Examples (one per command; `umlnet <command> --help` for more):
   sudo umlnet up -c /etc/umlnet/umlnet.toml     # do it (idempotent; contrib/umlnet.service)
   sudo umlnet down -c /etc/umlnet/umlnet.toml   # undo exactly what up made
   umlnet switch-status /tmp/uml.mgmt            # a running `uml_switch -mgmt /tmp/uml.mgmt`
+  sudo umlnet bench switch                      # our uml_switch vs the originals, side by side
   linux.uml ... eth0=slirp,,umlnet,slip-bridge,--local,192.168.0.254,--peer,192.168.0.253";
 
 /// umlnet: User-Mode Linux networking, rebuilt.
@@ -43,9 +46,11 @@ enum Command {
     Guest(guest::GuestArgs),
     /// Bridge SLIP on stdin/stdout to a host TUN device: the program for the kernel's
     /// slirp transport (eth0=slirp,,umlnet,slip-bridge,--local,<host>,--peer,<guest>).
+    #[command(after_help = SLIP_BRIDGE_EXAMPLES)]
     SlipBridge(umlnet_linux::slipbridge::BridgeArgs),
     /// Show a running uml_switch's counters, ports and learned addresses through its
     /// console socket (uml_switch -mgmt <path>).
+    #[command(after_help = SWITCH_STATUS_EXAMPLES)]
     SwitchStatus {
         /// The console socket given to `uml_switch -mgmt`.
         path: std::path::PathBuf,
@@ -64,7 +69,21 @@ enum Command {
     /// The first run: our switch and two guests on a temporary socket; one pings the
     /// other and fetches a page over TCP. No root, no setup.
     Demo(demo::DemoArgs),
+    /// Run a benchmark: `switch` (our uml_switch vs the original uml_switch and
+    /// vde_switch, side by side, with ratios) or `sim` (the simulator's throughput).
+    #[command(after_help = bench::BENCH_EXAMPLES)]
+    Bench(bench::BenchArgs),
 }
+
+const SWITCH_STATUS_EXAMPLES: &str = "\
+Examples:
+  uml_switch -unix /tmp/uml.ctl -mgmt /tmp/uml.mgmt &
+  umlnet switch-status /tmp/uml.mgmt";
+
+const SLIP_BRIDGE_EXAMPLES: &str = "\
+Examples (the real UML kernel runs it through its slirp transport; needs root on the host):
+  linux.uml ... eth0=slirp,,umlnet,slip-bridge,--local,192.168.0.254,--peer,192.168.0.253
+  # then inside the guest: ifconfig eth0 192.168.0.253 up; ping 192.168.0.254";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -75,6 +94,7 @@ fn main() -> ExitCode {
         Command::Down(args) => config::run(config::Verb::Down, &args),
         Command::Plan(args) => config::run(config::Verb::Plan, &args),
         Command::Demo(args) => demo::run(&args),
+        Command::Bench(args) => bench::run(&args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
         Command::SwitchStatus { path } => match umlnet_linux::switchd::switch_status(&path) {
             Ok(text) => {
