@@ -29,6 +29,9 @@ pub struct Config {
     pub mgmt: Option<PathBuf>,
     /// `-pcap <file>`: write every forwarded frame to this capture file (umlnet only).
     pub pcap: Option<PathBuf>,
+    /// `-vxlan <vni>,<local ip>[:port],<remote ip>[:port]...` (repeatable): VXLAN
+    /// uplinks to the switches of other hosts (umlnet only; see [`super::vxlan`]).
+    pub vxlan: Vec<super::vxlan::UplinkSpec>,
 }
 
 impl Config {
@@ -62,6 +65,10 @@ impl Config {
         if let Some(p) = &self.pcap {
             v.push("-pcap".into());
             v.push(p.clone().into());
+        }
+        for u in &self.vxlan {
+            v.push("-vxlan".into());
+            v.push(u.to_string().into());
         }
         v
     }
@@ -100,6 +107,9 @@ pub fn usage(argv0: &str) -> String {
            -daemon              go to the background once the sockets are ready\n  \
            -mgmt <path>         (umlnet) console socket: ports, macs, stats, hub on|off, help\n  \
            -pcap <file>         (umlnet) write every forwarded frame to <file> (pcap, Ethernet)\n  \
+           -vxlan <vni>,<local ip>[:port],<remote ip>[:port][,<remote>...]\n  \
+                                (umlnet) a VXLAN uplink port (RFC 7348, UDP port 4789 unless given) to the\n  \
+                                switches at <remote>, e.g. Linux vxlan devices; repeatable\n  \
            --help               this text\n"
     )
 }
@@ -120,6 +130,7 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
         daemon: false,
         mgmt: None,
         pcap: None,
+        vxlan: Vec::new(),
     };
     let mut compat_v0 = false;
     let mut data_given: Option<PathBuf> = None;
@@ -158,6 +169,16 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
             "-daemon" => {
                 cfg.daemon = true;
                 i += 1;
+            }
+            "-vxlan" => {
+                let Some(v) = value(1) else {
+                    return bad("-vxlan needs <vni>,<local ip>[:port],<remote ip>[:port]".into());
+                };
+                match v.to_string_lossy().parse::<super::vxlan::UplinkSpec>() {
+                    Ok(u) => cfg.vxlan.push(u),
+                    Err(e) => return bad(format!("-vxlan {}: {e}", v.display())),
+                }
+                i += 2;
             }
             "-tap" | "-mgmt" | "-pcap" => {
                 let Some(v) = value(1) else {
@@ -267,8 +288,10 @@ mod test {
             daemon: bool,
             mgmt in proptest::option::of(path()),
             pcap in proptest::option::of(path()),
+            vxlan in proptest::collection::vec((0u32..=0xff_ffff, 1u8..255, 1u8..255), 0..3),
         ) {
-            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap };
+            let vxlan = vxlan.into_iter().map(|(v, l, r)| format!("{v},10.0.0.{l},10.1.0.{r}").parse().unwrap()).collect();
+            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan };
             let mut argv = vec![OsString::from("uml_switch")];
             argv.extend(cfg.to_args());
             prop_assert_eq!(parse_args(&argv), Invocation::Run(cfg));

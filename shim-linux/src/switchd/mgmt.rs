@@ -29,6 +29,8 @@ pub(crate) struct View<'a, I: Iterator<Item = PortView>> {
     pub ports: I,
     pub stats: &'a DaemonStats,
     pub pending: usize,
+    /// The VXLAN counters, when the switch has uplinks.
+    pub vxlan: Option<super::vxlan::VxlanStats>,
 }
 
 /// What a console command does.
@@ -90,7 +92,7 @@ pub(crate) fn execute<I: Iterator<Item = PortView>>(line: &str, v: View<'_, I>) 
         ["stats"] => {
             let st = v.sw.stats();
             let d = v.stats;
-            format!(
+            let mut s = format!(
                 "mode {}\nports {}\naddresses {} of {}\nrx_frames {}\nrx_bytes {}\nunicast_frames {}\nflooded_frames {}\n\
                  unknown_unicast_frames {}\ndrops_runt {}\ndrops_oversize {}\ndrops_reflected {}\ndrops_unknown_sender {}\n\
                  tx_frames {}\ntx_deferred {}\ntx_queue_full {}\ntx_refused {}\ntx_other_errors {}\nlearned {}\nmoved {}\nevicted {}\naged {}\npurged {}\n\
@@ -124,7 +126,11 @@ pub(crate) fn execute<I: Iterator<Item = PortView>>(line: &str, v: View<'_, I>) 
                 d.requests_refused,
                 v.pending,
                 d.captured
-            )
+            );
+            for (name, n) in v.vxlan.iter().flat_map(|x| x.lines()) {
+                s.push_str(&format!("\n{name} {n}"));
+            }
+            s
         }
         ["hub", "on"] => return Outcome::SetHub(true),
         ["hub", "off"] => return Outcome::SetHub(false),

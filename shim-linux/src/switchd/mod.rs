@@ -33,6 +33,8 @@ pub mod bench;
 pub mod client;
 mod mgmt;
 pub mod pcap;
+pub mod vxlan;
+pub mod vxlan_bench;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
@@ -201,6 +203,8 @@ enum PortKind {
     },
     /// The `-tap` device.
     Tap,
+    /// A `-vxlan` uplink: its index in [`vxlan::Uplinks`].
+    Vxlan(usize),
 }
 
 struct Port {
@@ -225,6 +229,7 @@ const T_PENDING: u64 = 7;
 const T_PORT: u64 = 8;
 const T_MGMT: u64 = 9;
 const T_PORT_DATA: u64 = 10;
+const T_VXLAN: u64 = 11;
 
 fn token(kind: u64, id: u64) -> u64 {
     (kind << 32) | id
@@ -265,6 +270,9 @@ pub struct SwitchDaemon {
     port_socket_seq: u64,
     backlogged: Vec<u16>,
     backlog_bytes: usize,
+    uplinks: vxlan::Uplinks,
+    /// The port of each uplink, by uplink index.
+    uplink_ports: Vec<u16>,
     busy_poll: std::time::Duration,
 }
 
@@ -403,9 +411,11 @@ impl SwitchDaemon {
                 ),
                 None => None,
             };
-            Ok((data, data_addr, tap, mgmt_listener, pcap))
+            let uplinks = vxlan::Uplinks::bind(&cfg.vxlan)
+                .map_err(io_err("setting up the uplinks", "-vxlan"))?;
+            Ok((data, data_addr, tap, mgmt_listener, pcap, uplinks))
         })();
-        let (data, data_addr, tap, mgmt_listener, pcap) = match res {
+        let (data, data_addr, tap, mgmt_listener, pcap, uplinks) = match res {
             Ok(v) => v,
             Err(e) => {
                 cleanup(&owned_paths);
@@ -443,6 +453,8 @@ impl SwitchDaemon {
             port_socket_seq: 0,
             backlogged: Vec::new(),
             backlog_bytes: 0,
+            uplinks,
+            uplink_ports: Vec::new(),
             busy_poll: BUSY_POLL,
         };
         if d.tap.is_some() {
@@ -450,6 +462,13 @@ impl SwitchDaemon {
                 .alloc_port(PortKind::Tap)
                 .expect("a fresh switch has free ports");
             d.tap_port = Some(id);
+        }
+        for i in 0..d.uplinks.len() {
+            let id = d
+                .alloc_port(PortKind::Vxlan(i))
+                .expect("a fresh switch has free ports");
+            d.uplink_ports.push(id);
+            tracing::info!("VXLAN uplink {} is port {id}", d.uplinks.describe(i));
         }
         Ok(d)
     }
@@ -527,6 +546,9 @@ impl SwitchDaemon {
         if let Some(m) = &self.mgmt_listener {
             add(&poller, m.as_raw_fd(), token(T_MGMT_LISTENER, 0))?;
         }
+        for (i, fd) in self.uplinks.fds() {
+            add(&poller, fd, token(T_VXLAN, i as u64))?;
+        }
         if io::stdin().is_terminal() {
             add(&poller, 0, token(T_STDIN, 0))?;
         }
@@ -535,6 +557,7 @@ impl SwitchDaemon {
         let mut out: Vec<(u16, u16)> = Vec::with_capacity(RECV_BATCH * 4);
         let mut ready = Vec::with_capacity(256);
         let mut tapbuf = vec![0u8; DEFAULT_MAX_FRAME_LEN + 1];
+        let mut vxbuf = vec![0u8; vxlan::RECV_BUF];
         loop {
             if let Some(p) = &mut self.pcap {
                 let _ = p.flush();
@@ -636,6 +659,29 @@ impl SwitchDaemon {
                         match io::stdin().read(&mut b) {
                             Ok(0) | Err(_) => return Ok(Exit::StdinClosed),
                             Ok(_) => {}
+                        }
+                    }
+                    T_VXLAN => {
+                        for _ in 0..64 {
+                            let now = self.now();
+                            match self.uplinks.recv(id as usize, &mut vxbuf, now) {
+                                Ok(Some((u, range))) => {
+                                    let ingress = self.uplink_ports[u];
+                                    let len = range.len();
+                                    self.forward_one(
+                                        ingress,
+                                        &vxbuf[range],
+                                        len,
+                                        &mut out,
+                                        &mut scratch,
+                                    );
+                                }
+                                Ok(None) => break,
+                                Err(e) => {
+                                    tracing::warn!("receiving on a VXLAN socket: {e}");
+                                    break;
+                                }
+                            }
                         }
                     }
                     T_MGMT_LISTENER => self.accept_mgmt(&poller),
@@ -995,6 +1041,7 @@ impl SwitchDaemon {
         if !self.backlogged.is_empty() {
             self.flush_backlogs();
         }
+        let now = self.now();
         // Frames for ports that already wait (kept in order behind their backlog).
         let mut defer: Vec<(u16, &'f [u8])> = Vec::new();
         let mut msgs: Vec<(&[u8], &[u8; SOCKADDR_UN_LEN])> = Vec::with_capacity(out.len());
@@ -1021,6 +1068,13 @@ impl SwitchDaemon {
                 PortKind::Client { addr, .. } => {
                     msgs.push((frame(i), addr.as_bytes()));
                     dests.push(p);
+                }
+                PortKind::Vxlan(u) => {
+                    if self.uplinks.send(*u, frame(i), now) > 0 {
+                        self.stats.tx_frames += 1;
+                    } else {
+                        self.sw.record_tx_error(PortId(p));
+                    }
                 }
                 PortKind::Tap => {
                     if let Some(t) = &self.tap {
@@ -1119,7 +1173,7 @@ impl SwitchDaemon {
                     PortKind::Client { addr, .. } => {
                         self.data.send_to_raw(f, addr.as_bytes(), SOCKADDR_UN_LEN)
                     }
-                    PortKind::Tap => Ok(Some(f.len())),
+                    PortKind::Tap | PortKind::Vxlan(_) => Ok(Some(f.len())),
                 };
                 match r {
                     Ok(None) => break,
@@ -1231,12 +1285,14 @@ impl SwitchDaemon {
                         PortKind::Tap => {
                             format!("tap {}", self.tap.as_ref().map_or("", |t| t.name()))
                         }
+                        PortKind::Vxlan(u) => self.uplinks.describe(*u),
                     },
                     up_secs: now.saturating_duration_since(p.attached_at).secs(),
                 })
             }),
             stats: &self.stats,
             pending: self.pending.len(),
+            vxlan: (!self.uplinks.is_empty()).then(|| self.uplinks.stats()),
         };
         match mgmt::execute(line, view) {
             mgmt::Outcome::Text(t) => t,

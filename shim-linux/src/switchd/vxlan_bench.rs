@@ -245,7 +245,10 @@ fn measure(tx: Port, rx: Port, len: usize, secs: f64) -> io::Result<VxlanResult>
                 Port::Client(c) => loop {
                     let n = c.data().recv_batch(&mut batch)?;
                     for i in 0..n {
-                        if batch.get(i).is_some_and(|r| r.data.get(12..14) == Some(&[0x88, 0xb5])) {
+                        if batch
+                            .get(i)
+                            .is_some_and(|r| r.data.get(12..14) == Some(&[0x88, 0xb5]))
+                        {
                             count += 1;
                         }
                     }
@@ -309,7 +312,10 @@ fn measure(tx: Port, rx: Port, len: usize, secs: f64) -> io::Result<VxlanResult>
 fn attach_in(ns: &Ns, ctl: &Path, tag: u32) -> io::Result<Port> {
     let ctl = ctl.to_path_buf();
     ns.within(move || {
-        let c = Client::attach(&ctl, uml_like_addr(std::process::id(), tag, 7 + u64::from(tag)))?;
+        let c = Client::attach(
+            &ctl,
+            uml_like_addr(std::process::id(), tag, 7 + u64::from(tag)),
+        )?;
         let _ = c.data().set_recv_buffer(1 << 20);
         Ok(Port::Client(c))
     })
@@ -384,7 +390,10 @@ pub fn run_path(
         Path3::KernelVeth => {
             let (a, b) = two_hosts("k")?;
             let mut taps = Vec::new();
-            for (ns, me, peer, dev) in [(&a, "10.211.0.1", "10.211.0.2", "vxb0"), (&b, "10.211.0.2", "10.211.0.1", "vxb1")] {
+            for (ns, me, peer, dev) in [
+                (&a, "10.211.0.1", "10.211.0.2", "vxb0"),
+                (&b, "10.211.0.2", "10.211.0.1", "vxb1"),
+            ] {
                 let tap = ns.within(|| Tap::open("vxtap0"))?;
                 ns.sh(&format!(
                     "ip link add br0 type bridge forward_delay 0 && \
