@@ -15,6 +15,8 @@ const TARGETS: &[(&str, Entry)] = &[
     ("mconsole", umlnet_core::mconsole::fuzz_one),
     ("ethernet", umlnet_core::ethernet::fuzz_one),
     ("vxlan", umlnet_core::vxlan::fuzz_one),
+    ("config", umlnet_linux::config::fuzz_one),
+    ("guest_shell", umlnet_guest::shell::fuzz_shell),
 ];
 
 #[test]
@@ -42,5 +44,19 @@ fn every_fuzz_target_has_a_corpus_and_it_replays_cleanly() {
             .join("../fuzz/fuzz_targets")
             .join(format!("{name}.rs"));
         assert!(target.exists(), "no fuzz target {}", target.display());
+    }
+}
+
+#[test]
+fn every_fuzz_target_is_replayed_here() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        assert!(
+            TARGETS.iter().any(|(t, _)| *t == name),
+            "fuzz target {} has no corpus replay in TARGETS",
+            path.display()
+        );
     }
 }
