@@ -411,7 +411,7 @@ impl fmt::Display for ArgvError<'_> {
         match *self {
             ArgvError::BadArgumentList { count } => write!(
                 f,
-                "uml_net : bad argument list ({count} arguments) - if you're running uml_net by hand, don't bother.  uml_net is run automatically by UML when necessary."
+                "bad argument list ({count} arguments) - if you're running uml_net by hand, don't bother.  uml_net is run automatically by UML when necessary."
             ),
             ArgvError::VersionMismatch { requested } => write!(
                 f,
@@ -1822,7 +1822,7 @@ mod test {
         let e = HelperCall::parse(&["4", "pcap", "up"]).unwrap_err();
         assert_eq!(e.to_string(), "Unknown transport : 'pcap'");
         let e = HelperCall::parse(&["4"]).unwrap_err();
-        assert!(e.to_string().starts_with("uml_net : bad argument list"));
+        assert!(e.to_string().starts_with("bad argument list"));
         assert!(HelperCall::parse(&[]).is_err());
     }
 
