@@ -3,7 +3,8 @@
 //!
 //! It moves itself into a private network namespace first (the clients' abstract
 //! sockets then live there only), runs the switches pinned to one CPU and itself on
-//! another, and prints a Markdown table.
+//! another, and prints a Markdown table; then the VXLAN rows (see
+//! [`umlnet_linux::switchd::vxlan_bench`]).
 
 use std::path::PathBuf;
 
@@ -40,6 +41,11 @@ struct Args {
     /// CPU for the switch under test (the generator takes the next one).
     #[arg(long, default_value_t = 0)]
     switch_cpu: usize,
+    /// VXLAN rows: frames/s from a port of one switch to a port of another joined over
+    /// VXLAN, through two of ours (loopback and veth) and through the kernel's bridge +
+    /// vxlan (veth). "only" runs just these rows, "no" skips them.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no", "only"])]
+    vxlan: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -79,8 +85,27 @@ fn main() -> anyhow::Result<()> {
         "switch on CPU {}, generator on CPU {gen_cpu}, {} s per row",
         args.switch_cpu, args.seconds
     );
-    let table = run(&opts, |line| eprintln!("{line}"));
+    let table = if args.vxlan == "only" {
+        Ok(String::new())
+    } else {
+        run(&opts, |line| eprintln!("{line}"))
+    };
+    let vxlan = if args.vxlan == "no" {
+        String::new()
+    } else {
+        let ours = match &opts.targets[0] {
+            Target::Ours(p) => p.clone(),
+            _ => unreachable!("ours is the first target"),
+        };
+        umlnet_linux::switchd::vxlan_bench::run_all(
+            &ours,
+            &dir,
+            args.switch_cpu,
+            args.seconds,
+            |line| eprintln!("{line}"),
+        )
+    };
     let _ = std::fs::remove_dir_all(&dir);
-    println!("{}", table?);
+    println!("{}\n{vxlan}", table?);
     Ok(())
 }

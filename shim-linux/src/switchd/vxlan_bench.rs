@@ -42,7 +42,8 @@ struct Ns(String);
 impl Ns {
     fn new(tag: &str) -> io::Result<Ns> {
         let name = format!("umlnet-vxbench-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        // A namespace left by an earlier run that was killed.
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
         run(Command::new("ip").args(["netns", "add", &name]))?;
         let ns = Ns(name);
         ns.sh(
@@ -81,10 +82,10 @@ impl Drop for Ns {
     fn drop(&mut self) {
         if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.0]).output() {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-9", pid]).status();
+                let _ = Command::new("kill").args(["-9", pid]).output();
             }
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
     }
 }
 
