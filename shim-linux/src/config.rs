@@ -21,6 +21,8 @@
 //! hub = false                   # -hub
 //! tap = "tap1"                  # optional: -tap, a TAP declared above
 //! mgmt = "/run/uml.mgmt"        # optional: -mgmt console socket
+//! vxlan = ["42,10.0.0.1,10.0.0.2"] # optional: -vxlan uplinks to the switches of other
+//!                              # hosts: <vni>,<local ip>[:port],<remote ip>[:port]...
 //!
 //! ip_forward = true             # net.ipv4.ip_forward=1 when guests are routed (default)
 //! state_dir = "/run/umlnet"     # what `up` made, for `down` (default)
@@ -109,6 +111,8 @@ struct RawSwitch {
     tap: Option<Spanned<String>>,
     mgmt: Option<Spanned<String>>,
     program: Option<Spanned<String>>,
+    #[serde(default)]
+    vxlan: Vec<Spanned<String>>,
 }
 
 /// One persistent TAP device and the guests routed through it.
@@ -142,6 +146,9 @@ pub struct SwitchConfig {
     pub mgmt: Option<PathBuf>,
     /// The program; `None`: `uml_switch` beside the running `umlnet`, else on `PATH`.
     pub program: Option<PathBuf>,
+    /// `-vxlan` uplinks, each checked and in the canonical form
+    /// ([`crate::switchd::vxlan::UplinkSpec`]'s `Display`: `42,10.0.0.1:4789,10.0.0.2:4789`).
+    pub vxlan: Vec<String>,
 }
 
 impl SwitchConfig {
@@ -158,6 +165,10 @@ impl SwitchConfig {
         if let Some(m) = &self.mgmt {
             v.push("-mgmt".into());
             v.push(m.display().to_string());
+        }
+        for u in &self.vxlan {
+            v.push("-vxlan".into());
+            v.push(u.clone());
         }
         v
     }
@@ -415,12 +426,21 @@ pub fn parse(text: &str) -> Result<HostConfig, ConfigError> {
             .as_ref()
             .map(|p| c.path(p, &k("program")))
             .transpose()?;
+        let mut vxlan = Vec::with_capacity(s.vxlan.len());
+        for (j, u) in s.vxlan.iter().enumerate() {
+            let spec = u
+                .get_ref()
+                .parse::<crate::switchd::vxlan::UplinkSpec>()
+                .map_err(|e| c.err(u.span(), k(&format!("vxlan[{j}]")), e.to_string()))?;
+            vxlan.push(spec.to_string());
+        }
         switches.push(SwitchConfig {
             socket,
             hub: s.hub,
             tap,
             mgmt,
             program,
+            vxlan,
         });
     }
     let state_dir = match &raw.state_dir {
@@ -484,6 +504,9 @@ impl fmt::Display for HostConfig {
             }
             if let Some(p) = &s.program {
                 writeln!(f, "program = {}", quoted(&p.to_string_lossy()))?;
+            }
+            if !s.vxlan.is_empty() {
+                writeln!(f, "vxlan = {}", quoted_list(&s.vxlan))?;
             }
         }
         Ok(())
@@ -704,13 +727,18 @@ hub = true
             proptest::option::of("[a-z][a-z0-9]{0,9}"),
             proptest::option::of("/[a-z]{1,8}"),
             proptest::option::of("/usr/[a-z_]{1,8}"),
+            proptest::collection::vec((0u32..=0xff_ffff, 1u8..255, 1u16..), 0..3),
         )
-            .prop_map(|(socket, hub, tap, mgmt, program)| SwitchConfig {
+            .prop_map(|(socket, hub, tap, mgmt, program, vxlan)| SwitchConfig {
                 socket: socket.into(),
                 hub,
                 tap,
                 mgmt: mgmt.map(PathBuf::from),
                 program: program.map(PathBuf::from),
+                vxlan: vxlan
+                    .into_iter()
+                    .map(|(vni, host, port)| format!("{vni},10.0.0.1:4789,10.0.1.{host}:{port}"))
+                    .collect(),
             })
     }
 
@@ -765,6 +793,46 @@ hub = true
             n += 1;
         }
         assert!(n >= 4);
+    }
+
+    #[test]
+    fn switch_uplinks_become_vxlan_flags_in_canonical_form() {
+        let cfg = parse(
+            "[[switch]]\nsocket = \"/run/uml.ctl\"\nvxlan = [\"42,10.0.0.1,10.0.0.2\", \"43,10.0.0.1:5000,10.0.0.3:4790,10.0.0.4\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.switches[0].args(),
+            [
+                "-unix",
+                "/run/uml.ctl",
+                "-vxlan",
+                "42,10.0.0.1:4789,10.0.0.2:4789",
+                "-vxlan",
+                "43,10.0.0.1:5000,10.0.0.3:4790,10.0.0.4:4789"
+            ]
+        );
+        let steps = cfg.plan(&[]).unwrap();
+        assert_eq!(
+            steps.last().unwrap().to_string(),
+            "uml_switch -unix /run/uml.ctl -vxlan 42,10.0.0.1:4789,10.0.0.2:4789 \
+             -vxlan 43,10.0.0.1:5000,10.0.0.3:4790,10.0.0.4:4789 &"
+        );
+        // What uml_switch itself reads back from those flags.
+        let mut argv = vec![std::ffi::OsString::from("uml_switch")];
+        argv.extend(cfg.switches[0].args().into_iter().map(Into::into));
+        let crate::switchd::Invocation::Run(sw) = crate::switchd::parse_args(&argv) else {
+            panic!("uml_switch refuses {argv:?}");
+        };
+        assert_eq!(sw.vxlan.len(), 2);
+        assert_eq!(sw.vxlan[1].remotes.len(), 2);
+        let e = error("[[switch]]\nsocket = \"/run/uml.ctl\"\nvxlan = [\n  \"42,10.0.0.1\",\n]\n");
+        assert_eq!((e.line, e.key.as_str()), (4, "switch[0].vxlan[0]"), "{e}");
+        assert!(
+            e.message
+                .contains("<vni>,<local ip>[:port],<remote ip>[:port]"),
+            "{e}"
+        );
     }
 
     #[test]
