@@ -452,6 +452,9 @@ fn malformed_vxlan_datagrams_are_counted_and_dropped() {
     ep.send_to(&vxlan(0x08, 43, &frame(BCAST, REMOTE_MAC, 5)), to)
         .unwrap(); // wrong VNI
     stranger.send_to(&good(6), to).unwrap(); // not an endpoint of VNI 42
+    let mut long = vxlan(0x08, 42, &frame(BCAST, REMOTE_MAC, 10));
+    long.resize(2100, 0);
+    ep.send_to(&long, to).unwrap(); // longer than any frame the switch takes
     ep.send_to(&good(7), to).unwrap(); // fine
     // Reserved bits are ignored on receipt (RFC 7348 section 5).
     let mut gbp = good(8);
@@ -465,13 +468,14 @@ fn malformed_vxlan_datagrams_are_counted_and_dropped() {
         r.sw.log_text()
     );
     let st = r.status();
-    assert_eq!(stat(&st, "vxlan_rx_datagrams"), 8, "{st}");
+    assert_eq!(stat(&st, "vxlan_rx_datagrams"), 9, "{st}");
     assert_eq!(stat(&st, "vxlan_rx_frames"), 2, "{st}");
     assert_eq!(stat(&st, "vxlan_drops_short"), 2, "{st}");
     assert_eq!(stat(&st, "vxlan_drops_bad_flags"), 2, "{st}");
     assert_eq!(stat(&st, "vxlan_drops_wrong_vni"), 1, "{st}");
     assert_eq!(stat(&st, "vxlan_drops_unknown_endpoint"), 1, "{st}");
     assert_eq!(stat(&st, "vxlan_reserved_bits_ignored"), 1, "{st}");
+    assert_eq!(stat(&st, "vxlan_drops_oversize"), 1, "{st}");
     // The switch still answers, with our header and zero reserved bits.
     r.client.send(&frame(REMOTE_MAC, CLIENT_MAC, 9)).unwrap();
     let got = received(&ep);

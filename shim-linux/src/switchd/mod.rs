@@ -196,9 +196,9 @@ enum PortKind {
         ctl: UnixStream,
         addr: DataAddr,
         layout: &'static str,
-        /// For vde2 clients: a socket of this port's own, connected to the client (see
-        /// [`SwitchDaemon`]'s notes on vde2); `None` for UML kernels, which are served
-        /// from the shared data socket.
+        /// A socket of this port's own, bound to the name we replied with and
+        /// connected to the client; `None` for v0 clients (they get no reply) and when
+        /// none could be made, which are served from the shared data socket.
         own: Option<DgramSocket>,
     },
     /// The `-tap` device.
@@ -212,6 +212,9 @@ struct Port {
     attached_at: Instant,
     /// Frames that met a full receive queue, retried in order (see [`BACKLOG_FRAMES`]).
     backlog: VecDeque<Vec<u8>>,
+    /// The port's own socket is watched for room in the client's queue (`EPOLLOUT`),
+    /// which is when its backlog is retried.
+    armed: bool,
 }
 
 struct MgmtConn {
@@ -269,6 +272,9 @@ pub struct SwitchDaemon {
     tap_port: Option<u16>,
     port_socket_seq: u64,
     backlogged: Vec<u16>,
+    /// Ports with a socket of their own whose backlog just started: to be watched for
+    /// room in their client's queue.
+    to_arm: Vec<u16>,
     backlog_bytes: usize,
     uplinks: vxlan::Uplinks,
     /// The port of each uplink, by uplink index.
@@ -452,6 +458,7 @@ impl SwitchDaemon {
             tap_port: None,
             port_socket_seq: 0,
             backlogged: Vec::new(),
+            to_arm: Vec::new(),
             backlog_bytes: 0,
             uplinks,
             uplink_ports: Vec::new(),
@@ -523,6 +530,7 @@ impl SwitchDaemon {
             kind,
             attached_at: self.now(),
             backlog: VecDeque::new(),
+            armed: false,
         });
         Some(id)
     }
@@ -557,14 +565,22 @@ impl SwitchDaemon {
         let mut out: Vec<(u16, u16)> = Vec::with_capacity(RECV_BATCH * 4);
         let mut ready = Vec::with_capacity(256);
         let mut tapbuf = vec![0u8; DEFAULT_MAX_FRAME_LEN + 1];
+        let mut last_rx: Option<std::time::Instant> = None;
         let mut vxbuf = vec![0u8; vxlan::RECV_BUF];
+        let mut vxframes = Vec::with_capacity(vxlan::RECV_BATCH);
         loop {
             if let Some(p) = &mut self.pcap {
                 let _ = p.flush();
             }
             self.flush_backlogs();
-            let timeout =
-                (!self.backlogged.is_empty()).then_some(std::time::Duration::from_millis(1));
+            self.arm_ports(&poller);
+            // While frames flow, look again without sleeping for a little while: a
+            // wake-up costs more than a few empty epoll_wait calls.
+            let timeout = if last_rx.is_some_and(|t| t.elapsed() < self.busy_poll) {
+                Some(std::time::Duration::ZERO)
+            } else {
+                (!self.backlogged.is_empty()).then_some(std::time::Duration::from_millis(1))
+            };
             ready.clear();
             ready.extend(
                 poller
@@ -603,6 +619,9 @@ impl SwitchDaemon {
                     }
                     T_PORT_DATA => {
                         let port = id as u16;
+                        if ev.writable {
+                            self.port_writable(&poller, port);
+                        }
                         for _ in 0..8 {
                             let Some(Port {
                                 kind:
@@ -618,6 +637,7 @@ impl SwitchDaemon {
                             if n == 0 {
                                 break;
                             }
+                            last_rx = Some(std::time::Instant::now());
                             self.forward_batch(&batch, Some(port), &mut out, &mut scratch);
                             if n < batch.capacity() {
                                 break;
@@ -662,25 +682,18 @@ impl SwitchDaemon {
                         }
                     }
                     T_VXLAN => {
-                        for _ in 0..64 {
+                        for _ in 0..8 {
                             let now = self.now();
-                            match self.uplinks.recv(id as usize, &mut vxbuf, now) {
-                                Ok(Some((u, range))) => {
-                                    let ingress = self.uplink_ports[u];
-                                    let len = range.len();
-                                    self.forward_one(
-                                        ingress,
-                                        &vxbuf[range],
-                                        len,
-                                        &mut out,
-                                        &mut scratch,
-                                    );
-                                }
-                                Ok(None) => break,
-                                Err(e) => {
+                            let n = self
+                                .uplinks
+                                .recv_batch(id as usize, &mut vxbuf, now, &mut vxframes)
+                                .unwrap_or_else(|e| {
                                     tracing::warn!("receiving on a VXLAN socket: {e}");
-                                    break;
-                                }
+                                    0
+                                });
+                            self.forward_uplink_frames(&vxbuf, &vxframes, &mut out, &mut scratch);
+                            if n < vxlan::RECV_BATCH {
+                                break;
                             }
                         }
                     }
@@ -773,16 +786,30 @@ impl SwitchDaemon {
         // reached through a socket connected to it *now*, and it only accepts datagrams
         // from the address it connected to. Serve it as vde_switch does: a socket of its
         // own, bound, connected to the client, and named in the reply.
+        //
+        // A UML kernel gets one too: it sends its frames to whatever address we reply
+        // with and receives on its own address without checking the source (spec §3.1).
+        // A connected socket spares the kernel's name lookup on every frame we send, the
+        // ingress port is the socket a frame came in on, and only the client can send
+        // to it. Should it not be available (out of descriptors), a UML kernel is served
+        // from the shared data socket instead; a v0 client, which gets no reply, always is.
         let is_vde = matches!(req, RequestRepr::V3 { description, .. } if !description.is_empty());
-        let own = if is_vde {
+        let own = if req.wants_reply() {
             match self.port_socket(&addr) {
                 Ok(s) => Some(s),
-                Err(e) => {
+                Err(e) if is_vde => {
                     let why = format!(
                         "cannot connect to its data socket {}: {e}",
                         addr_label(&addr)
                     );
                     return self.refuse(poller, fd, &why);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "no data socket of its own for {} ({e}); served from the shared one",
+                        addr_label(&addr)
+                    );
+                    None
                 }
             }
         } else {
@@ -854,7 +881,7 @@ impl SwitchDaemon {
         }
     }
 
-    /// A datagram socket for one vde2 port: bound to a fresh abstract name of ours
+    /// A datagram socket for one client port: bound to a fresh abstract name of ours
     /// and connected to the client's data socket.
     fn port_socket(&mut self, client: &DataAddr) -> io::Result<(DgramSocket, DataAddr)> {
         self.port_socket_seq = self.port_socket_seq.wrapping_add(1);
@@ -1014,6 +1041,38 @@ impl SwitchDaemon {
         );
     }
 
+    /// Forwards frames taken from uplinks: `(uplink index, range in buf)`.
+    fn forward_uplink_frames(
+        &mut self,
+        buf: &[u8],
+        frames: &[(usize, std::ops::Range<usize>)],
+        out: &mut Vec<(u16, u16)>,
+        scratch: &mut SendBatch,
+    ) {
+        if frames.is_empty() {
+            return;
+        }
+        let now = self.now();
+        out.clear();
+        for (i, (u, r)) in frames.iter().enumerate() {
+            let Some(&ingress) = self.uplink_ports.get(*u) else {
+                continue;
+            };
+            let f = buf.get(r.clone()).unwrap_or(&[]);
+            self.route(ingress, f, f.len(), now, i as u16, out);
+        }
+        self.deliver(
+            |i| {
+                frames
+                    .get(usize::from(i))
+                    .and_then(|(_, r)| buf.get(r.clone()))
+                    .unwrap_or(&[])
+            },
+            out,
+            scratch,
+        );
+    }
+
     fn forward_one(
         &mut self,
         ingress: u16,
@@ -1044,8 +1103,10 @@ impl SwitchDaemon {
         let now = self.now();
         // Frames for ports that already wait (kept in order behind their backlog).
         let mut defer: Vec<(u16, &'f [u8])> = Vec::new();
-        let mut msgs: Vec<(&[u8], &[u8; SOCKADDR_UN_LEN])> = Vec::with_capacity(out.len());
-        let mut dests: Vec<u16> = Vec::with_capacity(out.len());
+        let mut msgs: Vec<(&[u8], &[u8; SOCKADDR_UN_LEN])> = Vec::new();
+        let mut dests: Vec<u16> = Vec::new();
+        // (port, frame index) for ports with a connected socket of their own.
+        let mut conn: Vec<(u16, u16)> = Vec::with_capacity(out.len());
         for &(i, p) in out {
             let Some(port) = self.ports.get(usize::from(p)).and_then(Option::as_ref) else {
                 continue;
@@ -1055,16 +1116,7 @@ impl SwitchDaemon {
                 continue;
             }
             match &port.kind {
-                PortKind::Client {
-                    own: Some(sock), ..
-                } => match sock.send(frame(i)) {
-                    Ok(Some(_)) => self.stats.tx_frames += 1,
-                    Ok(None) => defer.push((p, frame(i))),
-                    Err(_) => {
-                        self.stats.tx_refused += 1;
-                        self.sw.record_tx_error(PortId(p));
-                    }
-                },
+                PortKind::Client { own: Some(_), .. } => conn.push((p, i)),
                 PortKind::Client { addr, .. } => {
                     msgs.push((frame(i), addr.as_bytes()));
                     dests.push(p);
@@ -1089,6 +1141,50 @@ impl SwitchDaemon {
                                 self.sw.record_tx_error(PortId(p));
                             }
                         }
+                    }
+                }
+            }
+        }
+        // One sendmmsg per port for all of its frames in this batch, in order (the sort
+        // is stable); what meets a full queue waits in the port's backlog.
+        conn.sort_by_key(|&(p, _)| p);
+        let mut frames: Vec<&'f [u8]> = Vec::new();
+        for run in conn.chunk_by(|a, b| a.0 == b.0) {
+            let p = run[0].0;
+            let Some(Port {
+                kind: PortKind::Client {
+                    own: Some(sock), ..
+                },
+                ..
+            }) = self.ports.get(usize::from(p)).and_then(Option::as_ref)
+            else {
+                continue;
+            };
+            frames.clear();
+            frames.extend(run.iter().map(|&(_, i)| frame(i)));
+            let mut k = 0;
+            while k < frames.len() {
+                match sock.send_batch_connected(scratch, &frames[k..]) {
+                    Ok(n) => {
+                        self.stats.tx_frames += n as u64;
+                        k += n;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        defer.extend(frames[k..].iter().map(|f| (p, *f)));
+                        break;
+                    }
+                    Err(e) => {
+                        match e.raw_os_error() {
+                            Some(libc::ECONNREFUSED) | Some(libc::ENOENT) => {
+                                self.stats.tx_refused += 1
+                            }
+                            _ => {
+                                self.stats.tx_other_errors += 1;
+                                tracing::debug!("send to port {p}: {e}");
+                            }
+                        }
+                        self.sw.record_tx_error(PortId(p));
+                        k += 1;
                     }
                 }
             }
@@ -1150,13 +1246,17 @@ impl SwitchDaemon {
         }
         if port.backlog.is_empty() {
             self.backlogged.push(p);
+            if matches!(port.kind, PortKind::Client { own: Some(_), .. }) && !port.armed {
+                self.to_arm.push(p);
+            }
         }
         port.backlog.push_back(f.to_vec());
         self.backlog_bytes += f.len();
         self.stats.tx_deferred += 1;
     }
 
-    /// Retries every backlog in order until its receiver's queue is full again.
+    /// Retries every backlog in order until its receiver's queue is full again; ports
+    /// watched for room (`armed`) wait for the kernel to say so.
     fn flush_backlogs(&mut self) {
         let mut i = 0;
         while i < self.backlogged.len() {
@@ -1165,32 +1265,112 @@ impl SwitchDaemon {
                 self.backlogged.swap_remove(i);
                 continue;
             };
-            while let Some(f) = port.backlog.front() {
-                let r = match &port.kind {
-                    PortKind::Client {
-                        own: Some(sock), ..
-                    } => sock.send(f),
-                    PortKind::Client { addr, .. } => {
-                        self.data.send_to_raw(f, addr.as_bytes(), SOCKADDR_UN_LEN)
-                    }
-                    PortKind::Tap | PortKind::Vxlan(_) => Ok(Some(f.len())),
-                };
-                match r {
-                    Ok(None) => break,
-                    Ok(Some(_)) => self.stats.tx_frames += 1,
-                    Err(_) => {
-                        self.stats.tx_refused += 1;
-                        self.sw.record_tx_error(PortId(p));
-                    }
-                }
-                let len = f.len();
-                port.backlog.pop_front();
-                self.backlog_bytes -= len;
+            if port.armed {
+                i += 1;
+                continue;
             }
-            if port.backlog.is_empty() {
+            if self.flush_port(p) {
                 self.backlogged.swap_remove(i);
             } else {
                 i += 1;
+            }
+        }
+    }
+
+    /// Sends what one port's backlog holds until its receiver's queue is full again;
+    /// returns whether the backlog is now empty.
+    fn flush_port(&mut self, p: u16) -> bool {
+        let Some(port) = self.ports.get_mut(usize::from(p)).and_then(Option::as_mut) else {
+            return true;
+        };
+        if let PortKind::Client {
+            own: Some(sock), ..
+        } = &port.kind
+        {
+            let mut scratch = SendBatch::new();
+            while !port.backlog.is_empty() {
+                let frames: Vec<&[u8]> = port.backlog.iter().take(RECV_BATCH).map(|f| &f[..]).collect();
+                let n = match sock.send_batch_connected(&mut scratch, &frames) {
+                    Ok(n) => {
+                        self.stats.tx_frames += n as u64;
+                        n
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        self.stats.tx_refused += 1;
+                        self.sw.record_tx_error(PortId(p));
+                        1
+                    }
+                };
+                for f in port.backlog.drain(..n) {
+                    self.backlog_bytes -= f.len();
+                }
+            }
+            return port.backlog.is_empty();
+        }
+        while let Some(f) = port.backlog.front() {
+            let r = match &port.kind {
+                PortKind::Client {
+                    own: Some(sock), ..
+                } => sock.send(f),
+                PortKind::Client { addr, .. } => {
+                    self.data.send_to_raw(f, addr.as_bytes(), SOCKADDR_UN_LEN)
+                }
+                PortKind::Tap | PortKind::Vxlan(_) => Ok(Some(f.len())),
+            };
+            match r {
+                Ok(None) => break,
+                Ok(Some(_)) => self.stats.tx_frames += 1,
+                Err(_) => {
+                    self.stats.tx_refused += 1;
+                    self.sw.record_tx_error(PortId(p));
+                }
+            }
+            let len = f.len();
+            port.backlog.pop_front();
+            self.backlog_bytes -= len;
+        }
+        port.backlog.is_empty()
+    }
+
+    /// Watches the sockets of ports whose backlog just started for room in their
+    /// client's queue.
+    fn arm_ports(&mut self, poller: &Poller) {
+        for p in std::mem::take(&mut self.to_arm) {
+            let Some(port) = self.ports.get_mut(usize::from(p)).and_then(Option::as_mut) else {
+                continue;
+            };
+            if let PortKind::Client {
+                own: Some(sock), ..
+            } = &port.kind
+                && !port.armed
+                && !port.backlog.is_empty()
+                && poller
+                    .want_writable(sock.as_raw_fd(), token(T_PORT_DATA, u64::from(p)), true)
+                    .is_ok()
+            {
+                port.armed = true;
+            }
+        }
+    }
+
+    /// A port's socket has room in its client's queue: sends its backlog, and stops
+    /// watching for room once the backlog is empty.
+    fn port_writable(&mut self, poller: &Poller, p: u16) {
+        let empty = self.flush_port(p);
+        let Some(port) = self.ports.get_mut(usize::from(p)).and_then(Option::as_mut) else {
+            return;
+        };
+        if empty {
+            self.backlogged.retain(|q| *q != p);
+            if port.armed
+                && let PortKind::Client {
+                    own: Some(sock), ..
+                } = &port.kind
+            {
+                let _ =
+                    poller.want_writable(sock.as_raw_fd(), token(T_PORT_DATA, u64::from(p)), false);
+                port.armed = false;
             }
         }
     }

@@ -46,9 +46,16 @@ use umlnet_core::vxlan::{self, DEFAULT_PORT, HEADER_LEN, Vni};
 /// relearned).
 pub const MAX_ENDPOINT_MACS: usize = 1 << 16;
 
-/// Largest UDP datagram read (so that nothing is cut; the switch then refuses frames
-/// above its own limit as oversize).
-pub const RECV_BUF: usize = 65536;
+/// Datagrams taken per `recvmmsg` ([`Uplinks::recv_batch`]).
+pub const RECV_BATCH: usize = 32;
+
+/// Bytes per datagram of a batch: room for the VXLAN header and more than the largest
+/// frame the switch passes. A longer datagram is cut by the kernel, then counted as
+/// oversize and dropped.
+pub const SLOT: usize = 2048;
+
+/// The receive buffer [`Uplinks::recv_batch`] wants: [`RECV_BATCH`] slots.
+pub const RECV_BUF: usize = RECV_BATCH * SLOT;
 
 /// One `-vxlan` uplink as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -192,6 +199,8 @@ pub struct VxlanStats {
     pub drops_wrong_vni: u64,
     /// Dropped: the sender is not a remote endpoint of the uplink with that VNI.
     pub drops_unknown_endpoint: u64,
+    /// Dropped: longer than a receive slot ([`SLOT`] bytes).
+    pub drops_oversize: u64,
     /// Taken although reserved bits were set (RFC 7348: ignored on receipt).
     pub reserved_bits_ignored: u64,
     /// Datagrams sent (one per endpoint a frame went to).
@@ -207,7 +216,7 @@ pub struct VxlanStats {
 impl VxlanStats {
     /// The counters as `(name, value)` pairs, the names the `-mgmt` console's `stats`
     /// prints.
-    pub fn lines(&self) -> [(&'static str, u64); 11] {
+    pub fn lines(&self) -> [(&'static str, u64); 12] {
         [
             ("vxlan_rx_datagrams", self.rx_datagrams),
             ("vxlan_rx_frames", self.rx_frames),
@@ -215,6 +224,7 @@ impl VxlanStats {
             ("vxlan_drops_bad_flags", self.drops_bad_flags),
             ("vxlan_drops_wrong_vni", self.drops_wrong_vni),
             ("vxlan_drops_unknown_endpoint", self.drops_unknown_endpoint),
+            ("vxlan_drops_oversize", self.drops_oversize),
             ("vxlan_reserved_bits_ignored", self.reserved_bits_ignored),
             ("vxlan_tx_datagrams", self.tx_datagrams),
             ("vxlan_tx_unicast", self.tx_unicast),
@@ -514,28 +524,68 @@ impl Uplinks {
         }
     }
 
-    /// Reads datagrams from socket `socket` into `buf` until one carries a frame for
-    /// an uplink: returns that uplink's index and the frame's range in `buf`. Malformed
-    /// and foreign datagrams are counted and skipped. `Ok(None)`: nothing more to read.
-    pub fn recv(
+    /// Reads up to [`RECV_BATCH`] datagrams from socket `socket` with one `recvmmsg`
+    /// into the [`SLOT`]-sized slots of `buf`, and puts the frames for an uplink into
+    /// `frames` as (uplink index, range in `buf`). Malformed and foreign datagrams are
+    /// counted and skipped. Returns how many datagrams were read (0: none waiting).
+    pub fn recv_batch(
         &mut self,
         socket: usize,
         buf: &mut [u8],
         now: Instant,
-    ) -> io::Result<Option<(usize, std::ops::Range<usize>)>> {
+        frames: &mut Vec<(usize, std::ops::Range<usize>)>,
+    ) -> io::Result<usize> {
+        use nix::errno::Errno;
+        use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+        frames.clear();
         let Some(local) = self.locals.get(socket) else {
-            return Ok(None);
+            return Ok(0);
         };
-        loop {
-            let (n, src) = match local.sock.recv_from(buf) {
-                Ok(v) => v,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        let slots = (buf.len() / SLOT).min(RECV_BATCH);
+        let mut got: Vec<(usize, Option<SocketAddr>, bool)> = Vec::with_capacity(slots);
+        {
+            let mut iovs: Vec<[io::IoSliceMut<'_>; 1]> = buf
+                .chunks_mut(SLOT)
+                .take(slots)
+                .map(|c| [io::IoSliceMut::new(c)])
+                .collect();
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(iovs.len(), None);
+            match recvmmsg(
+                local.sock.as_raw_fd(),
+                &mut headers,
+                iovs.iter_mut(),
+                MsgFlags::MSG_DONTWAIT,
+                None,
+            ) {
+                Ok(results) => {
+                    for r in results {
+                        let src = r.address.and_then(|a| {
+                            if let Some(v4) = a.as_sockaddr_in() {
+                                Some(SocketAddr::V4((*v4).into()))
+                            } else {
+                                a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
+                            }
+                        });
+                        got.push((r.bytes, src, r.flags.contains(MsgFlags::MSG_TRUNC)));
+                    }
+                }
+                Err(Errno::EAGAIN) | Err(Errno::EINTR) => return Ok(0),
                 // An ICMP error queued for an earlier send; it is not a datagram.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
-                Err(e) => return Err(e),
+                Err(Errno::ECONNREFUSED) => return Ok(0),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for (k, &(n, src, cut)) in got.iter().enumerate() {
+            let base = k * SLOT;
+            self.stats.rx_datagrams += u64::from(cut);
+            if cut {
+                self.stats.drops_oversize += 1;
+                continue;
+            }
+            let Some(src) = src else {
+                continue;
             };
-            let datagram = &buf[..n];
+            let datagram = &buf[base..base + n.min(SLOT)];
             match classify(
                 &mut self.uplinks,
                 &local.serving,
@@ -545,14 +595,13 @@ impl Uplinks {
                 &mut self.stats,
             ) {
                 Ok((u, frame)) => {
-                    let start = frame.as_ptr() as usize - datagram.as_ptr() as usize;
-                    return Ok(Some((u, start..start + frame.len())));
+                    let start = base + (frame.as_ptr() as usize - datagram.as_ptr() as usize);
+                    frames.push((u, start..start + frame.len()));
                 }
-                Err(why) => {
-                    tracing::debug!("VXLAN datagram from {src} dropped: {why:?}");
-                }
+                Err(why) => tracing::debug!("VXLAN datagram from {src} dropped: {why:?}"),
             }
         }
+        Ok(got.len())
     }
 
     /// Sends `frame` out of uplink `i`: to the endpoint its destination was learned
@@ -609,9 +658,9 @@ fn set_buffers(sock: &UdpSocket) {
     let _ = setsockopt(sock, sockopt::SndBuf, &(4 << 20));
 }
 
-/// Whether `HEADER_LEN` plus a frame fits the receive buffer (always; kept as a
-/// compile-time guard against a future smaller buffer).
-const _: () = assert!(RECV_BUF > HEADER_LEN + 9216);
+/// A slot holds the VXLAN header and the largest frame the switch passes (a
+/// compile-time guard against a future smaller slot).
+const _: () = assert!(SLOT > HEADER_LEN + umlnet_core::switch::DEFAULT_MAX_FRAME_LEN);
 
 #[cfg(test)]
 mod test {

@@ -16,7 +16,9 @@
 //! sides have learned them) from a port of the first switch to a port of the second:
 //! for our switches through daemon-protocol clients (blocking `sendmmsg` of 32, as the
 //! main rows do), for the kernel by writing to the first TAP device and reading the
-//! second. Fairness: our two switches share the switch CPU while the generator has
+//! second, in a closed loop of at most 256 frames in flight (the generator's sender
+//! and receiver share a CPU; unpaced, the sender starves the receiver and the row
+//! measures that). Fairness: our two switches share the switch CPU while the generator has
 //! the other; the kernel does its forwarding (TAP write, bridge, encapsulation, veth,
 //! decapsulation, bridge, TAP queue) in the writer's own system call and softirq, so
 //! it too has one CPU doing the forwarding. Frames/s counts frames that arrived at
@@ -27,7 +29,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::client::{Client, uml_like_addr};
@@ -178,6 +180,9 @@ fn frame(dst: [u8; 6], src: [u8; 6], len: usize) -> Vec<u8> {
     f
 }
 
+/// Frames in flight at most (sent, not yet arrived).
+const WINDOW: u64 = 256;
+
 const SRC: [u8; 6] = [0x02, 0xbe, 0x0a, 0, 0, 1];
 const DST: [u8; 6] = [0x02, 0xbe, 0x0b, 0, 0, 1];
 
@@ -223,6 +228,8 @@ fn measure(tx: Port, rx: Port, len: usize, secs: f64) -> io::Result<VxlanResult>
     tx.drain();
     let stop = Arc::new(AtomicBool::new(false));
     let stop_rx = stop.clone();
+    let arrived = Arc::new(AtomicU64::new(0));
+    let arrived_rx = arrived.clone();
     let receiver = std::thread::spawn(move || -> io::Result<u64> {
         let mut poller = Poller::new(4)?;
         poller.add(rx.fd(), 0)?;
@@ -265,6 +272,7 @@ fn measure(tx: Port, rx: Port, len: usize, secs: f64) -> io::Result<VxlanResult>
                     }
                 }
             }
+            arrived_rx.store(count, Ordering::Relaxed);
         }
         Ok(count)
     });
@@ -272,6 +280,27 @@ fn measure(tx: Port, rx: Port, len: usize, secs: f64) -> io::Result<VxlanResult>
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(secs);
     let mut sent = 0u64;
+    // Closed loop: at most WINDOW frames in flight. Without it the sender, sharing its
+    // CPU with the receiver, starves the receiver and the row measures that instead.
+    let mut written_off = 0u64;
+    let mut last_progress = (0u64, Instant::now());
+    let mut wait_window = |sent: u64| {
+        loop {
+            let got = arrived.load(Ordering::Relaxed);
+            if got != last_progress.0 {
+                last_progress = (got, Instant::now());
+            }
+            if sent.saturating_sub(got + written_off) <= WINDOW || Instant::now() >= deadline {
+                return;
+            }
+            if last_progress.1.elapsed() > Duration::from_millis(20) {
+                // Nothing arrives any more: what is in flight was lost.
+                written_off = sent - got;
+                return;
+            }
+            std::thread::yield_now();
+        }
+    };
     match &tx {
         Port::Client(c) => {
             c.data().set_nonblocking(false)?;
@@ -280,6 +309,7 @@ fn measure(tx: Port, rx: Port, len: usize, secs: f64) -> io::Result<VxlanResult>
             let msgs: Vec<(&[u8], &[u8; 110])> = (0..32).map(|_| (&f[..], &to)).collect();
             let mut scratch = SendBatch::new();
             while Instant::now() < deadline {
+                wait_window(sent);
                 match c.data().send_batch(&mut scratch, &msgs) {
                     Ok(n) => sent += n as u64,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -289,6 +319,7 @@ fn measure(tx: Port, rx: Port, len: usize, secs: f64) -> io::Result<VxlanResult>
         }
         Port::Tap(t) => {
             while Instant::now() < deadline {
+                wait_window(sent);
                 for _ in 0..32 {
                     if t.send(&f)?.is_some() {
                         sent += 1;
