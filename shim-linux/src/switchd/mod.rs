@@ -68,7 +68,7 @@ pub const RECV_BATCH: usize = 64;
 /// Frames held per port whose receive queue was full (a UML kernel's queue holds only
 /// about 11 datagrams, `net.unix.max_dgram_qlen`), retried every millisecond in order;
 /// beyond this the frame is dropped and counted. Other ports never wait for it.
-pub const BACKLOG_FRAMES: usize = 128;
+pub const BACKLOG_FRAMES: usize = 512;
 /// After the data socket runs dry, how long the loop keeps polling it before it
 /// sleeps in `epoll_wait` (only while traffic flows; an idle switch sleeps).
 pub const BUSY_POLL: std::time::Duration = std::time::Duration::from_micros(50);
@@ -792,9 +792,11 @@ impl SwitchDaemon {
         // A connected socket spares the kernel's name lookup on every frame we send, the
         // ingress port is the socket a frame came in on, and only the client can send
         // to it. Should it not be available (out of descriptors), a UML kernel is served
-        // from the shared data socket instead; a v0 client, which gets no reply, always is.
+        // from the shared data socket instead; a v0 client, which gets no reply, always
+        // is, and so is everybody but vde2 with -compat-v0, where the reply names the
+        // filesystem data socket as the original's does.
         let is_vde = matches!(req, RequestRepr::V3 { description, .. } if !description.is_empty());
-        let own = if req.wants_reply() {
+        let own = if is_vde || (req.wants_reply() && self.cfg.data.is_none()) {
             match self.port_socket(&addr) {
                 Ok(s) => Some(s),
                 Err(e) if is_vde => {
@@ -1189,6 +1191,7 @@ impl SwitchDaemon {
                 }
             }
         }
+        self.uplinks.flush();
         let mut k = 0;
         while k < msgs.len() {
             match self.data.send_batch(scratch, &msgs[k..]) {

@@ -421,8 +421,14 @@ pub struct Uplinks {
     locals: Vec<Local>,
     uplinks: Vec<Uplink>,
     stats: VxlanStats,
+    /// Encapsulated datagrams waiting for [`Uplinks::flush`], back to back.
     out: Vec<u8>,
+    /// What waits: (socket index, destination, range in `out`).
+    pending: Vec<(usize, SocketAddr, std::ops::Range<usize>)>,
 }
+
+/// Datagrams sent per `sendmmsg` ([`Uplinks::flush`]).
+pub const SEND_BATCH: usize = 64;
 
 impl Uplinks {
     /// Binds one non-blocking UDP socket per distinct local address. Refuses two uplinks
@@ -430,7 +436,7 @@ impl Uplinks {
     /// datagram could not tell them apart).
     pub fn bind(specs: &[UplinkSpec]) -> io::Result<Uplinks> {
         let mut u = Uplinks {
-            out: vec![0u8; RECV_BUF],
+            out: Vec::with_capacity(SEND_BATCH * SLOT),
             ..Uplinks::default()
         };
         for (i, spec) in specs.iter().enumerate() {
@@ -604,50 +610,101 @@ impl Uplinks {
         Ok(got.len())
     }
 
-    /// Sends `frame` out of uplink `i`: to the endpoint its destination was learned
-    /// from, or to every endpoint. Never blocks; what the kernel refuses is counted.
+    /// Queues `frame` for uplink `i`: to the endpoint its destination was learned
+    /// from, or to every endpoint. Returns how many datagrams were queued; they leave
+    /// with the next [`Uplinks::flush`] (or now, when the queue is full).
     pub fn send(&mut self, i: usize, frame: &[u8], now: Instant) -> usize {
         let Some(up) = self.uplinks.get(i) else {
             return 0;
         };
-        let Some(local) = self.locals.iter().find(|l| l.addr == up.spec.local) else {
+        let Some(local) = self.locals.iter().position(|l| l.addr == up.spec.local) else {
             return 0;
         };
-        let n = match vxlan::encapsulate(up.spec.vni, frame, &mut self.out) {
+        let needed = HEADER_LEN + frame.len();
+        if self.out.len() + needed > self.out.capacity()
+            || self.pending.len() + up.spec.remotes.len() > SEND_BATCH
+        {
+            self.flush();
+        }
+        let Some(up) = self.uplinks.get(i) else {
+            return 0;
+        };
+        let start = self.out.len();
+        self.out.resize(start + needed, 0);
+        let n = match vxlan::encapsulate(up.spec.vni, frame, &mut self.out[start..]) {
             Ok(n) => n,
             Err(_) => {
+                self.out.truncate(start);
                 self.stats.tx_errors += 1;
                 return 0;
             }
         };
+        let range = start..start + n;
         let mut dst = [0u8; 6];
         dst.copy_from_slice(&frame[..6]);
-        let datagram = &self.out[..n];
-        let mut sent = 0;
-        let mut one =
-            |to: SocketAddr, stats: &mut VxlanStats| match local.sock.send_to(datagram, to) {
-                Ok(_) => {
-                    stats.tx_datagrams += 1;
-                    sent += 1;
-                }
-                Err(e) => {
-                    stats.tx_errors += 1;
-                    tracing::debug!("VXLAN send to {to}: {e}");
-                }
-            };
         match up.destinations(MacAddr(dst), now) {
             Destinations::One(to) => {
                 self.stats.tx_unicast += 1;
-                one(to, &mut self.stats);
+                self.pending.push((local, to, range));
+                1
             }
             Destinations::All(all) => {
                 self.stats.tx_replicated += 1;
                 for &to in all {
-                    one(to, &mut self.stats);
+                    self.pending.push((local, to, range.clone()));
+                }
+                all.len()
+            }
+        }
+    }
+
+    /// Sends what [`Uplinks::send`] queued, with one `sendmmsg` per socket and batch.
+    /// Never blocks; what the kernel refuses is counted as `tx_errors`.
+    pub fn flush(&mut self) {
+        use nix::sys::socket::{ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, sendmmsg};
+        if self.pending.is_empty() {
+            return;
+        }
+        for (li, local) in self.locals.iter().enumerate() {
+            let mine: Vec<&(usize, SocketAddr, std::ops::Range<usize>)> =
+                self.pending.iter().filter(|p| p.0 == li).collect();
+            let mut k = 0;
+            while k < mine.len() {
+                let batch = &mine[k..];
+                let iovs: Vec<[io::IoSlice<'_>; 1]> = batch
+                    .iter()
+                    .map(|p| [io::IoSlice::new(&self.out[p.2.clone()])])
+                    .collect();
+                let addrs: Vec<Option<SockaddrStorage>> = batch
+                    .iter()
+                    .map(|p| Some(SockaddrStorage::from(p.1)))
+                    .collect();
+                let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(iovs.len(), None);
+                let cmsgs: [ControlMessage<'_>; 0] = [];
+                match sendmmsg(
+                    local.sock.as_raw_fd(),
+                    &mut headers,
+                    iovs.iter(),
+                    &addrs,
+                    cmsgs,
+                    MsgFlags::MSG_DONTWAIT,
+                ) {
+                    Ok(results) => {
+                        let n = results.count().max(1);
+                        self.stats.tx_datagrams += n as u64;
+                        k += n;
+                    }
+                    Err(e) => {
+                        // The first one failed: count it, go on with the next.
+                        self.stats.tx_errors += 1;
+                        tracing::debug!("VXLAN send to {}: {e}", batch[0].1);
+                        k += 1;
+                    }
                 }
             }
         }
-        sent
+        self.pending.clear();
+        self.out.clear();
     }
 }
 
