@@ -599,3 +599,58 @@ fn bad_vxlan_arguments_are_refused_with_the_reason() {
         "the control socket is removed on a failed start"
     );
 }
+
+#[test]
+fn an_ipv6_uplink_carries_frames_both_ways() {
+    if !require_real_host("an_ipv6_uplink_carries_frames_both_ways", &["ip"]) {
+        return;
+    }
+    let a = Netns::new("vx6-a");
+    let b = Netns::new("vx6-b");
+    a.veth_to(&b, ("va", "10.95.0.1/24"), ("vb", "10.95.0.2/24"));
+    a.sh("ip addr add fd95::1/64 dev va nodad");
+    b.sh("ip addr add fd95::2/64 dev vb nodad");
+    let dir = TempDir::new("vx6");
+    let ctl = dir.join("uml.ctl");
+    let mgmt = dir.join("mgmt");
+    let sw = Sw::start(
+        &a,
+        &dir,
+        "switch",
+        &ctl,
+        &[
+            "-vxlan",
+            "42,[fd95::1]:4789,fd95::2",
+            "-mgmt",
+            mgmt.to_str().unwrap(),
+        ],
+    );
+    let c = ctl.clone();
+    let client = in_ns(&a, move || {
+        Client::attach(&c, uml_like_addr(std::process::id(), 6, 66)).expect("attach")
+    });
+    let ep = in_ns(&b, || UdpSocket::bind("[fd95::2]:4789").expect("bind"));
+    ep.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    ep.send_to(
+        &vxlan(0x08, 42, &frame(BCAST, REMOTE_MAC, 1)),
+        "[fd95::1]:4789",
+    )
+    .unwrap();
+    let mut buf = [0u8; 2048];
+    let n = client
+        .recv_timeout(&mut buf, Duration::from_secs(2))
+        .unwrap()
+        .unwrap_or_else(|| panic!("nothing came in over IPv6:\n{}", sw.log_text()));
+    assert_eq!(&buf[..n], &frame(BCAST, REMOTE_MAC, 1)[..]);
+    client.send(&frame(REMOTE_MAC, CLIENT_MAC, 2)).unwrap();
+    let (n, from) = ep.recv_from(&mut buf).expect("the answer over IPv6");
+    assert_eq!(from, "[fd95::1]:4789".parse::<SocketAddr>().unwrap());
+    assert_eq!(&buf[..8], &[0x08, 0, 0, 0, 0, 0, 42, 0]);
+    assert_eq!(&buf[8..n], &frame(REMOTE_MAC, CLIENT_MAC, 2)[..]);
+    let st = umlnet_linux::switchd::switch_status(&mgmt).unwrap();
+    assert!(
+        st.contains("vxlan vni 42 local [fd95::1]:4789 remotes [fd95::2]:4789"),
+        "{st}"
+    );
+    assert_eq!(stat(&st, "vxlan_tx_unicast"), 1, "{st}");
+}
