@@ -24,7 +24,13 @@
 //!   counted.
 //! * we send from the local address and port, with the reserved bits zero.
 //! * several uplinks may share one local address and port (they then differ by VNI or
-//!   by remote endpoints); they share one UDP socket.
+//!   by remote endpoints); they share one UDP socket. Uplinks are separate ports, so a
+//!   frame from endpoint E on VNI 43 may go to E on VNI 42: another segment there.
+//! * datagrams are read [`RECV_BATCH`] at a time (`recvmmsg`) and the frames forwarded
+//!   as one batch; encapsulated datagrams leave with one `sendmmsg` at the end of each
+//!   forwarded batch ([`Uplinks::flush`]).
+//! * a frame grows by 50 bytes on an IPv4 underlay (70 on IPv6): a 1514-byte frame
+//!   needs an underlay MTU of 1564 or is sent as IP fragments (which works, slower).
 //!
 //! The socket-free part ([`Uplink`], [`classify`]) is what the unit tests below drive;
 //! the real-host tests run our switch against a kernel `vxlan` device in network
