@@ -9,16 +9,22 @@
 //! * one single-threaded, level-triggered epoll loop over the control listener, the
 //!   data socket, the control connections, the TAP device, the console and a `signalfd`;
 //! * a new connection gets **one** read of up to 256 bytes; a version 3 or 1 request is
-//!   answered with the switch's 110-byte data address, a version 0 request registers a
-//!   port without a reply, anything else is logged and the connection is **closed**;
-//! * a port is keyed by the client's exact 110-byte data address (a hash map, not a
-//!   scan); frames arrive in batches (`recvmmsg`) and leave in batches (`sendmmsg`);
+//!   answered with a 110-byte data address, a version 0 request registers a port
+//!   without a reply, anything else is logged and the connection is **closed**;
+//! * every client that gets a reply (UML kernels and vde2 alike, as `vde_switch` does)
+//!   gets a datagram socket of its own, bound to the name in the reply and connected to
+//!   the client's data address: the port is the socket a frame arrives on, and frames
+//!   leave without the kernel looking the client's name up every time (the UML kernel
+//!   sends to the address in the reply and does not check where frames come from;
+//!   libvdeplug connects to it and unlinks its own socket file). v0 clients and, with
+//!   `-compat-v0`, UML kernels use the shared data socket, keyed by their exact
+//!   110-byte address (a hash map, not a scan);
+//! * frames arrive in batches (`recvmmsg`) and leave in batches (one `sendmmsg` per
+//!   destination socket); while they flow the loop polls for 50 µs before it sleeps;
 //! * a receiver whose queue is full (a UML kernel's holds about 11 datagrams) gets a
-//!   bounded backlog of [`BACKLOG_FRAMES`], retried in order every millisecond; beyond
-//!   that its frames are dropped and counted; nobody else ever waits for it;
-//! * vde2 clients (libvdeplug, which sends a description, connects its data socket to
-//!   our reply and unlinks its socket file) get a socket of their own, connected to
-//!   them, as `vde_switch` does;
+//!   bounded backlog of [`BACKLOG_FRAMES`], sent in order as soon as the kernel reports
+//!   room in its queue (`EPOLLOUT` on its socket; every millisecond on the shared
+//!   one); beyond that its frames are dropped and counted; nobody else ever waits for it;
 //! * closing the control connection removes the port and every address learned on it.
 //!
 //! Differences from the original, on purpose: a datagram from an address that is not a
@@ -66,8 +72,10 @@ pub const MAC_SLOTS: usize = 1 << 17;
 /// Datagrams taken per `recvmmsg`.
 pub const RECV_BATCH: usize = 64;
 /// Frames held per port whose receive queue was full (a UML kernel's queue holds only
-/// about 11 datagrams, `net.unix.max_dgram_qlen`), retried every millisecond in order;
-/// beyond this the frame is dropped and counted. Other ports never wait for it.
+/// about 11 datagrams, `net.unix.max_dgram_qlen`), sent in order when it has room;
+/// beyond this the frame is dropped and counted. Other ports never wait for it. It
+/// covers a burst as deep as a client's send buffer (a few hundred small frames, which
+/// a port socket of our own takes in at once).
 pub const BACKLOG_FRAMES: usize = 512;
 /// After the data socket runs dry, how long the loop keeps polling it before it
 /// sleeps in `epoll_wait` (only while traffic flows; an idle switch sleeps).
@@ -1292,7 +1300,12 @@ impl SwitchDaemon {
         {
             let mut scratch = SendBatch::new();
             while !port.backlog.is_empty() {
-                let frames: Vec<&[u8]> = port.backlog.iter().take(RECV_BATCH).map(|f| &f[..]).collect();
+                let frames: Vec<&[u8]> = port
+                    .backlog
+                    .iter()
+                    .take(RECV_BATCH)
+                    .map(|f| &f[..])
+                    .collect();
                 let n = match sock.send_batch_connected(&mut scratch, &frames) {
                     Ok(n) => {
                         self.stats.tx_frames += n as u64;

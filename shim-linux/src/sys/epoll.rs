@@ -13,6 +13,9 @@ pub struct Ready {
     pub token: u64,
     /// Data (or a connection, or EOF) can be read.
     pub readable: bool,
+    /// A write would not block (reported only while asked for, see
+    /// [`Poller::want_writable`]).
+    pub writable: bool,
     /// The peer hung up or the descriptor is in error.
     pub hangup: bool,
 }
@@ -44,6 +47,23 @@ impl Poller {
         };
         // SAFETY: ev is a valid epoll_event for the duration of the call.
         cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) })?;
+        Ok(())
+    }
+
+    /// Changes the watch on `fd` (already added with `token`): readability always and,
+    /// if `on`, writability too (for a connected datagram socket: room in the peer's
+    /// receive queue).
+    pub fn want_writable(&self, fd: RawFd, token: u64, on: bool) -> io::Result<()> {
+        let mut bits = libc::EPOLLIN | libc::EPOLLRDHUP;
+        if on {
+            bits |= libc::EPOLLOUT;
+        }
+        let mut ev = libc::epoll_event {
+            events: bits as u32,
+            u64: token,
+        };
+        // SAFETY: ev is a valid epoll_event for the duration of the call.
+        cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_MOD, fd, &mut ev) })?;
         Ok(())
     }
 
@@ -87,6 +107,7 @@ impl Poller {
             Ready {
                 token: e.u64,
                 readable: bits & (libc::EPOLLIN as u32) != 0,
+                writable: bits & (libc::EPOLLOUT as u32) != 0,
                 hangup: bits & ((libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLRDHUP) as u32) != 0,
             }
         }))
@@ -112,6 +133,7 @@ mod test {
             vec![Ready {
                 token: 7,
                 readable: true,
+                writable: false,
                 hangup: false
             }]
         );

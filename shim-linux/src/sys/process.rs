@@ -39,6 +39,18 @@ pub fn unshare_netns() -> io::Result<()> {
     Ok(())
 }
 
+/// Sets the nice value of the calling thread only (Linux: a thread id is a
+/// `PRIO_PROCESS` target); negative values need root.
+pub fn set_thread_nice(nice: i32) -> io::Result<()> {
+    // SAFETY: gettid and setpriority have no memory-safety preconditions.
+    let r = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice)
+    };
+    super::cvt(r)?;
+    Ok(())
+}
+
 /// Restricts the calling thread (and threads it creates later) to CPU `cpu`.
 pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
     let mut set = nix::sched::CpuSet::new();
