@@ -12,13 +12,15 @@
 //!   answered with a 110-byte data address, a version 0 request registers a port
 //!   without a reply, anything else is logged and the connection is **closed**;
 //! * every client that gets a reply (UML kernels and vde2 alike, as `vde_switch` does)
-//!   gets a datagram socket of its own, bound to the name in the reply and connected to
-//!   the client's data address: the port is the socket a frame arrives on, and frames
-//!   leave without the kernel looking the client's name up every time (the UML kernel
-//!   sends to the address in the reply and does not check where frames come from;
-//!   libvdeplug connects to it and unlinks its own socket file). v0 clients and, with
-//!   `-compat-v0`, UML kernels use the shared data socket, keyed by their exact
-//!   110-byte address (a hash map, not a scan);
+//!   gets a datagram socket of its own, bound to the name in the reply: the port is the
+//!   socket a frame arrives on. Frames leave by a socket connected to the client, so
+//!   the kernel does not look the client's name up every time: for vde2 that same
+//!   socket (libvdeplug connects to it, unlinks its own socket file and takes frames
+//!   only from it), for a UML kernel (it sends to the address in the reply and does
+//!   not check where frames come from) a second one, so that the first stays
+//!   unconnected and the queue limit on it holds a fast sender back as the original's
+//!   shared socket does. v0 clients and, with `-compat-v0`, UML kernels use the shared
+//!   data socket, keyed by their exact 110-byte address (a hash map, not a scan);
 //! * frames arrive in batches (`recvmmsg`) and leave in batches (one `sendmmsg` per
 //!   destination socket); while they flow the loop polls for 50 µs before it sleeps;
 //! * a receiver whose queue is full (a UML kernel's holds about 11 datagrams) gets a
@@ -204,15 +206,31 @@ enum PortKind {
         ctl: UnixStream,
         addr: DataAddr,
         layout: &'static str,
-        /// A socket of this port's own, bound to the name we replied with and
-        /// connected to the client; `None` for v0 clients (they get no reply) and when
-        /// none could be made, which are served from the shared data socket.
+        /// A socket of this port's own, bound to the name we replied with (for vde2
+        /// also connected to the client); `None` for v0 clients (they get no reply) and
+        /// when none could be made, which are served from the shared data socket.
         own: Option<DgramSocket>,
+        /// For a UML kernel: an unnamed socket connected to the client that its frames
+        /// leave by. `own` stays unconnected, so the kernel's own limit on the queue of
+        /// a socket it sends to (`max_dgram_qlen`) holds its sends back when we fall
+        /// behind, as with the original's shared socket, instead of letting a whole
+        /// send buffer of frames in at once.
+        tx: Option<DgramSocket>,
     },
     /// The `-tap` device.
     Tap,
     /// A `-vxlan` uplink: its index in [`vxlan::Uplinks`].
     Vxlan(usize),
+}
+
+impl PortKind {
+    /// The socket a client's frames leave by (`tx`, else `own`).
+    fn tx_socket(&self) -> Option<&DgramSocket> {
+        match self {
+            PortKind::Client { tx: Some(s), .. } | PortKind::Client { own: Some(s), .. } => Some(s),
+            _ => None,
+        }
+    }
 }
 
 struct Port {
@@ -630,7 +648,9 @@ impl SwitchDaemon {
                         if ev.writable {
                             self.port_writable(&poller, port);
                         }
-                        for _ in 0..8 {
+                        // The sending socket reports room only; `own` brings frames.
+                        let reads = if ev.readable || ev.hangup { 8 } else { 0 };
+                        for _ in 0..reads {
                             let Some(Port {
                                 kind:
                                     PortKind::Client {
@@ -797,15 +817,16 @@ impl SwitchDaemon {
         //
         // A UML kernel gets one too: it sends its frames to whatever address we reply
         // with and receives on its own address without checking the source (spec §3.1).
-        // A connected socket spares the kernel's name lookup on every frame we send, the
-        // ingress port is the socket a frame came in on, and only the client can send
-        // to it. Should it not be available (out of descriptors), a UML kernel is served
+        // Ours is bound to the name in the reply; frames to the kernel leave by a second,
+        // connected socket, which spares the kernel's name lookup on every frame we send,
+        // and the ingress port is the socket a frame came in on (its source is checked).
+        // Should they not be available (out of descriptors), a UML kernel is served
         // from the shared data socket instead; a v0 client, which gets no reply, always
         // is, and so is everybody but vde2 with -compat-v0, where the reply names the
         // filesystem data socket as the original's does.
         let is_vde = matches!(req, RequestRepr::V3 { description, .. } if !description.is_empty());
         let own = if is_vde || (req.wants_reply() && self.cfg.data.is_none()) {
-            match self.port_socket(&addr) {
+            match self.port_socket(&addr, is_vde) {
                 Ok(s) => Some(s),
                 Err(e) if is_vde => {
                     let why = format!(
@@ -827,7 +848,7 @@ impl SwitchDaemon {
         };
         if req.wants_reply() {
             let own_addr = match &own {
-                Some((_, a)) => *a,
+                Some((_, _, a)) => *a,
                 None => self.data_addr,
             };
             let reply: &[u8; REPLY_LEN] = own_addr.as_bytes();
@@ -846,11 +867,16 @@ impl SwitchDaemon {
         }
         let _ = poller.delete(fd);
         let stream = self.pending.remove(&fd).expect("present above");
+        let (own, tx) = match own {
+            Some((s, tx, _)) => (Some(s), tx),
+            None => (None, None),
+        };
         let Some(id) = self.alloc_port(PortKind::Client {
             ctl: stream,
             addr,
             layout,
-            own: own.map(|(s, _)| s),
+            own,
+            tx,
         }) else {
             self.stats.requests_refused += 1;
             tracing::warn!(
@@ -860,7 +886,7 @@ impl SwitchDaemon {
             return;
         };
         let Some(Port {
-            kind: PortKind::Client { ctl, own, .. },
+            kind: PortKind::Client { ctl, own, tx, .. },
             ..
         }) = &self.ports[usize::from(id)]
         else {
@@ -869,6 +895,10 @@ impl SwitchDaemon {
         let watched = poller
             .add(ctl.as_raw_fd(), token(T_PORT, u64::from(id)))
             .and_then(|()| match own {
+                Some(s) => poller.add(s.as_raw_fd(), token(T_PORT_DATA, u64::from(id))),
+                None => Ok(()),
+            })
+            .and_then(|()| match tx {
                 Some(s) => poller.add(s.as_raw_fd(), token(T_PORT_DATA, u64::from(id))),
                 None => Ok(()),
             });
@@ -891,9 +921,14 @@ impl SwitchDaemon {
         }
     }
 
-    /// A datagram socket for one client port: bound to a fresh abstract name of ours
-    /// and connected to the client's data socket.
-    fn port_socket(&mut self, client: &DataAddr) -> io::Result<(DgramSocket, DataAddr)> {
+    /// The sockets of one client port: one bound to a fresh abstract name of ours and,
+    /// for vde2 (`connect_own`), connected to the client's data socket; otherwise a
+    /// second, unnamed one connected to the client to send by.
+    fn port_socket(
+        &mut self,
+        client: &DataAddr,
+        connect_own: bool,
+    ) -> io::Result<(DgramSocket, Option<DgramSocket>, DataAddr)> {
         self.port_socket_seq = self.port_socket_seq.wrapping_add(1);
         let name = format!(
             "umlnet-switch-{}-port-{}",
@@ -903,9 +938,15 @@ impl SwitchDaemon {
         let own = DataAddr::abstract_from(name.as_bytes())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let s = DgramSocket::bind_raw(own.as_bytes(), SOCKADDR_UN_LEN)?;
-        s.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?;
-        let _ = s.set_send_buffer(1 << 20);
-        Ok((s, own))
+        if connect_own {
+            s.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?;
+            let _ = s.set_send_buffer(1 << 20);
+            return Ok((s, None, own));
+        }
+        let tx = DgramSocket::new()?;
+        tx.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?;
+        let _ = tx.set_send_buffer(1 << 20);
+        Ok((s, Some(tx), own))
     }
 
     fn port_control_event(&mut self, poller: &Poller, id: u16) {
@@ -940,9 +981,12 @@ impl SwitchDaemon {
         self.backlog_bytes -= port.backlog.iter().map(Vec::len).sum::<usize>();
         self.backlogged.retain(|p| *p != id);
         let purged = self.sw.remove_port(PortId(id)).unwrap_or(0);
-        if let PortKind::Client { ctl, addr, own, .. } = port.kind {
+        if let PortKind::Client {
+            ctl, addr, own, tx, ..
+        } = port.kind
+        {
             let _ = poller.delete(ctl.as_raw_fd());
-            if let Some(s) = own {
+            for s in own.iter().chain(tx.iter()) {
                 let _ = poller.delete(s.as_raw_fd());
             }
             self.by_addr.remove(&addr);
@@ -1011,9 +1055,28 @@ impl SwitchDaemon {
     ) {
         let now = self.now();
         out.clear();
+        // A port socket that is not connected (a UML kernel's) takes datagrams from
+        // anybody who knows its name: only the client's own address is its port.
+        let expect = fixed_ingress.and_then(|p| match self.ports.get(usize::from(p)) {
+            Some(Some(Port {
+                kind: PortKind::Client {
+                    addr, tx: Some(_), ..
+                },
+                ..
+            })) => Some(*addr),
+            _ => None,
+        });
         for i in 0..batch.len() {
             let Some(r) = batch.get(i) else { break };
             if let Some(ingress) = fixed_ingress {
+                if let Some(a) = &expect
+                    && !((r.addr_len == SOCKADDR_UN_LEN || (r.addr_len > 2 && r.addr[2] != 0))
+                        && r.addr == a.as_bytes())
+                {
+                    self.stats.unknown_sender += 1;
+                    tracing::trace!("datagram to port {ingress} from another address; dropped");
+                    continue;
+                }
                 let len = if r.truncated {
                     r.data.len() + 1
                 } else {
@@ -1161,12 +1224,11 @@ impl SwitchDaemon {
         let mut frames: Vec<&'f [u8]> = Vec::new();
         for run in conn.chunk_by(|a, b| a.0 == b.0) {
             let p = run[0].0;
-            let Some(Port {
-                kind: PortKind::Client {
-                    own: Some(sock), ..
-                },
-                ..
-            }) = self.ports.get(usize::from(p)).and_then(Option::as_ref)
+            let Some(sock) = self
+                .ports
+                .get(usize::from(p))
+                .and_then(Option::as_ref)
+                .and_then(|port| port.kind.tx_socket())
             else {
                 continue;
             };
@@ -1294,10 +1356,7 @@ impl SwitchDaemon {
         let Some(port) = self.ports.get_mut(usize::from(p)).and_then(Option::as_mut) else {
             return true;
         };
-        if let PortKind::Client {
-            own: Some(sock), ..
-        } = &port.kind
-        {
+        if let Some(sock) = port.kind.tx_socket() {
             let mut scratch = SendBatch::new();
             while !port.backlog.is_empty() {
                 let frames: Vec<&[u8]> = port
@@ -1326,9 +1385,6 @@ impl SwitchDaemon {
         }
         while let Some(f) = port.backlog.front() {
             let r = match &port.kind {
-                PortKind::Client {
-                    own: Some(sock), ..
-                } => sock.send(f),
                 PortKind::Client { addr, .. } => {
                     self.data.send_to_raw(f, addr.as_bytes(), SOCKADDR_UN_LEN)
                 }
@@ -1356,9 +1412,7 @@ impl SwitchDaemon {
             let Some(port) = self.ports.get_mut(usize::from(p)).and_then(Option::as_mut) else {
                 continue;
             };
-            if let PortKind::Client {
-                own: Some(sock), ..
-            } = &port.kind
+            if let Some(sock) = port.kind.tx_socket()
                 && !port.armed
                 && !port.backlog.is_empty()
                 && poller
@@ -1380,9 +1434,7 @@ impl SwitchDaemon {
         if empty {
             self.backlogged.retain(|q| *q != p);
             if port.armed
-                && let PortKind::Client {
-                    own: Some(sock), ..
-                } = &port.kind
+                && let Some(sock) = port.kind.tx_socket()
             {
                 let _ =
                     poller.want_writable(sock.as_raw_fd(), token(T_PORT_DATA, u64::from(p)), false);
