@@ -218,6 +218,20 @@ impl Netns {
         ));
     }
 
+    /// Runs `f` on a thread that has entered the namespace, and returns what it returns.
+    /// Sockets made there stay in the namespace (abstract unix names, addresses) and may
+    /// be used from any thread afterwards.
+    pub fn run_inside<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let name = self.name.clone();
+        std::thread::spawn(move || {
+            umlnet_linux::sys::process::enter_netns(&name)
+                .expect("enter the test's network namespace");
+            f()
+        })
+        .join()
+        .expect("the thread inside the namespace panicked")
+    }
+
     /// The pids of the processes still inside the namespace.
     pub fn pids(&self) -> Vec<i32> {
         let out = Command::new("ip")
@@ -331,6 +345,34 @@ impl Drop for Daemon {
     }
 }
 
+/// Our `uml_switch` running in a test's namespace, with its log.
+pub struct OurSwitch {
+    /// The switch process.
+    pub daemon: Daemon,
+    log: PathBuf,
+}
+
+impl OurSwitch {
+    /// Starts `uml_switch -unix <ctl> <extra...>` in `ns`, logging to `<dir>/<name>.log`,
+    /// and waits for its banner (its sockets are ready then).
+    pub fn start(ns: &Netns, dir: &TempDir, name: &str, ctl: &Path, extra: &[&str]) -> OurSwitch {
+        let log = dir.join(&format!("{name}.log"));
+        let mut cmd = ns.command(bin("uml_switch"));
+        cmd.arg("-unix").arg(ctl).args(extra);
+        let daemon = Daemon::spawn(name, &mut cmd, &log);
+        let sw = OurSwitch { daemon, log };
+        wait_for("the switch banner", Duration::from_secs(10), || {
+            sw.log_text().contains("attached to unix socket")
+        });
+        sw
+    }
+
+    /// What the switch has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
 /// Waits until `cond` holds, polling every 20 ms; panics with `what` after `timeout`.
 pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let end = Instant::now() + timeout;
@@ -372,6 +414,24 @@ pub struct UmlBoot<'a> {
 }
 
 impl UmlGuest {
+    /// Boots a guest in `ns` with its files in `dir` and no PATH prefix (see [`UmlGuest::boot`]).
+    pub fn boot_in(
+        ns: &Netns,
+        dir: &TempDir,
+        name: &str,
+        eth: &[String],
+        script: &str,
+    ) -> UmlGuest {
+        UmlGuest::boot(UmlBoot {
+            netns: ns,
+            dir: dir.path(),
+            name,
+            eth,
+            script,
+            path_prefix: None,
+        })
+    }
+
     /// Boots a guest. Its init mounts /proc and /sys, runs the script (in which `say`
     /// appends a line to the result file), then powers the guest off.
     pub fn boot(b: UmlBoot<'_>) -> UmlGuest {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 
-use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_tests::{Daemon, Netns, TempDir, UmlGuest, bin, require_real_host, wait_for};
 
 /// Our guest as a background process whose output goes to a log file.
 struct OurGuest {
@@ -61,17 +61,6 @@ impl OurGuest {
     }
 }
 
-fn uml(ns: &Netns, dir: &TempDir, name: &str, eth: &[String], script: &str) -> UmlGuest {
-    UmlGuest::boot(UmlBoot {
-        netns: ns,
-        dir: dir.path(),
-        name,
-        eth,
-        script,
-        path_prefix: None,
-    })
-}
-
 /// The script of a real UML guest at `me` that waits until `peer` answers a ping,
 /// says `UP` once its interface is configured and `RESULT <ok|fail>` after pinging,
 /// then stays up for `stay` seconds so that the peer can ping it back.
@@ -103,7 +92,7 @@ fn assert_pinged(out: &str, peer: &str) {
 /// Our guest and a real UML kernel on one switch-like medium (`eth`): each pings the
 /// other.
 fn ping_both_ways_with_real_uml(ns: &Netns, dir: &TempDir, ours: &str, theirs: &str) {
-    let mut kernel = uml(
+    let mut kernel = UmlGuest::boot_in(
         ns,
         dir,
         "real",
@@ -516,7 +505,7 @@ fn uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it() {
     let ns = Netns::new("g-mc");
     let dir = TempDir::new("g-mc");
     // A real UML kernel on a group of its own, waiting for someone at 10.7.0.1.
-    let mut kernel = uml(
+    let mut kernel = UmlGuest::boot_in(
         &ns,
         &dir,
         "peer",

@@ -17,17 +17,6 @@ fn state(ns: &Netns) -> String {
     )
 }
 
-/// Runs `f` on a thread that has entered the namespace.
-fn in_ns<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let name = ns.name().to_string();
-    std::thread::spawn(move || {
-        umlnet_linux::sys::process::enter_netns(&name).expect("enter the test namespace");
-        f()
-    })
-    .join()
-    .expect("thread")
-}
-
 #[test]
 fn a_manual_tuntap_plan_applies_and_rolls_back_to_the_same_host() {
     if !require_real_host("hostapply tuntap plan", &["ip"]) {
@@ -40,7 +29,7 @@ fn a_manual_tuntap_plan_applies_and_rolls_back_to_the_same_host() {
     );
     let before = state(&ns);
     let (applied, transcript, rolled_back) = {
-        in_ns(&ns, || {
+        ns.run_inside(|| {
             let routes: Vec<LanRoute> = umlnet_linux::sys::sysctl::routes()
                 .unwrap()
                 .into_iter()
@@ -88,13 +77,14 @@ fn a_manual_tuntap_plan_applies_and_rolls_back_to_the_same_host() {
 
     // The rollback leaves the namespace as it was (ip_forward was already on).
     let plan = rolled_back;
-    let text = in_ns(&ns, move || {
-        let mut a = Applier::new(false, Tolerance::Strict);
-        a.apply(&plan.undo())
-            .map_err(|e| e.to_string())
-            .map(|()| a.take_transcript())
-    })
-    .unwrap();
+    let text = ns
+        .run_inside(move || {
+            let mut a = Applier::new(false, Tolerance::Strict);
+            a.apply(&plan.undo())
+                .map_err(|e| e.to_string())
+                .map(|()| a.take_transcript())
+        })
+        .unwrap();
     assert!(
         text.ends_with("* ip tuntap del dev tapx mode tap\n"),
         "{text}"
@@ -110,7 +100,7 @@ fn a_failed_plan_undoes_its_own_first_steps() {
     let ns = Netns::new("hostapply-fail");
     let before = state(&ns);
     // Create a tap, address it, then fail on a route through a device that is not there.
-    let (err, text) = in_ns(&ns, || {
+    let (err, text) = ns.run_inside(|| {
         let mut plan = host::Plan::new();
         let tap = host::HostAction::CreateTap(host::Tap {
             name: Some(host::if_name("tapf").unwrap()),

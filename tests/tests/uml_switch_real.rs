@@ -5,53 +5,18 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use umlnet_core::daemon::{DataAddr, REQUEST_LEN, RequestRepr};
 use umlnet_core::mac::MacAddr;
 use umlnet_linux::switchd::client::{Client, uml_like_addr};
-use umlnet_linux::sys::process::{enter_netns, open_fd_count};
+use umlnet_linux::sys::process::open_fd_count;
 use umlnet_linux::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
-use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_tests::{Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, require_real_host, wait_for};
 
 const BOOT: Duration = Duration::from_secs(90);
-
-/// Our switch running in `ns`, and its log.
-struct Sw {
-    d: Daemon,
-    log: PathBuf,
-}
-
-impl Sw {
-    fn start(ns: &Netns, dir: &TempDir, name: &str, ctl: &Path, extra: &[&str]) -> Sw {
-        let log = dir.join(&format!("{name}.log"));
-        let mut cmd = ns.command(bin("uml_switch"));
-        cmd.arg("-unix").arg(ctl).args(extra);
-        let d = Daemon::spawn(name, &mut cmd, &log);
-        let sw = Sw { d, log };
-        wait_for("the switch banner", Duration::from_secs(10), || {
-            sw.log_text().contains("attached to unix socket")
-        });
-        sw
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-/// Runs `f` on a thread inside the namespace (where the switch's abstract socket is).
-fn in_ns<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let name = ns.name().to_string();
-    std::thread::spawn(move || {
-        enter_netns(&name).expect("enter the test's network namespace");
-        f()
-    })
-    .join()
-    .expect("client thread panicked")
-}
 
 fn mac(last: u8) -> [u8; 6] {
     [0x02, 0, 0, 0, 0, last]
@@ -109,23 +74,6 @@ fn drain(c: &Client) -> usize {
     n
 }
 
-fn guest<'a>(
-    ns: &'a Netns,
-    dir: &'a TempDir,
-    name: &'a str,
-    eth: &'a [String],
-    script: &'a str,
-) -> UmlGuest {
-    UmlGuest::boot(UmlBoot {
-        netns: ns,
-        dir: dir.path(),
-        name,
-        eth,
-        script,
-        path_prefix: None,
-    })
-}
-
 #[test]
 fn two_real_uml_kernels_ping_each_other_through_our_switch() {
     if !require_real_host(
@@ -137,9 +85,9 @@ fn two_real_uml_kernels_ping_each_other_through_our_switch() {
     let ns = Netns::new("sw-ping");
     let dir = TempDir::new("sw-ping");
     let ctl = dir.join("uml.ctl");
-    let sw = Sw::start(&ns, &dir, "switch", &ctl, &[]);
+    let sw = OurSwitch::start(&ns, &dir, "switch", &ctl, &[]);
     let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
-    let mut b = guest(
+    let mut b = UmlGuest::boot_in(
         &ns,
         &dir,
         "b",
@@ -150,7 +98,7 @@ fn two_real_uml_kernels_ping_each_other_through_our_switch() {
             d = dir.path().display()
         ),
     );
-    let mut a = guest(
+    let mut a = UmlGuest::boot_in(
         &ns,
         &dir,
         "a",
@@ -191,7 +139,7 @@ fn third_guest_sees(hub: bool) -> usize {
     let dir = TempDir::new(tag);
     let ctl = dir.join("uml.ctl");
     let extra: &[&str] = if hub { &["-hub"] } else { &[] };
-    let sw = Sw::start(&ns, &dir, "switch", &ctl, extra);
+    let sw = OurSwitch::start(&ns, &dir, "switch", &ctl, extra);
     if hub {
         assert!(
             sw.log_text().contains("will be a hub instead of a switch"),
@@ -204,7 +152,7 @@ fn third_guest_sees(hub: bool) -> usize {
     let wait = |f: &str| {
         format!("i=0; while [ ! -f {d}/{f} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done;")
     };
-    let mut b = guest(
+    let mut b = UmlGuest::boot_in(
         &ns,
         &dir,
         "b",
@@ -214,7 +162,7 @@ fn third_guest_sees(hub: bool) -> usize {
             wait("done")
         ),
     );
-    let mut c = guest(
+    let mut c = UmlGuest::boot_in(
         &ns,
         &dir,
         "c",
@@ -227,7 +175,7 @@ fn third_guest_sees(hub: bool) -> usize {
             w2 = wait("pinged")
         ),
     );
-    let mut a = guest(
+    let mut a = UmlGuest::boot_in(
         &ns,
         &dir,
         "a",
@@ -290,7 +238,7 @@ fn vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across() {
     // libvdeplug's vde:// URL names a switch *directory* whose control socket is <dir>/ctl.
     let ours = dir.join("ours");
     std::fs::create_dir_all(&ours).unwrap();
-    let sw = Sw::start(&ns, &dir, "switch", &ours.join("ctl"), &[]);
+    let sw = OurSwitch::start(&ns, &dir, "switch", &ours.join("ctl"), &[]);
     let theirs = dir.join("theirs");
     ns.sh(&format!("vde_switch -s {} -d", theirs.display()));
     wait_for(
@@ -313,7 +261,7 @@ fn vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across() {
     let d = dir.path().display().to_string();
     let ours_eth = vec![format!("eth0=daemon,,unix,{}/ctl", ours.display())];
     let theirs_eth = vec![format!("eth0=daemon,,unix,{}/ctl", theirs.display())];
-    let mut b = guest(
+    let mut b = UmlGuest::boot_in(
         &ns,
         &dir,
         "b",
@@ -323,7 +271,7 @@ fn vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across() {
              i=0; while [ ! -f {d}/done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"
         ),
     );
-    let mut a = guest(
+    let mut a = UmlGuest::boot_in(
         &ns,
         &dir,
         "a",
@@ -384,9 +332,9 @@ fn bad_requests_are_closed_and_the_switch_keeps_serving() {
     let ns = Netns::new("sw-bad");
     let dir = TempDir::new("sw-bad");
     let ctl = dir.join("uml.ctl");
-    let mut sw = Sw::start(&ns, &dir, "switch", &ctl, &[]);
+    let mut sw = OurSwitch::start(&ns, &dir, "switch", &ctl, &[]);
     let ctl2 = ctl.clone();
-    in_ns(&ns, move || {
+    ns.run_inside(move || {
         let ctl = ctl2;
         let a = client(&ctl, 1);
         let addr = uml_like_addr(std::process::id(), 99, 5);
@@ -432,7 +380,7 @@ fn bad_requests_are_closed_and_the_switch_keeps_serving() {
     ] {
         assert!(log.contains(needle), "log lacks {needle:?}:\n{log}");
     }
-    assert!(sw.d.alive(), "the switch died");
+    assert!(sw.daemon.alive(), "the switch died");
 }
 
 #[test]
@@ -447,14 +395,14 @@ fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
     let dir = TempDir::new("sw-leave");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
-    let _sw = Sw::start(
+    let _sw = OurSwitch::start(
         &ns,
         &dir,
         "switch",
         &ctl,
         &["-mgmt", mgmt.to_str().unwrap()],
     );
-    in_ns(&ns, move || {
+    ns.run_inside(move || {
         let a = client(&ctl, 1);
         let b = client(&ctl, 2);
         let c = client(&ctl, 3);
@@ -504,11 +452,11 @@ fn a_thousand_attach_detach_cycles_leak_no_descriptors() {
     let ns = Netns::new("sw-fds");
     let dir = TempDir::new("sw-fds");
     let ctl = dir.join("uml.ctl");
-    let sw = Sw::start(&ns, &dir, "switch", &ctl, &[]);
-    let pid = sw.d.pid();
+    let sw = OurSwitch::start(&ns, &dir, "switch", &ctl, &[]);
+    let pid = sw.daemon.pid();
     let before = open_fd_count(pid).unwrap();
     let ctl2 = ctl.clone();
-    in_ns(&ns, move || {
+    ns.run_inside(move || {
         let keep = client(&ctl2, 1);
         let peer = client(&ctl2, 2);
         for i in 0..1000u32 {
@@ -547,14 +495,14 @@ fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
     let dir = TempDir::new("sw-flood");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
-    let _sw = Sw::start(
+    let _sw = OurSwitch::start(
         &ns,
         &dir,
         "switch",
         &ctl,
         &["-mgmt", mgmt.to_str().unwrap()],
     );
-    in_ns(&ns, move || {
+    ns.run_inside(move || {
         let a = client(&ctl, 1);
         let b = client(&ctl, 2);
         let f = client(&ctl, 3);
@@ -635,7 +583,7 @@ fn version_1_and_compat_version_0_clients_attach() {
             .contains(&banner)
     });
     let data2 = data.clone();
-    in_ns(&ns, move || {
+    ns.run_inside(move || {
         let switch_data = DataAddr::from_path(data2.to_str().unwrap()).unwrap();
         // Version 1: magic, type 0, mac, address; answered with the data address.
         let a_addr = uml_like_addr(std::process::id(), 1, 11);
@@ -722,7 +670,7 @@ fn control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals() {
     // A stale socket file (its server is gone) is reclaimed silently.
     drop(UnixListener::bind(&ctl).unwrap());
     assert!(ctl.exists());
-    let mut first = Sw::start(&ns, &dir, "first", &ctl, &[]);
+    let mut first = OurSwitch::start(&ns, &dir, "first", &ctl, &[]);
     // A second switch on the live socket is refused and leaves it alone.
     let out = ns
         .command(bin("uml_switch"))
@@ -739,21 +687,21 @@ fn control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals() {
         )),
         "{err}"
     );
-    assert!(ctl.exists() && first.d.alive());
+    assert!(ctl.exists() && first.daemon.alive());
     UnixStream::connect(&ctl).expect("the first switch still serves its socket");
     // SIGTERM (which the original ignored) removes the socket.
-    first.d.signal(libc::SIGTERM);
+    first.daemon.signal(libc::SIGTERM);
     assert!(
         first
-            .d
+            .daemon
             .wait_timeout(Duration::from_secs(5))
             .is_some_and(|s| s.success())
     );
     assert!(!ctl.exists(), "SIGTERM left the control socket behind");
     // SIGINT too.
-    let mut second = Sw::start(&ns, &dir, "second", &ctl, &[]);
-    second.d.signal(libc::SIGINT);
-    assert!(second.d.wait_timeout(Duration::from_secs(5)).is_some());
+    let mut second = OurSwitch::start(&ns, &dir, "second", &ctl, &[]);
+    second.daemon.signal(libc::SIGINT);
+    assert!(second.daemon.wait_timeout(Duration::from_secs(5)).is_some());
     assert!(!ctl.exists(), "SIGINT left the control socket behind");
     // Unknown options: usage, exit 1. -hub announces itself.
     let out = Command::new(bin("uml_switch"))
@@ -780,7 +728,7 @@ fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let pcap = dir.join("cap.pcap");
-    let sw = Sw::start(
+    let sw = OurSwitch::start(
         &ns,
         &dir,
         "switch",
@@ -796,7 +744,7 @@ fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
     let d = dir.path().display().to_string();
     let hold =
         format!("i=0; while [ ! -f {d}/done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done");
-    let mut b = guest(
+    let mut b = UmlGuest::boot_in(
         &ns,
         &dir,
         "b",
@@ -805,7 +753,7 @@ fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
             "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; say \"MAC $(cat /sys/class/net/eth0/address)\"; touch {d}/b.up; {hold}"
         ),
     );
-    let mut a = guest(
+    let mut a = UmlGuest::boot_in(
         &ns,
         &dir,
         "a",
@@ -867,14 +815,14 @@ fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
     let dir = TempDir::new("sw-slow");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
-    let _sw = Sw::start(
+    let _sw = OurSwitch::start(
         &ns,
         &dir,
         "switch",
         &ctl,
         &["-mgmt", mgmt.to_str().unwrap()],
     );
-    in_ns(&ns, move || {
+    ns.run_inside(move || {
         let a = client(&ctl, 1);
         let slow = client(&ctl, 2);
         let c = client(&ctl, 3);
@@ -979,7 +927,7 @@ fn a_tap_port_and_daemon_mode_reach_a_uml_guest() {
     UnixStream::connect(&ctl).expect("the daemonized switch serves its socket");
     ns.sh("ip addr add 10.0.0.254/24 dev umltap0 && ip link set umltap0 up");
     let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
-    let mut g = guest(
+    let mut g = UmlGuest::boot_in(
         &ns,
         &dir,
         "g",

@@ -8,63 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use umlnet_linux::switchd::client::{Client, uml_like_addr};
-use umlnet_linux::sys::process::enter_netns;
-use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_tests::{Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, require_real_host, wait_for};
 
 const BOOT: Duration = Duration::from_secs(90);
-
-/// Our switch running in `ns`, and its log.
-struct Sw {
-    _d: Daemon,
-    log: PathBuf,
-}
-
-impl Sw {
-    fn start(ns: &Netns, dir: &TempDir, name: &str, ctl: &Path, extra: &[&str]) -> Sw {
-        let log = dir.join(&format!("{name}.log"));
-        let mut cmd = ns.command(bin("uml_switch"));
-        cmd.arg("-unix").arg(ctl).args(extra);
-        let d = Daemon::spawn(name, &mut cmd, &log);
-        let sw = Sw { _d: d, log };
-        wait_for("the switch banner", Duration::from_secs(10), || {
-            sw.log_text().contains("attached to unix socket")
-        });
-        sw
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-/// Runs `f` on a thread inside the namespace. Sockets made there stay in it and may be
-/// used from any thread afterwards.
-fn in_ns<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let name = ns.name().to_string();
-    std::thread::spawn(move || {
-        enter_netns(&name).expect("enter the test's network namespace");
-        f()
-    })
-    .join()
-    .expect("thread in the namespace panicked")
-}
-
-fn guest<'a>(
-    ns: &'a Netns,
-    dir: &'a TempDir,
-    name: &'a str,
-    eth: &'a [String],
-    script: &'a str,
-) -> UmlGuest {
-    UmlGuest::boot(UmlBoot {
-        netns: ns,
-        dir: dir.path(),
-        name,
-        eth,
-        script,
-        path_prefix: None,
-    })
-}
 
 /// The value of `name` in the console's `stats` answer.
 fn stat(status: &str, name: &str) -> u64 {
@@ -158,7 +104,7 @@ fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
     // Host A: our switch with an uplink to B, and a real UML guest on it.
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
-    let sw = Sw::start(
+    let sw = OurSwitch::start(
         &a,
         &dir,
         "switch",
@@ -172,7 +118,7 @@ fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
     );
     let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
     let d = dir.path().display().to_string();
-    let mut g = guest(
+    let mut g = UmlGuest::boot_in(
         &a,
         &dir,
         "g",
@@ -257,7 +203,7 @@ fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
     let (ctl_a, ctl_b) = (dir.join("a.ctl"), dir.join("b.ctl"));
     let mgmt_a = dir.join("a.mgmt");
     // B listens on a port of its own, to show ports are honoured both ways.
-    let sw_a = Sw::start(
+    let sw_a = OurSwitch::start(
         &na,
         &dir,
         "switch-a",
@@ -269,7 +215,7 @@ fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
             mgmt_a.to_str().unwrap(),
         ],
     );
-    let sw_b = Sw::start(
+    let sw_b = OurSwitch::start(
         &nb,
         &dir,
         "switch-b",
@@ -290,8 +236,8 @@ fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
     let eth_b = vec![format!("eth0=daemon,,unix,{}", ctl_b.display())];
     let sa = script("a", "192.168.43.1", "b", "192.168.43.2");
     let sb = script("b", "192.168.43.2", "a", "192.168.43.1");
-    let mut ga = guest(&na, &dir, "a", &eth_a, &sa);
-    let mut gb = guest(&nb, &dir, "b", &eth_b, &sb);
+    let mut ga = UmlGuest::boot_in(&na, &dir, "a", &eth_a, &sa);
+    let mut gb = UmlGuest::boot_in(&nb, &dir, "b", &eth_b, &sb);
     for (g, me) in [(&mut ga, "a"), (&mut gb, "b")] {
         let ping = g.wait_said("PING", BOOT);
         let out = std::fs::read_to_string(dir.join(&format!("{me}-ping.txt"))).unwrap_or_default();
@@ -329,7 +275,7 @@ struct Rig {
     _a: Netns,
     b: Netns,
     _dir: TempDir,
-    sw: Sw,
+    sw: OurSwitch,
     mgmt: PathBuf,
     client: Client,
 }
@@ -349,9 +295,9 @@ fn rig(tag: &str, b_addrs: &[&str], uplinks: &[&str]) -> Rig {
         args.extend(["-vxlan", u]);
     }
     args.extend(["-mgmt", mgmt.to_str().unwrap()]);
-    let sw = Sw::start(&a, &dir, "switch", &ctl, &args);
+    let sw = OurSwitch::start(&a, &dir, "switch", &ctl, &args);
     let c = ctl.clone();
-    let client = in_ns(&a, move || {
+    let client = a.run_inside(move || {
         Client::attach(&c, uml_like_addr(std::process::id(), 1, 77)).expect("attach")
     });
     Rig {
@@ -368,9 +314,9 @@ impl Rig {
     /// A UDP socket in `b` bound to `addr`.
     fn endpoint(&self, addr: &str) -> UdpSocket {
         let addr: SocketAddr = addr.parse().unwrap();
-        let s = in_ns(&self.b, move || {
-            UdpSocket::bind(addr).expect("bind endpoint")
-        });
+        let s = self
+            .b
+            .run_inside(move || UdpSocket::bind(addr).expect("bind endpoint"));
         s.set_read_timeout(Some(Duration::from_millis(300)))
             .unwrap();
         s
@@ -613,7 +559,7 @@ fn an_ipv6_uplink_carries_frames_both_ways() {
     let dir = TempDir::new("vx6");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
-    let sw = Sw::start(
+    let sw = OurSwitch::start(
         &a,
         &dir,
         "switch",
@@ -626,10 +572,10 @@ fn an_ipv6_uplink_carries_frames_both_ways() {
         ],
     );
     let c = ctl.clone();
-    let client = in_ns(&a, move || {
+    let client = a.run_inside(move || {
         Client::attach(&c, uml_like_addr(std::process::id(), 6, 66)).expect("attach")
     });
-    let ep = in_ns(&b, || UdpSocket::bind("[fd95::2]:4789").expect("bind"));
+    let ep = b.run_inside(|| UdpSocket::bind("[fd95::2]:4789").expect("bind"));
     ep.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     ep.send_to(
         &vxlan(0x08, 42, &frame(BCAST, REMOTE_MAC, 1)),
