@@ -238,9 +238,13 @@ struct Port {
     attached_at: Instant,
     /// Frames that met a full receive queue, retried in order (see [`BACKLOG_FRAMES`]).
     backlog: VecDeque<Vec<u8>>,
-    /// The port's own socket is watched for room in the client's queue (`EPOLLOUT`),
-    /// which is when its backlog is retried.
+    /// The port's sending socket is watched for room in the client's queue
+    /// (`EPOLLOUT`), which is when its backlog is retried: a UML kernel's separate one
+    /// always, a vde2 port's while it has a backlog.
     armed: bool,
+    /// The port is in the daemon's list of backlogged ports (it leaves the list when
+    /// [`SwitchDaemon::flush_backlogs`] finds its backlog empty).
+    listed: bool,
 }
 
 struct MgmtConn {
@@ -557,6 +561,7 @@ impl SwitchDaemon {
             attached_at: self.now(),
             backlog: VecDeque::new(),
             armed: false,
+            listed: false,
         });
         Some(id)
     }
@@ -899,13 +904,20 @@ impl SwitchDaemon {
                 None => Ok(()),
             })
             .and_then(|()| match tx {
-                Some(s) => poller.add(s.as_raw_fd(), token(T_PORT_DATA, u64::from(id))),
+                // Watched for room once and for good (edge-triggered): every send that
+                // meets a full queue makes the kernel report the room that follows.
+                Some(s) => {
+                    poller.add_writable_edge(s.as_raw_fd(), token(T_PORT_DATA, u64::from(id)))
+                }
                 None => Ok(()),
             });
         if let Err(e) = watched {
             tracing::warn!("watching port {id}: {e}; detaching it");
             self.detach(poller, id);
             return;
+        }
+        if let Some(port) = self.ports[usize::from(id)].as_mut() {
+            port.armed = matches!(port.kind, PortKind::Client { tx: Some(_), .. });
         }
         self.stats.ports_attached += 1;
         if let RequestRepr::V3 { description, .. } = req
@@ -1318,7 +1330,10 @@ impl SwitchDaemon {
             return;
         }
         if port.backlog.is_empty() {
-            self.backlogged.push(p);
+            if !port.listed {
+                port.listed = true;
+                self.backlogged.push(p);
+            }
             if matches!(port.kind, PortKind::Client { own: Some(_), .. }) && !port.armed {
                 self.to_arm.push(p);
             }
@@ -1338,11 +1353,19 @@ impl SwitchDaemon {
                 self.backlogged.swap_remove(i);
                 continue;
             };
+            if port.backlog.is_empty() {
+                port.listed = false;
+                self.backlogged.swap_remove(i);
+                continue;
+            }
             if port.armed {
                 i += 1;
                 continue;
             }
             if self.flush_port(p) {
+                if let Some(port) = self.ports.get_mut(usize::from(p)).and_then(Option::as_mut) {
+                    port.listed = false;
+                }
                 self.backlogged.swap_remove(i);
             } else {
                 i += 1;
@@ -1432,9 +1455,14 @@ impl SwitchDaemon {
             return;
         };
         if empty {
-            self.backlogged.retain(|q| *q != p);
+            // A separate sending socket stays watched (edge-triggered); a vde2 port's
+            // one socket is watched for room only while it has a backlog.
             if port.armed
-                && let Some(sock) = port.kind.tx_socket()
+                && let PortKind::Client {
+                    own: Some(sock),
+                    tx: None,
+                    ..
+                } = &port.kind
             {
                 let _ =
                     poller.want_writable(sock.as_raw_fd(), token(T_PORT_DATA, u64::from(p)), false);
