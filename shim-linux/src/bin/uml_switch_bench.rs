@@ -35,8 +35,8 @@ struct Args {
     /// Only rows whose name contains this text (e.g. "999").
     #[arg(long, default_value = "")]
     only: String,
-    /// Runs per row and switch (the best is reported).
-    #[arg(long, default_value_t = 2)]
+    /// Runs per row and switch (the median is reported).
+    #[arg(long, default_value_t = 3)]
     repeat: usize,
     /// CPU for the switch under test (the generator takes the next one).
     #[arg(long, default_value_t = 0)]
