@@ -132,6 +132,23 @@ fn a_whole_command_line_with_warnings() {
 }
 
 #[test]
+fn an_unknown_transport_is_a_warning_because_the_kernel_ignores_it_silently() {
+    let o = check(&["eth5=bogus", "eth0=mcast"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "eth5=bogus\n  warning: eth5: transport: expected one of ethertap, tuntap, mcast"
+        ) && out.contains("the kernel ignores this argument silently"),
+        "{out}"
+    );
+    assert!(
+        out.contains("mcast group 239.192.168.1 port 1102 ttl 1"),
+        "{out}"
+    );
+}
+
+#[test]
 fn bad_inputs_exit_2_and_name_device_field_expected_and_found() {
     let cases: &[(&str, &str)] = &[
         (
@@ -153,10 +170,6 @@ fn bad_inputs_exit_2_and_name_device_field_expected_and_found() {
         (
             "eth0mcast",
             "eth0: device number: expected '=' right after the device number, found 'mcast'",
-        ),
-        (
-            "eth5=bogus",
-            "eth5: transport: expected one of ethertap, tuntap, mcast",
         ),
         (
             "eth2=mcast,,,,,extra",

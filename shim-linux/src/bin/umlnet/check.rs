@@ -9,7 +9,8 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use umlnet_core::cmdline::{
-    CmdlineChecker, DEBIAN_DAEMON_CTL, DeviceSpec, Parsed, Transport, UPSTREAM_DAEMON_CTL, Warning,
+    CmdlineChecker, DEBIAN_DAEMON_CTL, DeviceSpec, ErrorKind, Parsed, Transport,
+    UPSTREAM_DAEMON_CTL, Warning,
 };
 use umlnet_core::mac::MacAddr;
 
@@ -69,6 +70,11 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                 devices += 1;
                 report(&mut out, &parsed, args);
             }
+            // The kernel ignores an argument whose transport it does not know, without a
+            // word: that is a warning (no device will exist), not a refusal.
+            Some(Err(e)) if e.kind == ErrorKind::UnknownTransport => {
+                let _ = writeln!(out, "{arg}\n  warning: {}", e.display(arg));
+            }
             Some(Err(e)) => errors.push(e.display(arg).to_string()),
         }
     }
@@ -77,7 +83,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     for e in &errors {
         let _ = writeln!(stderr, "umlnet check: {e}");
     }
-    if devices == 0 && errors.is_empty() {
+    if devices == 0 && errors.is_empty() && out.is_empty() {
         let _ = writeln!(
             stderr,
             "umlnet check: no network arguments: expected eth<n>=<transport>,… (e.g. eth0=mcast)"
