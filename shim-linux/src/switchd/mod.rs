@@ -22,7 +22,8 @@
 //!   shared socket does. v0 clients and, with `-compat-v0`, UML kernels use the shared
 //!   data socket, keyed by their exact 110-byte address (a hash map, not a scan);
 //! * frames arrive in batches (`recvmmsg`) and leave in batches (one `sendmmsg` per
-//!   destination socket); while they flow the loop polls for 50 µs before it sleeps;
+//!   destination socket); while they flow the loop polls up to 50 µs before it
+//!   sleeps (a window that shrinks when frames come further apart than that);
 //! * a receiver whose queue is full (a UML kernel's holds about 11 datagrams) gets a
 //!   bounded backlog of [`BACKLOG_FRAMES`], sent in order as soon as the kernel reports
 //!   room in its queue (`EPOLLOUT` on its socket; every millisecond on the shared
@@ -597,6 +598,8 @@ impl SwitchDaemon {
         let mut ready = Vec::with_capacity(256);
         let mut tapbuf = vec![0u8; DEFAULT_MAX_FRAME_LEN + 1];
         let mut last_rx: Option<std::time::Instant> = None;
+        let mut spin = self.busy_poll;
+        let mut asleep_since: Option<std::time::Instant> = None;
         let mut vxbuf = vec![0u8; vxlan::RECV_BUF];
         let mut vxframes = Vec::with_capacity(vxlan::RECV_BATCH);
         loop {
@@ -606,10 +609,17 @@ impl SwitchDaemon {
             self.flush_backlogs();
             self.arm_ports(&poller);
             // While frames flow, look again without sleeping for a little while: a
-            // wake-up costs more than a few empty epoll_wait calls.
-            let timeout = if last_rx.is_some_and(|t| t.elapsed() < self.busy_poll) {
+            // wake-up costs more than a few empty epoll_wait calls. The window adapts
+            // to the gaps between frames: it doubles when the next frame came within
+            // `busy_poll` of going to sleep, and halves when it did not (slow, steady
+            // traffic then costs no spinning).
+            let spinning = last_rx.is_some_and(|t| t.elapsed() < spin);
+            let timeout = if spinning {
                 Some(std::time::Duration::ZERO)
             } else {
+                if last_rx.is_some() && asleep_since.is_none() {
+                    asleep_since = Some(std::time::Instant::now());
+                }
                 (!self.backlogged.is_empty()).then_some(std::time::Duration::from_millis(1))
             };
             ready.clear();
@@ -618,6 +628,7 @@ impl SwitchDaemon {
                     .wait(timeout)
                     .map_err(io_err("epoll_wait", "switch"))?,
             );
+            let rx_before = last_rx;
             for ev in ready.iter().copied() {
                 let (kind, id) = (ev.token >> 32, (ev.token & 0xffff_ffff) as u32);
                 match kind {
@@ -734,6 +745,15 @@ impl SwitchDaemon {
                     T_MGMT => self.mgmt_event(&poller, id as RawFd),
                     _ => {}
                 }
+            }
+            if last_rx != rx_before
+                && let Some(t) = asleep_since.take()
+            {
+                spin = if t.elapsed() < self.busy_poll {
+                    (spin * 2).clamp(self.busy_poll / 8, self.busy_poll)
+                } else {
+                    spin / 2
+                };
             }
         }
     }
