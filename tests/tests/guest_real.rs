@@ -549,7 +549,9 @@ fn uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it() {
         guest.output()
     );
 
-    // The guest uses it: it answers the kernel's pings and pings it.
+    // The guest uses it: it answers the kernel's pings and pings it (once the kernel,
+    // which boots at its own pace, has its address).
+    kernel.wait_said("UP", Duration::from_secs(60));
     guest.run(
         "ifconfig eth1 10.7.0.1 netmask 255.255.255.0 up",
         Duration::from_secs(5),
