@@ -4,7 +4,7 @@
 //! Commands: `ports`, `macs`, `stats`, `hub on|off`, `help`. Try it with
 //! `socat - UNIX-CONNECT:<path>` or [`switch_status`].
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -146,14 +146,13 @@ pub(crate) fn execute<I: Iterator<Item = PortView>>(line: &str, v: View<'_, I>) 
 
 /// Asks the console at `path` for `stats`, `ports` and `macs` and returns the answers
 /// (what `umlnet switch-status <path>` prints).
-pub fn switch_status(path: &Path) -> anyhow::Result<String> {
-    use anyhow::Context;
-    let mut s = UnixStream::connect(path).with_context(|| {
-        format!(
-            "connecting to the switch console '{}' (was uml_switch started with -mgmt?)",
-            path.display()
-        )
-    })?;
+pub fn switch_status(path: &Path) -> io::Result<String> {
+    let context =
+        |what: String| move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
+    let mut s = UnixStream::connect(path).map_err(context(format!(
+        "connecting to the switch console '{}' (was uml_switch started with -mgmt?)",
+        path.display()
+    )))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
     s.write_all(b"stats\nports\nmacs\n")?;
     let mut r = BufReader::new(s);
@@ -163,10 +162,13 @@ pub fn switch_status(path: &Path) -> anyhow::Result<String> {
     while answers < 3 {
         line.clear();
         if r.read_line(&mut line)
-            .context("reading the console's answer")?
+            .map_err(context("reading the console's answer".to_string()))?
             == 0
         {
-            anyhow::bail!("the switch console closed the connection after {answers} of 3 answers");
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the switch console closed the connection after {answers} of 3 answers"),
+            ));
         }
         if line == "\n" {
             answers += 1;
