@@ -240,6 +240,15 @@ pub struct HostStats {
     pub icmp_errors: u64,
 }
 
+/// The fields of an ARP request that answering it needs (sender MAC and address, the
+/// address asked for), parsed once on arrival and kept while a proxied answer waits.
+#[derive(Debug, Clone, Copy)]
+struct ArpRequest {
+    sha: MacAddr,
+    spa: Ipv4Addr,
+    tpa: Ipv4Addr,
+}
+
 /// The simulated host kernel (see the module documentation).
 #[derive(Debug)]
 pub struct HostKernel {
@@ -257,7 +266,7 @@ pub struct HostKernel {
     ping_seq: u16,
     proxy_delay: Duration,
     /// Proxied ARP requests waiting out their delay: (due, seq) -> (device, request).
-    proxy_queue: BTreeMap<(Instant, u64), (String, Vec<u8>)>,
+    proxy_queue: BTreeMap<(Instant, u64), (String, ArpRequest)>,
     proxy_seq: u64,
 }
 
@@ -751,7 +760,7 @@ impl HostKernel {
             }
             let (dev, request) = entry.remove();
             if let Ok(i) = self.index(&dev) {
-                self.arp_request_in(i, &request, now, true);
+                self.arp_request_in(i, request, now, true);
             }
             any = true;
         }
@@ -834,27 +843,15 @@ impl HostKernel {
         }
         if operation == ArpOperation::Request {
             // Linux answers a request sent to its own MAC at once (PACKET_HOST).
-            self.arp_request_in(i, bytes, now, unicast);
+            self.arp_request_in(i, ArpRequest { sha, spa, tpa }, now, unicast);
         }
     }
 
     /// Answers an ARP request (already learned from), or queues a proxied answer for
     /// its random delay as Linux does for broadcast requests.
-    fn arp_request_in(&mut self, i: usize, bytes: &[u8], now: Instant, at_once: bool) {
-        let Ok(p) = ArpPacket::new_checked(bytes) else {
-            return;
-        };
-        let Ok(ArpRepr::EthernetIpv4 {
-            source_hardware_addr: sha,
-            source_protocol_addr: spa,
-            target_protocol_addr: tpa,
-            ..
-        }) = ArpRepr::parse(&p)
-        else {
-            return;
-        };
+    fn arp_request_in(&mut self, i: usize, request: ArpRequest, now: Instant, at_once: bool) {
+        let ArpRequest { sha, spa, tpa } = request;
         let dev = self.ifaces[i].name.clone();
-        let sha = MacAddr(sha.0);
         let route_dev = self.lookup(tpa).map(|(d, _)| d);
         let elsewhere = route_dev.is_some_and(|d| d != i);
         if self.is_local(tpa) {
@@ -868,7 +865,7 @@ impl HostKernel {
                 self.proxy_seq += 1;
                 self.proxy_queue.insert(
                     (now + Duration::from_micros(wait), self.proxy_seq),
-                    (dev, bytes.to_vec()),
+                    (dev, request),
                 );
                 return;
             }
