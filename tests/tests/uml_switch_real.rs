@@ -384,6 +384,37 @@ fn bad_requests_are_closed_and_the_switch_keeps_serving() {
 }
 
 #[test]
+fn only_its_client_can_send_into_a_port() {
+    if !require_real_host("only_its_client_can_send_into_a_port", &["ip"]) {
+        return;
+    }
+    let ns = Netns::new("sw-spoof");
+    let dir = TempDir::new("sw-spoof");
+    let ctl = dir.join("uml.ctl");
+    let _sw = OurSwitch::start(&ns, &dir, "switch", &ctl, &[]);
+    ns.run_inside(move || {
+        let a = client(&ctl, 1);
+        let b = client(&ctl, 2);
+        push(&a, &frame([0xff; 6], mac(1), 1, 60));
+        push(&b, &frame([0xff; 6], mac(2), 2, 60));
+        std::thread::sleep(Duration::from_millis(100));
+        drain(&a);
+        drain(&b);
+        // Somebody else who learned the name of a's port cannot inject frames into it.
+        let intruder = DgramSocket::new().unwrap();
+        let spoofed = frame(mac(2), mac(1), 77, 60);
+        let err = intruder
+            .send_to_raw(&spoofed, a.switch_addr().as_bytes(), SOCKADDR_UN_LEN)
+            .expect_err("a datagram from a stranger into a's port was taken");
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+        assert!(recv_seq(&b, 77, Duration::from_millis(300)).is_none());
+        // a itself still can.
+        push(&a, &frame(mac(2), mac(1), 78, 60));
+        assert!(recv_seq(&b, 78, Duration::from_secs(2)).is_some());
+    });
+}
+
+#[test]
 fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
     if !require_real_host(
         "a_client_leaving_mid_stream_is_purged_and_others_keep_flowing",

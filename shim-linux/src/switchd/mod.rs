@@ -12,15 +12,14 @@
 //!   answered with a 110-byte data address, a version 0 request registers a port
 //!   without a reply, anything else is logged and the connection is **closed**;
 //! * every client that gets a reply (UML kernels and vde2 alike, as `vde_switch` does)
-//!   gets a datagram socket of its own, bound to the name in the reply: the port is the
-//!   socket a frame arrives on. Frames leave by a socket connected to the client, so
-//!   the kernel does not look the client's name up every time: for vde2 that same
-//!   socket (libvdeplug connects to it, unlinks its own socket file and takes frames
-//!   only from it), for a UML kernel (it sends to the address in the reply and does
-//!   not check where frames come from) a second one, so that the first stays
-//!   unconnected and the queue limit on it holds a fast sender back as the original's
-//!   shared socket does. v0 clients and, with `-compat-v0`, UML kernels use the shared
-//!   data socket, keyed by their exact 110-byte address (a hash map, not a scan);
+//!   gets a datagram socket of its own, bound to the name in the reply and connected to
+//!   the client's data socket: the port is the socket a frame arrives on, only the
+//!   client can send to it, and frames leave by it without the kernel looking the
+//!   client's name up every time (libvdeplug needs this: it connects to that name,
+//!   unlinks its own socket file and takes frames only from it; a UML kernel sends to
+//!   the name and does not check where frames come from). v0 clients and, with
+//!   `-compat-v0`, UML kernels use the shared data socket, keyed by their exact
+//!   110-byte address (a hash map, not a scan);
 //! * frames arrive in batches (`recvmmsg`) and leave in batches (one `sendmmsg` per
 //!   destination socket); while they flow the loop polls up to 50 µs before it
 //!   sleeps (a window that shrinks when frames come further apart than that);
@@ -80,9 +79,22 @@ pub const RECV_BATCH: usize = 64;
 /// covers a burst as deep as a client's send buffer (a few hundred small frames, which
 /// a port socket of our own takes in at once).
 pub const BACKLOG_FRAMES: usize = 512;
-/// After the data socket runs dry, how long the loop keeps polling it before it
-/// sleeps in `epoll_wait` (only while traffic flows; an idle switch sleeps).
+/// After the last frame, the longest the loop keeps polling before it sleeps in
+/// `epoll_wait` (see [`spin_window`]; an idle switch sleeps).
 pub const BUSY_POLL: std::time::Duration = std::time::Duration::from_micros(50);
+/// How long the loop polls without sleeping after the last frame, given the average
+/// gap between frames that were not back to back: about two gaps, at least an eighth
+/// of `max` and at most `max`; nothing when frames come more than `max * 4 / 5` apart.
+/// Spinning then keeps round trips short and saves wake-ups while frames come close
+/// together, and evenly paced traffic (say 20k frames/s, 50 µs apart) costs none.
+fn spin_window(gap: std::time::Duration, max: std::time::Duration) -> std::time::Duration {
+    if gap > max * 4 / 5 {
+        std::time::Duration::ZERO
+    } else {
+        (gap * 2).clamp(max / 8, max)
+    }
+}
+
 /// All ports' backlogs together stay below this many bytes.
 pub const BACKLOG_BYTES: usize = 32 << 20;
 /// The largest request read from a new control connection (vde2 adds a description).
@@ -207,16 +219,10 @@ enum PortKind {
         ctl: UnixStream,
         addr: DataAddr,
         layout: &'static str,
-        /// A socket of this port's own, bound to the name we replied with (for vde2
-        /// also connected to the client); `None` for v0 clients (they get no reply) and
-        /// when none could be made, which are served from the shared data socket.
+        /// A socket of this port's own, bound to the name we replied with and
+        /// connected to the client; `None` for v0 clients (they get no reply) and when
+        /// none could be made, which are served from the shared data socket.
         own: Option<DgramSocket>,
-        /// For a UML kernel: an unnamed socket connected to the client that its frames
-        /// leave by. `own` stays unconnected, so the kernel's own limit on the queue of
-        /// a socket it sends to (`max_dgram_qlen`) holds its sends back when we fall
-        /// behind, as with the original's shared socket, instead of letting a whole
-        /// send buffer of frames in at once.
-        tx: Option<DgramSocket>,
     },
     /// The `-tap` device.
     Tap,
@@ -225,10 +231,10 @@ enum PortKind {
 }
 
 impl PortKind {
-    /// The socket a client's frames leave by (`tx`, else `own`).
+    /// The socket of a client's own, connected to it.
     fn tx_socket(&self) -> Option<&DgramSocket> {
         match self {
-            PortKind::Client { tx: Some(s), .. } | PortKind::Client { own: Some(s), .. } => Some(s),
+            PortKind::Client { own: Some(s), .. } => Some(s),
             _ => None,
         }
     }
@@ -239,9 +245,8 @@ struct Port {
     attached_at: Instant,
     /// Frames that met a full receive queue, retried in order (see [`BACKLOG_FRAMES`]).
     backlog: VecDeque<Vec<u8>>,
-    /// The port's sending socket is watched for room in the client's queue
-    /// (`EPOLLOUT`), which is when its backlog is retried: a UML kernel's separate one
-    /// always, a vde2 port's while it has a backlog.
+    /// The port's socket is watched for room in the client's queue (`EPOLLOUT`) while
+    /// it has a backlog, which is retried then.
     armed: bool,
     /// The port is in the daemon's list of backlogged ports (it leaves the list when
     /// [`SwitchDaemon::flush_backlogs`] finds its backlog empty).
@@ -295,6 +300,9 @@ pub struct SwitchDaemon {
     free_ids: Vec<u16>,
     by_addr: HashMap<DataAddr, u16, AddrHasherBuilder>,
     last_hit: Option<(DataAddr, u16)>,
+    /// The port the last frame left by (for the busy-poll rule: a frame that comes back
+    /// from it is a reply).
+    last_egress: Option<u16>,
     pending: HashMap<RawFd, UnixStream>,
     mgmt_conns: HashMap<RawFd, MgmtConn>,
     stats: DaemonStats,
@@ -481,6 +489,7 @@ impl SwitchDaemon {
             free_ids: (0..PORT_SLOTS as u16).rev().collect(),
             by_addr: HashMap::with_hasher(AddrHasherBuilder(seed)),
             last_hit: None,
+            last_egress: None,
             pending: HashMap::new(),
             mgmt_conns: HashMap::new(),
             stats: DaemonStats::default(),
@@ -598,8 +607,14 @@ impl SwitchDaemon {
         let mut ready = Vec::with_capacity(256);
         let mut tapbuf = vec![0u8; DEFAULT_MAX_FRAME_LEN + 1];
         let mut last_rx: Option<std::time::Instant> = None;
-        let mut spin = self.busy_poll;
-        let mut asleep_since: Option<std::time::Instant> = None;
+        // The gaps that ended a quiet moment (an empty poll), averaged: how far apart
+        // frames come when they do not come back to back.
+        let mut gap = self.busy_poll / 4;
+        let mut quiet = false;
+        // The frame that ended the last quiet moment came back from the port the frame
+        // before it left by: a conversation (a ping, a request), whose next turn comes
+        // sooner if we are awake for it.
+        let mut reply = false;
         let mut vxbuf = vec![0u8; vxlan::RECV_BUF];
         let mut vxframes = Vec::with_capacity(vxlan::RECV_BATCH);
         loop {
@@ -609,17 +624,16 @@ impl SwitchDaemon {
             self.flush_backlogs();
             self.arm_ports(&poller);
             // While frames flow, look again without sleeping for a little while: a
-            // wake-up costs more than a few empty epoll_wait calls. The window adapts
-            // to the gaps between frames: it doubles when the next frame came within
-            // `busy_poll` of going to sleep, and halves when it did not (slow, steady
-            // traffic then costs no spinning).
+            // wake-up costs more than a few empty epoll_wait calls.
+            let spin = if reply {
+                self.busy_poll
+            } else {
+                spin_window(gap, self.busy_poll)
+            };
             let spinning = last_rx.is_some_and(|t| t.elapsed() < spin);
             let timeout = if spinning {
                 Some(std::time::Duration::ZERO)
             } else {
-                if last_rx.is_some() && asleep_since.is_none() {
-                    asleep_since = Some(std::time::Instant::now());
-                }
                 (!self.backlogged.is_empty()).then_some(std::time::Duration::from_millis(1))
             };
             ready.clear();
@@ -629,16 +643,14 @@ impl SwitchDaemon {
                     .map_err(io_err("epoll_wait", "switch"))?,
             );
             let rx_before = last_rx;
+            let egress_before = self.last_egress;
+            let mut first_in: Option<u16> = None;
             for ev in ready.iter().copied() {
                 let (kind, id) = (ev.token >> 32, (ev.token & 0xffff_ffff) as u32);
                 match kind {
                     T_DATA => {
-                        // Several batches per wake-up, but give the others a turn. While
-                        // frames keep coming, poll a little longer before sleeping: a
-                        // wake-up costs far more than a few empty recvmmsg calls.
-                        let mut batches = 0;
-                        let mut idle_since: Option<std::time::Instant> = None;
-                        while batches < 64 {
+                        // Several batches per wake-up, but give the others a turn.
+                        for _ in 0..64 {
                             let n = match self.data.recv_batch(&mut batch) {
                                 Ok(n) => n,
                                 Err(e) => {
@@ -647,15 +659,9 @@ impl SwitchDaemon {
                                 }
                             };
                             if n == 0 {
-                                let t = *idle_since.get_or_insert_with(std::time::Instant::now);
-                                if self.busy_poll.is_zero() || t.elapsed() >= self.busy_poll {
-                                    break;
-                                }
-                                std::hint::spin_loop();
-                                continue;
+                                break;
                             }
-                            idle_since = None;
-                            batches += 1;
+                            last_rx = Some(std::time::Instant::now());
                             self.forward_batch(&batch, None, &mut out, &mut scratch);
                         }
                     }
@@ -664,7 +670,6 @@ impl SwitchDaemon {
                         if ev.writable {
                             self.port_writable(&poller, port);
                         }
-                        // The sending socket reports room only; `own` brings frames.
                         let reads = if ev.readable || ev.hangup { 8 } else { 0 };
                         for _ in 0..reads {
                             let Some(Port {
@@ -682,6 +687,7 @@ impl SwitchDaemon {
                                 break;
                             }
                             last_rx = Some(std::time::Instant::now());
+                            first_in = first_in.or(Some(port));
                             self.forward_batch(&batch, Some(port), &mut out, &mut scratch);
                             if n < batch.capacity() {
                                 break;
@@ -746,14 +752,15 @@ impl SwitchDaemon {
                     _ => {}
                 }
             }
-            if last_rx != rx_before
-                && let Some(t) = asleep_since.take()
-            {
-                spin = if t.elapsed() < self.busy_poll {
-                    (spin * 2).clamp(self.busy_poll / 8, self.busy_poll)
-                } else {
-                    spin / 2
-                };
+            if last_rx == rx_before {
+                quiet = true;
+            } else if let (Some(a), Some(b)) = (rx_before, last_rx) {
+                // One long pause (an idle minute) says little about the next gaps.
+                if std::mem::take(&mut quiet) {
+                    let sample = b.saturating_duration_since(a).min(self.busy_poll * 2);
+                    gap = (gap * 3 + sample) / 4;
+                    reply = first_in.is_some() && first_in == egress_before;
+                }
             }
         }
     }
@@ -842,16 +849,19 @@ impl SwitchDaemon {
         //
         // A UML kernel gets one too: it sends its frames to whatever address we reply
         // with and receives on its own address without checking the source (spec §3.1).
-        // Ours is bound to the name in the reply; frames to the kernel leave by a second,
-        // connected socket, which spares the kernel's name lookup on every frame we send,
-        // and the ingress port is the socket a frame came in on (its source is checked).
-        // Should they not be available (out of descriptors), a UML kernel is served
+        // Connected, the socket spares the kernel's name lookup on every frame we send,
+        // takes datagrams from the client only, and the ingress port is the socket a
+        // frame came in on. (A sender to a socket connected back to it is held back by
+        // its send buffer rather than by the receiving queue's length limit, so frames
+        // arrive in larger batches; each wake-up reads a bounded number of batches per
+        // port, so one fast sender cannot crowd the others out.)
+        // Should one not be available (out of descriptors), a UML kernel is served
         // from the shared data socket instead; a v0 client, which gets no reply, always
         // is, and so is everybody but vde2 with -compat-v0, where the reply names the
         // filesystem data socket as the original's does.
         let is_vde = matches!(req, RequestRepr::V3 { description, .. } if !description.is_empty());
         let own = if is_vde || (req.wants_reply() && self.cfg.data.is_none()) {
-            match self.port_socket(&addr, is_vde) {
+            match self.port_socket(&addr) {
                 Ok(s) => Some(s),
                 Err(e) if is_vde => {
                     let why = format!(
@@ -873,7 +883,7 @@ impl SwitchDaemon {
         };
         if req.wants_reply() {
             let own_addr = match &own {
-                Some((_, _, a)) => *a,
+                Some((_, a)) => *a,
                 None => self.data_addr,
             };
             let reply: &[u8; REPLY_LEN] = own_addr.as_bytes();
@@ -892,16 +902,12 @@ impl SwitchDaemon {
         }
         let _ = poller.delete(fd);
         let stream = self.pending.remove(&fd).expect("present above");
-        let (own, tx) = match own {
-            Some((s, tx, _)) => (Some(s), tx),
-            None => (None, None),
-        };
+        let own = own.map(|(s, _)| s);
         let Some(id) = self.alloc_port(PortKind::Client {
             ctl: stream,
             addr,
             layout,
             own,
-            tx,
         }) else {
             self.stats.requests_refused += 1;
             tracing::warn!(
@@ -911,7 +917,7 @@ impl SwitchDaemon {
             return;
         };
         let Some(Port {
-            kind: PortKind::Client { ctl, own, tx, .. },
+            kind: PortKind::Client { ctl, own, .. },
             ..
         }) = &self.ports[usize::from(id)]
         else {
@@ -922,22 +928,11 @@ impl SwitchDaemon {
             .and_then(|()| match own {
                 Some(s) => poller.add(s.as_raw_fd(), token(T_PORT_DATA, u64::from(id))),
                 None => Ok(()),
-            })
-            .and_then(|()| match tx {
-                // Watched for room once and for good (edge-triggered): every send that
-                // meets a full queue makes the kernel report the room that follows.
-                Some(s) => {
-                    poller.add_writable_edge(s.as_raw_fd(), token(T_PORT_DATA, u64::from(id)))
-                }
-                None => Ok(()),
             });
         if let Err(e) = watched {
             tracing::warn!("watching port {id}: {e}; detaching it");
             self.detach(poller, id);
             return;
-        }
-        if let Some(port) = self.ports[usize::from(id)].as_mut() {
-            port.armed = matches!(port.kind, PortKind::Client { tx: Some(_), .. });
         }
         self.stats.ports_attached += 1;
         if let RequestRepr::V3 { description, .. } = req
@@ -953,14 +948,9 @@ impl SwitchDaemon {
         }
     }
 
-    /// The sockets of one client port: one bound to a fresh abstract name of ours and,
-    /// for vde2 (`connect_own`), connected to the client's data socket; otherwise a
-    /// second, unnamed one connected to the client to send by.
-    fn port_socket(
-        &mut self,
-        client: &DataAddr,
-        connect_own: bool,
-    ) -> io::Result<(DgramSocket, Option<DgramSocket>, DataAddr)> {
+    /// The socket of one client port: bound to a fresh abstract name of ours (which
+    /// goes in the reply) and connected to the client's data socket.
+    fn port_socket(&mut self, client: &DataAddr) -> io::Result<(DgramSocket, DataAddr)> {
         self.port_socket_seq = self.port_socket_seq.wrapping_add(1);
         let name = format!(
             "umlnet-switch-{}-port-{}",
@@ -970,15 +960,9 @@ impl SwitchDaemon {
         let own = DataAddr::abstract_from(name.as_bytes())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let s = DgramSocket::bind_raw(own.as_bytes(), SOCKADDR_UN_LEN)?;
-        if connect_own {
-            s.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?;
-            let _ = s.set_send_buffer(1 << 20);
-            return Ok((s, None, own));
-        }
-        let tx = DgramSocket::new()?;
-        tx.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?;
-        let _ = tx.set_send_buffer(1 << 20);
-        Ok((s, Some(tx), own))
+        s.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?;
+        let _ = s.set_send_buffer(1 << 20);
+        Ok((s, own))
     }
 
     fn port_control_event(&mut self, poller: &Poller, id: u16) {
@@ -1013,12 +997,9 @@ impl SwitchDaemon {
         self.backlog_bytes -= port.backlog.iter().map(Vec::len).sum::<usize>();
         self.backlogged.retain(|p| *p != id);
         let purged = self.sw.remove_port(PortId(id)).unwrap_or(0);
-        if let PortKind::Client {
-            ctl, addr, own, tx, ..
-        } = port.kind
-        {
+        if let PortKind::Client { ctl, addr, own, .. } = port.kind {
             let _ = poller.delete(ctl.as_raw_fd());
-            for s in own.iter().chain(tx.iter()) {
+            if let Some(s) = &own {
                 let _ = poller.delete(s.as_raw_fd());
             }
             self.by_addr.remove(&addr);
@@ -1087,28 +1068,11 @@ impl SwitchDaemon {
     ) {
         let now = self.now();
         out.clear();
-        // A port socket that is not connected (a UML kernel's) takes datagrams from
-        // anybody who knows its name: only the client's own address is its port.
-        let expect = fixed_ingress.and_then(|p| match self.ports.get(usize::from(p)) {
-            Some(Some(Port {
-                kind: PortKind::Client {
-                    addr, tx: Some(_), ..
-                },
-                ..
-            })) => Some(*addr),
-            _ => None,
-        });
         for i in 0..batch.len() {
             let Some(r) = batch.get(i) else { break };
+            // A port's own socket is connected to its client: the kernel lets nobody
+            // else send to it.
             if let Some(ingress) = fixed_ingress {
-                if let Some(a) = &expect
-                    && !((r.addr_len == SOCKADDR_UN_LEN || (r.addr_len > 2 && r.addr[2] != 0))
-                        && r.addr == a.as_bytes())
-                {
-                    self.stats.unknown_sender += 1;
-                    tracing::trace!("datagram to port {ingress} from another address; dropped");
-                    continue;
-                }
                 let len = if r.truncated {
                     r.data.len() + 1
                 } else {
@@ -1199,9 +1163,10 @@ impl SwitchDaemon {
         out: &[(u16, u16)],
         scratch: &mut SendBatch,
     ) {
-        if out.is_empty() {
+        let Some(&(_, last)) = out.last() else {
             return;
-        }
+        };
+        self.last_egress = Some(last);
         if !self.backlogged.is_empty() {
             self.flush_backlogs();
         }
@@ -1475,13 +1440,10 @@ impl SwitchDaemon {
             return;
         };
         if empty {
-            // A separate sending socket stays watched (edge-triggered); a vde2 port's
-            // one socket is watched for room only while it has a backlog.
+            // A port's socket is watched for room only while it has a backlog.
             if port.armed
                 && let PortKind::Client {
-                    own: Some(sock),
-                    tx: None,
-                    ..
+                    own: Some(sock), ..
                 } = &port.kind
             {
                 let _ =
@@ -1682,6 +1644,21 @@ mod test {
         );
         let p = DataAddr::from_path("/tmp/vde/.1234-00000").unwrap();
         assert_eq!(addr_label(&p), "/tmp/vde/.1234-00000");
+    }
+
+    #[test]
+    fn the_switch_spins_only_while_frames_come_close_together() {
+        let us = std::time::Duration::from_micros;
+        let max = BUSY_POLL;
+        // Evenly paced traffic 50 us apart (20k frames/s) or slower: no spinning.
+        assert_eq!(spin_window(us(50), max), us(0));
+        assert_eq!(spin_window(us(41), max), us(0));
+        assert_eq!(spin_window(std::time::Duration::from_secs(1), max), us(0));
+        // Closer together: about two gaps, at least max/8, at most max.
+        assert_eq!(spin_window(us(20), max), us(40));
+        assert_eq!(spin_window(us(1), max), max / 8);
+        assert_eq!(spin_window(us(0), max), max / 8);
+        assert_eq!(spin_window(us(40), max), max);
     }
 
     #[test]

@@ -50,19 +50,6 @@ impl Poller {
         Ok(())
     }
 
-    /// Watches `fd` for becoming writable, edge-triggered (for a connected datagram
-    /// socket: each time its peer's full receive queue gets room after a send to it
-    /// would have blocked), reporting `token`.
-    pub fn add_writable_edge(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: (libc::EPOLLOUT | libc::EPOLLET) as u32,
-            u64: token,
-        };
-        // SAFETY: ev is a valid epoll_event for the duration of the call.
-        cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) })?;
-        Ok(())
-    }
-
     /// Changes the watch on `fd` (already added with `token`): readability always and,
     /// if `on`, writability too (for a connected datagram socket: room in the peer's
     /// receive queue).
