@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use umlnet_linux::switchd::bench::{BenchOptions, Target, run};
+use umlnet_linux::switchd::bench::{BenchOptions, Clients, Target, run};
 use umlnet_linux::sys::process::{pin_to_cpu, unshare_netns};
 
 /// Load generator speaking the uml_switch protocol as the UML kernel does.
@@ -46,6 +46,11 @@ struct Args {
     /// vxlan (veth). "only" runs just these rows, "no" skips them.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no", "only"])]
     vxlan: String,
+    /// How the generator's clients wait for frames: "sleeping" as UML kernels do (asleep
+    /// until a frame comes, so a switch pays for waking them), or "spinning" (they never
+    /// sleep: what is left is each switch's own work per frame).
+    #[arg(long, default_value = "sleeping", value_parser = ["sleeping", "spinning"])]
+    clients: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,10 +85,15 @@ fn main() -> anyhow::Result<()> {
         dir: dir.clone(),
         only: args.only.clone(),
         repeat: args.repeat,
+        clients: if args.clients == "spinning" {
+            Clients::Spinning
+        } else {
+            Clients::Sleeping
+        },
     };
     eprintln!(
-        "switch on CPU {}, generator on CPU {gen_cpu}, {} s per row",
-        args.switch_cpu, args.seconds
+        "switch on CPU {}, generator on CPU {gen_cpu}, {} s per row, {} clients",
+        args.switch_cpu, args.seconds, args.clients
     );
     let table = if args.vxlan == "only" {
         Ok(String::new())

@@ -351,12 +351,26 @@ pub fn cpu_ns(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// Runs one row against the switch at `ctl` for `secs` seconds; with `switch_pid`,
-/// also measures the CPU time the switch used meanwhile.
+/// How the generator's clients wait for frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clients {
+    /// As UML kernels do: asleep until a frame comes (and a blocked sender asleep until
+    /// the switch's queue has room), so every frame a switch sends to an idle client
+    /// pays for waking it up.
+    #[default]
+    Sleeping,
+    /// Busy-polling clients that never sleep: what is left is the switch's own work per
+    /// frame, most of it the kernel's work for one datagram in and one out.
+    Spinning,
+}
+
+/// Runs one row against the switch at `ctl` for `secs` seconds with `clients`; with
+/// `switch_pid`, also measures the CPU time the switch used meanwhile.
 pub fn run_row(
     ctl: &Path,
     sc: &Scenario,
     secs: f64,
+    clients: Clients,
     switch_pid: Option<u32>,
 ) -> io::Result<RowResult> {
     let (nsend, nrecv, per_frame) = match sc.pattern {
@@ -386,6 +400,48 @@ pub fn run_row(
     drain_all(&receivers);
     drain_all(&senders);
 
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let cpu_before = switch_pid.and_then(cpu_ns);
+    let (sent, counts, elapsed) = match clients {
+        Clients::Sleeping => generate_sleeping(sc, senders, receivers, per_frame, deadline)?,
+        Clients::Spinning => {
+            let r = generate_spinning(sc, &senders, &receivers, per_frame, deadline)?;
+            drop(senders);
+            drop(receivers);
+            r
+        }
+    };
+    let switch_cpu_ns = match (cpu_before, switch_pid.and_then(cpu_ns)) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    let elapsed = elapsed.duration_since(started).as_secs_f64();
+    Ok(RowResult {
+        sent,
+        delivered: counts.iter().sum(),
+        expected: sent * per_frame,
+        secs: elapsed,
+        reached: counts.iter().filter(|c| **c > 0).count(),
+        receivers: nrecv,
+        switch_cpu_ns,
+    })
+}
+
+/// The generator as UML kernels behave: a receiving thread that sleeps in `epoll_wait`
+/// until frames come, and a thread per sender whose blocking `sendmmsg` sleeps while
+/// the switch's queue is full. Senders and receivers share the generator's one CPU, so
+/// the receiving thread runs at a higher priority ([`RECEIVER_NICE`]) than the senders
+/// ([`SENDER_NICE`]). Returns the frames sent, the frames each receiver got and when
+/// sending stopped.
+fn generate_sleeping(
+    sc: &Scenario,
+    senders: Vec<Client>,
+    receivers: Vec<Client>,
+    per_frame: u64,
+    deadline: Instant,
+) -> io::Result<(u64, Vec<u64>, Instant)> {
+    let nsend = senders.len();
     let stop = Arc::new(AtomicBool::new(false));
     let stop_rx = stop.clone();
     let delivered = Arc::new(AtomicU64::new(0));
@@ -429,9 +485,6 @@ pub fn run_row(
         Ok((counts, receivers))
     });
 
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let started = Instant::now();
-    let cpu_before = switch_pid.and_then(cpu_ns);
     let mut handles = Vec::new();
     for (i, s) in senders.into_iter().enumerate() {
         let dst = match sc.pattern {
@@ -462,13 +515,22 @@ pub fn run_row(
                 if let Some(w) = window {
                     // Each sender owns 1/nsenders of the receivers' progress.
                     let limit = (w - burst as u64) * per_frame;
-                    // A lost frame never arrives: stop waiting for it after 2 ms.
-                    let give_up = Instant::now() + Duration::from_millis(2);
-                    while (sent * per_frame)
-                        .saturating_sub(delivered.load(Ordering::Relaxed) / nsenders)
-                        > limit
-                        && Instant::now() < give_up.min(deadline)
-                    {
+                    // A lost frame never arrives: stop waiting for it once nothing
+                    // has arrived for 2 ms.
+                    let mut seen = delivered.load(Ordering::Relaxed);
+                    let mut give_up = Instant::now() + Duration::from_millis(2);
+                    loop {
+                        let now_delivered = delivered.load(Ordering::Relaxed);
+                        if (sent * per_frame).saturating_sub(now_delivered / nsenders) <= limit {
+                            break;
+                        }
+                        let now = Instant::now();
+                        if now_delivered != seen {
+                            seen = now_delivered;
+                            give_up = now + Duration::from_millis(2);
+                        } else if now >= give_up.min(deadline) {
+                            break;
+                        }
                         std::thread::yield_now();
                     }
                 }
@@ -497,26 +559,156 @@ pub fn run_row(
         sent += n;
         keep.push(c);
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let stopped = Instant::now();
     stop.store(true, Ordering::Relaxed);
     let (counts, receivers) = rx
         .join()
         .map_err(|_| io::Error::other("receiver panicked"))??;
-    let switch_cpu_ns = match (cpu_before, switch_pid.and_then(cpu_ns)) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
-    };
     drop(keep);
     drop(receivers);
-    Ok(RowResult {
-        sent,
-        delivered: counts.iter().sum(),
-        expected: sent * per_frame,
-        secs: elapsed,
-        reached: counts.iter().filter(|c| **c > 0).count(),
-        receivers: nrecv,
-        switch_cpu_ns,
-    })
+    Ok((sent, counts, stopped))
+}
+
+/// From this many receivers on, the generator asks epoll which have frames (without
+/// waiting) instead of trying each one.
+const EPOLL_FROM: usize = 16;
+
+/// Takes every frame queued for receiver `i`, counting them; returns how many.
+fn drain_counted(r: &Client, batch: &mut RecvBatch, count: &mut u64) -> io::Result<u64> {
+    let mut got = 0;
+    loop {
+        let n = r.data().recv_batch(batch)?;
+        got += n as u64;
+        if n < batch.capacity() {
+            *count += got;
+            return Ok(got);
+        }
+    }
+}
+
+/// The generator as busy-polling clients behave: one thread on its own CPU that never
+/// sleeps. It sends bursts from
+/// every sender while the row's window (and pace) allow, non-blocking (a full switch
+/// queue just means "not now"), and takes whatever the receivers have, until
+/// `deadline`; then it drains until nothing has arrived for 200 ms. Returns the frames
+/// sent, the frames each receiver got and when sending stopped.
+///
+/// Nothing here waits in the kernel, so a frame the switch sends never has to wake the
+/// generator up, whichever switch it is: what the row measures is the switch's own
+/// work per frame (and a switch that sleeps between frames pays for its own wake-ups).
+fn generate_spinning(
+    sc: &Scenario,
+    senders: &[Client],
+    receivers: &[Client],
+    per_frame: u64,
+    deadline: Instant,
+) -> io::Result<(u64, Vec<u64>, Instant)> {
+    for c in senders.iter().chain(receivers) {
+        c.data().set_nonblocking(true)?;
+    }
+    let mut poller = if receivers.len() >= EPOLL_FROM {
+        let p = Poller::new(receivers.len())?;
+        for (i, r) in receivers.iter().enumerate() {
+            p.add(r.data().as_raw_fd(), i as u64)?;
+        }
+        Some(p)
+    } else {
+        None
+    };
+    let burst: u64 = match (sc.rate, sc.window) {
+        (_, Some(w)) if w >= 64 => 32,
+        (_, Some(w)) => w.min(4),
+        (Some(_), None) => 4,
+        (None, None) => 32,
+    };
+    let frames: Vec<Vec<u8>> = (0..senders.len())
+        .map(|i| {
+            let dst = match sc.pattern {
+                Pattern::Pairs(_) => mac(2, i),
+                Pattern::Broadcast(_) => [0xff; 6],
+            };
+            frame(dst, mac(1, i), sc.frame_len)
+        })
+        .collect();
+    let msgs: Vec<Vec<(&[u8], &[u8; 110])>> = senders
+        .iter()
+        .zip(&frames)
+        .map(|(s, f)| {
+            (0..burst)
+                .map(|_| (&f[..], s.switch_addr().as_bytes()))
+                .collect()
+        })
+        .collect();
+    let mut sent = vec![0u64; senders.len()];
+    let mut counts = vec![0u64; receivers.len()];
+    let mut delivered = 0u64;
+    let mut batch = RecvBatch::new(64, 1518);
+    let mut scratch = SendBatch::new();
+    let mut ready: Vec<u64> = Vec::with_capacity(receivers.len());
+    let t0 = Instant::now();
+    let mut last_arrival = t0;
+    let mut stopped: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if stopped.is_none() && now >= deadline {
+            stopped = Some(now);
+        }
+        for (i, s) in senders.iter().enumerate().filter(|_| stopped.is_none()) {
+            let mut n = burst;
+            if let Some(w) = sc.window {
+                // Frames of this sender that not every receiver has yet.
+                let arrived = match sc.pattern {
+                    Pattern::Pairs(_) => counts[i],
+                    Pattern::Broadcast(_) => delivered,
+                };
+                let in_flight = (sent[i] * per_frame).saturating_sub(arrived) / per_frame;
+                // A lost frame never arrives: after 2 ms without any, send anyway.
+                let room = w.saturating_sub(in_flight);
+                if room == 0 && now.duration_since(last_arrival) < Duration::from_millis(2) {
+                    continue;
+                }
+                n = n.min(room.max(1));
+            }
+            if let Some(r) = sc.rate {
+                let due = (now.duration_since(t0).as_secs_f64() * r as f64) as u64;
+                n = n.min(due.saturating_sub(sent[i]));
+            }
+            if n == 0 {
+                continue;
+            }
+            match s.data().send_batch(&mut scratch, &msgs[i][..n as usize]) {
+                Ok(k) => sent[i] += k as u64,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut got = 0;
+        match &mut poller {
+            None => {
+                for (r, c) in receivers.iter().zip(counts.iter_mut()) {
+                    got += drain_counted(r, &mut batch, c)?;
+                }
+            }
+            Some(p) => {
+                ready.clear();
+                ready.extend(p.wait(Some(Duration::ZERO))?.map(|r| r.token));
+                for &t in &ready {
+                    let t = t as usize;
+                    got += drain_counted(&receivers[t], &mut batch, &mut counts[t])?;
+                }
+            }
+        }
+        delivered += got;
+        if got > 0 {
+            last_arrival = now;
+        } else if let Some(t) = stopped
+            && now.duration_since(last_arrival.max(t)) > Duration::from_millis(200)
+        {
+            return Ok((sent.iter().sum(), counts, t));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
 }
 
 /// Ping-pong between two ports: the median and 99th percentile round trip.
@@ -563,6 +755,8 @@ pub struct BenchOptions {
     pub only: String,
     /// Runs per row and switch; the median (by rate) is reported.
     pub repeat: usize,
+    /// How the generator's clients wait for frames.
+    pub clients: Clients,
 }
 
 /// The rows again, as switch CPU time per delivered frame (same runs).
@@ -613,8 +807,9 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
             let mut runs: Vec<RowResult> = Vec::new();
             for _ in 0..opts.repeat.max(1) {
                 // A fresh switch per run: no state carried from the previous one.
-                let r = Running::start(t, &opts.dir, opts.switch_cpu)
-                    .and_then(|sw| run_row(sw.ctl(), sc, opts.seconds, Some(sw.pid())));
+                let r = Running::start(t, &opts.dir, opts.switch_cpu).and_then(|sw| {
+                    run_row(sw.ctl(), sc, opts.seconds, opts.clients, Some(sw.pid()))
+                });
                 match &r {
                     Ok(r) => progress(&format!(
                         "{:<11} {:<24} {:>10.0} frames/s  loss {:>6.2}%  reached {}/{}  switch CPU {:>3.0}%, {:>5.0} ns/frame",
