@@ -2,15 +2,18 @@
 //! `uml_switch` and `vde_switch`, measured side by side (`uml_switch_bench`).
 //!
 //! Clients attach exactly as the UML kernel does ([`super::client`]): abstract
-//! 110-byte data addresses, never connected. Senders use blocking `sendmmsg` (so they
-//! go as fast as the switch takes frames), receivers drain with `recvmmsg` from one
-//! epoll thread. The switch runs pinned to one CPU (`taskset`), the generator to
-//! another. Rows: unicast 1→1 and 2→2 with 60- and 1514-byte frames, broadcast to 3
-//! and to 999 ports, and a ping-pong round trip.
+//! 110-byte data addresses, never connected. The switch runs pinned to one CPU
+//! (`taskset`), the generator to another. Rows: unicast 1→1 and 2→2 with 60- and
+//! 1514-byte frames, broadcast to 3 and to 999 ports, paced and windowed rows, and a
+//! ping-pong round trip.
 //!
-//! Method, the same for every switch: senders and receivers share the generator's one
-//! CPU, so the receiving thread runs at a higher priority ([`RECEIVER_NICE`]) than the
-//! senders ([`SENDER_NICE`]), and in the throughput rows a sender keeps at most
+//! The clients wait for frames in one of two ways ([`Clients`]): asleep, as UML kernels
+//! do (blocking `sendmmsg` per sender thread, one receiving thread in `epoll_wait` at a
+//! higher priority, [`RECEIVER_NICE`] over [`SENDER_NICE`], since they share the
+//! generator's CPU), so a switch pays for waking its clients; or spinning, one thread
+//! that never sleeps, so what is left is the switch's own work per frame.
+//!
+//! Method, the same for every switch: in the throughput rows a sender keeps at most
 //! [`THROUGHPUT_WINDOW`] frames in flight per receiver: otherwise a sender that is
 //! cheaper per frame than its receivers outruns them and the row measures the
 //! scheduler, not the switch. Paced rows show the loss when the receivers keep up.
