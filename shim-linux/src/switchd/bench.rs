@@ -167,6 +167,28 @@ pub struct Scenario {
     pub window: Option<u64>,
 }
 
+impl Scenario {
+    /// Frames a sender hands over per `sendmmsg`: half the window in the throughput
+    /// rows, a few in the paced and small-window ones.
+    fn burst(&self) -> u64 {
+        match (self.rate, self.window) {
+            (_, Some(w)) if w >= 64 => 32,
+            (_, Some(w)) => w.min(4),
+            (Some(_), None) => 4,
+            (None, None) => 32,
+        }
+    }
+
+    /// The frame sender `i` sends: to its receiver, or to everybody.
+    fn sender_frame(&self, i: usize) -> Vec<u8> {
+        let dst = match self.pattern {
+            Pattern::Pairs(_) => mac(2, i),
+            Pattern::Broadcast(_) => [0xff; 6],
+        };
+        frame(dst, mac(1, i), self.frame_len)
+    }
+}
+
 /// Frames a sender may have in flight (sent, not yet received by every receiver) in the
 /// throughput rows. The generator's senders and receivers share one CPU, so an open-loop
 /// sender that is cheaper per frame than its receivers outruns them and the row would
@@ -474,15 +496,9 @@ fn generate_sleeping(
             }
             idle_since = None;
             for t in ready {
-                let r = &receivers[t as usize];
-                loop {
-                    let n = r.data().recv_batch(&mut batch)?;
-                    counts[t as usize] += n as u64;
-                    delivered_rx.fetch_add(n as u64, Ordering::Relaxed);
-                    if n < batch.capacity() {
-                        break;
-                    }
-                }
+                let t = t as usize;
+                let got = drain_counted(&receivers[t], &mut batch, &mut counts[t])?;
+                delivered_rx.fetch_add(got, Ordering::Relaxed);
             }
         }
         Ok((counts, receivers))
@@ -490,11 +506,8 @@ fn generate_sleeping(
 
     let mut handles = Vec::new();
     for (i, s) in senders.into_iter().enumerate() {
-        let dst = match sc.pattern {
-            Pattern::Pairs(_) => mac(2, i),
-            Pattern::Broadcast(_) => [0xff; 6],
-        };
-        let f = frame(dst, mac(1, i), sc.frame_len);
+        let f = sc.sender_frame(i);
+        let burst = sc.burst() as usize;
         let rate = sc.rate;
         let window = sc.window;
         let delivered = delivered.clone();
@@ -504,12 +517,6 @@ fn generate_sleeping(
             s.data().set_nonblocking(false)?;
             s.data().set_send_timeout(Duration::from_millis(50))?;
             let to = *s.switch_addr().as_bytes();
-            let burst = match (rate, window) {
-                (_, Some(w)) if w >= 64 => 32,
-                (_, Some(w)) => w.min(4) as usize,
-                (Some(_), None) => 4,
-                (None, None) => 32,
-            };
             let msgs: Vec<(&[u8], &[u8; 110])> = (0..burst).map(|_| (&f[..], &to)).collect();
             let mut scratch = SendBatch::new();
             let mut sent = 0u64;
@@ -576,7 +583,7 @@ fn generate_sleeping(
 /// waiting) instead of trying each one.
 const EPOLL_FROM: usize = 16;
 
-/// Takes every frame queued for receiver `i`, counting them; returns how many.
+/// Takes every frame queued for `r`, adds their number to `count` and returns it.
 fn drain_counted(r: &Client, batch: &mut RecvBatch, count: &mut u64) -> io::Result<u64> {
     let mut got = 0;
     loop {
@@ -590,10 +597,10 @@ fn drain_counted(r: &Client, batch: &mut RecvBatch, count: &mut u64) -> io::Resu
 }
 
 /// The generator as busy-polling clients behave: one thread on its own CPU that never
-/// sleeps. It sends bursts from
-/// every sender while the row's window (and pace) allow, non-blocking (a full switch
-/// queue just means "not now"), and takes whatever the receivers have, until
-/// `deadline`; then it drains until nothing has arrived for 200 ms. Returns the frames
+/// sleeps. It sends bursts from every sender while the row's window (and pace) allow,
+/// non-blocking (a full switch queue just means "not now"), and takes whatever the
+/// receivers have, until `deadline`; then it drains until nothing has arrived for
+/// 200 ms. Returns the frames
 /// sent, the frames each receiver got and when sending stopped.
 ///
 /// Nothing here waits in the kernel, so a frame the switch sends never has to wake the
@@ -618,21 +625,8 @@ fn generate_spinning(
     } else {
         None
     };
-    let burst: u64 = match (sc.rate, sc.window) {
-        (_, Some(w)) if w >= 64 => 32,
-        (_, Some(w)) => w.min(4),
-        (Some(_), None) => 4,
-        (None, None) => 32,
-    };
-    let frames: Vec<Vec<u8>> = (0..senders.len())
-        .map(|i| {
-            let dst = match sc.pattern {
-                Pattern::Pairs(_) => mac(2, i),
-                Pattern::Broadcast(_) => [0xff; 6],
-            };
-            frame(dst, mac(1, i), sc.frame_len)
-        })
-        .collect();
+    let burst = sc.burst();
+    let frames: Vec<Vec<u8>> = (0..senders.len()).map(|i| sc.sender_frame(i)).collect();
     let msgs: Vec<Vec<(&[u8], &[u8; 110])>> = senders
         .iter()
         .zip(&frames)
