@@ -230,14 +230,10 @@ impl DgramSocket {
             });
         }
         for i in 0..n {
-            // SAFETY: an all-zero mmsghdr is a valid value (null pointers, zero lengths).
-            let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            h.msg_hdr.msg_name = batch.addrs[i].as_mut_ptr().cast();
-            h.msg_hdr.msg_namelen = SOCKADDR_UN_LEN as libc::socklen_t;
-            // SAFETY: i < iovs.len().
-            h.msg_hdr.msg_iov = unsafe { batch.iovs.as_mut_ptr().add(i) };
-            h.msg_hdr.msg_iovlen = 1;
-            batch.hdrs.push(h);
+            let name = batch.addrs[i].as_mut_ptr().cast();
+            // SAFETY (pointer arithmetic): i < n == iovs.len().
+            let iov = unsafe { batch.iovs.as_mut_ptr().add(i) };
+            batch.hdrs.push(one_iov_header(iov, Some(name)));
         }
         // SAFETY: every header points to buffers owned by `batch` that stay alive and
         // unmoved for the duration of the call; the kernel writes at most the lengths given.
@@ -271,43 +267,74 @@ impl DgramSocket {
     /// `sendmmsg`, chunked by [`MAX_BATCH`]. Returns the number sent in order from
     /// the start, at least 1; if the first message fails, returns that error
     /// (`WouldBlock` when the receiver's queue is full). The caller skips the
-    /// failed message and calls again with the rest.
+    /// failed message and calls again with the rest. Blocks if the socket does.
     pub fn send_batch(
         &self,
         scratch: &mut SendBatch,
         msgs: &[(&[u8], &RawUnixAddr)],
     ) -> io::Result<usize> {
-        let n = msgs.len().min(MAX_BATCH);
+        self.send_mmsg(
+            scratch,
+            msgs.len(),
+            |i| (msgs[i].0, Some(msgs[i].1)),
+            libc::MSG_NOSIGNAL,
+        )
+    }
+
+    /// Sends `frames` on a connected socket with `sendmmsg` (no destination names, so
+    /// the kernel skips the address lookup), chunked by [`MAX_BATCH`]. Returns the
+    /// number sent in order from the start, at least 1; if the first frame fails,
+    /// returns that error (`WouldBlock` when the peer's queue is full). Never blocks.
+    pub fn send_batch_connected(
+        &self,
+        scratch: &mut SendBatch,
+        frames: &[&[u8]],
+    ) -> io::Result<usize> {
+        self.send_mmsg(
+            scratch,
+            frames.len(),
+            |i| (frames[i], None),
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        )
+    }
+
+    /// One `sendmmsg` of the first `n` (at most [`MAX_BATCH`]) messages `msg(i)`:
+    /// a datagram and its destination (`None`: the connected peer).
+    fn send_mmsg<'a>(
+        &self,
+        scratch: &mut SendBatch,
+        n: usize,
+        msg: impl Fn(usize) -> (&'a [u8], Option<&'a RawUnixAddr>),
+        flags: libc::c_int,
+    ) -> io::Result<usize> {
+        let n = n.min(MAX_BATCH);
         if n == 0 {
             return Ok(0);
         }
         scratch.iovs.clear();
         scratch.hdrs.clear();
-        for (buf, _) in &msgs[..n] {
+        for i in 0..n {
+            let buf = msg(i).0;
             scratch.iovs.push(libc::iovec {
                 iov_base: buf.as_ptr() as *mut libc::c_void,
                 iov_len: buf.len(),
             });
         }
-        for (i, (_, addr)) in msgs[..n].iter().enumerate() {
-            // SAFETY: an all-zero mmsghdr is a valid value.
-            let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            h.msg_hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
-            h.msg_hdr.msg_namelen = SOCKADDR_UN_LEN as libc::socklen_t;
-            // SAFETY: i < iovs.len().
-            h.msg_hdr.msg_iov = unsafe { scratch.iovs.as_mut_ptr().add(i) };
-            h.msg_hdr.msg_iovlen = 1;
-            scratch.hdrs.push(h);
+        for i in 0..n {
+            let name = msg(i).1.map(|a| a.as_ptr() as *mut libc::c_void);
+            // SAFETY (pointer arithmetic): i < n == iovs.len().
+            let iov = unsafe { scratch.iovs.as_mut_ptr().add(i) };
+            scratch.hdrs.push(one_iov_header(iov, name));
         }
         // SAFETY: the headers point to the caller's buffers and addresses, alive for the
-        // call; the kernel only reads through them (the iov_base casts drop const only
-        // because the C struct is shared with recvmmsg).
+        // call; the kernel only reads through them (the casts drop const only because
+        // the C structs are shared with recvmmsg).
         let r = unsafe {
             libc::sendmmsg(
                 self.fd.as_raw_fd(),
                 scratch.hdrs.as_mut_ptr(),
                 n as libc::c_uint,
-                libc::MSG_NOSIGNAL,
+                flags,
             )
         };
         scratch.hdrs.clear();
@@ -319,54 +346,20 @@ impl DgramSocket {
         }
         Ok(k)
     }
+}
 
-    /// Sends `frames` on a connected socket with `sendmmsg` (no destination names, so
-    /// the kernel skips the address lookup), chunked by [`MAX_BATCH`]. Returns the
-    /// number sent in order from the start, at least 1; if the first frame fails,
-    /// returns that error (`WouldBlock` when the peer's queue is full).
-    pub fn send_batch_connected(
-        &self,
-        scratch: &mut SendBatch,
-        frames: &[&[u8]],
-    ) -> io::Result<usize> {
-        let n = frames.len().min(MAX_BATCH);
-        if n == 0 {
-            return Ok(0);
-        }
-        scratch.iovs.clear();
-        scratch.hdrs.clear();
-        for buf in &frames[..n] {
-            scratch.iovs.push(libc::iovec {
-                iov_base: buf.as_ptr() as *mut libc::c_void,
-                iov_len: buf.len(),
-            });
-        }
-        for i in 0..n {
-            // SAFETY: an all-zero mmsghdr is a valid value (no name: the connected peer).
-            let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            // SAFETY: i < iovs.len().
-            h.msg_hdr.msg_iov = unsafe { scratch.iovs.as_mut_ptr().add(i) };
-            h.msg_hdr.msg_iovlen = 1;
-            scratch.hdrs.push(h);
-        }
-        // SAFETY: the headers point to the caller's buffers, alive for the call; the
-        // kernel only reads through them.
-        let r = unsafe {
-            libc::sendmmsg(
-                self.fd.as_raw_fd(),
-                scratch.hdrs.as_mut_ptr(),
-                n as libc::c_uint,
-                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-            )
-        };
-        scratch.hdrs.clear();
-        scratch.iovs.clear();
-        let k = cvt(r)? as usize;
-        if k == 0 {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        Ok(k)
+/// An `mmsghdr` for one buffer (`iov`) and, if given, a full-size unix address buffer
+/// (`name`), for `sendmmsg` and `recvmmsg` alike.
+fn one_iov_header(iov: *mut libc::iovec, name: Option<*mut libc::c_void>) -> libc::mmsghdr {
+    // SAFETY: an all-zero mmsghdr is a valid value (null pointers, zero lengths).
+    let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    if let Some(name) = name {
+        h.msg_hdr.msg_name = name;
+        h.msg_hdr.msg_namelen = SOCKADDR_UN_LEN as libc::socklen_t;
     }
+    h.msg_hdr.msg_iov = iov;
+    h.msg_hdr.msg_iovlen = 1;
+    h
 }
 
 impl AsFd for DgramSocket {
