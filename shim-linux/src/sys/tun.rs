@@ -21,26 +21,25 @@ impl Tap {
     /// Opens `/dev/net/tun` and attaches to (creating if needed) the TAP device `name`.
     /// An empty name lets the kernel choose `tap%d`. The descriptor is non-blocking.
     pub fn open(name: &str) -> io::Result<Tap> {
-        if name.len() >= libc::IFNAMSIZ {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "tap device name '{name}' is longer than {} bytes",
-                    libc::IFNAMSIZ - 1
-                ),
-            ));
-        }
+        check_name("tap device", name)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open("/dev/net/tun")?;
+        Tap::attach(file, name, libc::IFF_TAP)
+    }
+
+    /// Attaches the open clone device `file` to (creating if needed) the device `name`
+    /// of `kind` (`IFF_TAP` or `IFF_TUN`, without packet information) with
+    /// `TUNSETIFF`, and learns the name the kernel gave it.
+    fn attach(file: File, name: &str, kind: libc::c_int) -> io::Result<Tap> {
         // SAFETY: an all-zero ifreq is valid.
         let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
         for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
             *d = s as libc::c_char;
         }
-        ifr.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+        ifr.ifr_ifru.ifru_flags = (kind | libc::IFF_NO_PI) as libc::c_short;
         // SAFETY: TUNSETIFF reads and writes one struct ifreq, which ifr is.
         cvt(unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF as _, &mut ifr) })?;
         let got: Vec<u8> = ifr
@@ -83,6 +82,21 @@ impl AsRawFd for Tap {
     }
 }
 
+/// Refuses an interface name the kernel cannot take (`IFNAMSIZ` with its NUL);
+/// `what` names it in the error.
+fn check_name(what: &str, name: &str) -> io::Result<()> {
+    if name.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{what} name '{name}' is longer than {} bytes",
+                libc::IFNAMSIZ - 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `TUNSETPERSIST`, `_IOW('T', 203, int)`.
 pub const TUNSETPERSIST: libc::c_ulong = 0x4004_54cb;
 /// `TUNSETOWNER`, `_IOW('T', 204, int)`.
@@ -111,15 +125,7 @@ impl Tap {
         nonblocking: bool,
     ) -> io::Result<Tap> {
         use std::os::unix::fs::FileTypeExt;
-        if name.len() >= libc::IFNAMSIZ {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "device name '{name}' is longer than {} bytes",
-                    libc::IFNAMSIZ - 1
-                ),
-            ));
-        }
+        check_name("device", name)?;
         let mut flags = libc::O_CLOEXEC | libc::O_NOFOLLOW;
         if nonblocking {
             flags |= libc::O_NONBLOCK;
@@ -135,28 +141,11 @@ impl Tap {
                 format!("'{}' is not a character device", clone.display()),
             ));
         }
-        // SAFETY: an all-zero ifreq is valid.
-        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-        for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
-            *d = s as libc::c_char;
-        }
         let kind = match mode {
             TunMode::Tap => libc::IFF_TAP,
             TunMode::Tun => libc::IFF_TUN,
         };
-        ifr.ifr_ifru.ifru_flags = (kind | libc::IFF_NO_PI) as libc::c_short;
-        // SAFETY: TUNSETIFF reads and writes one struct ifreq, which ifr is.
-        cvt(unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF as _, &mut ifr) })?;
-        let got: Vec<u8> = ifr
-            .ifr_name
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        Ok(Tap {
-            file,
-            name: String::from_utf8_lossy(&got).into_owned(),
-        })
+        Tap::attach(file, name, kind)
     }
 
     fn set_int(&self, req: libc::c_ulong, value: libc::c_ulong) -> io::Result<()> {
