@@ -5,13 +5,16 @@
 
 use std::ffi::OsString;
 use std::io::{self, Read};
+use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use umlnet_core::helper::{Command as HelperCommand, HelperCall, UML_NET_VERSION};
+use umlnet_core::helper::{
+    AddrOp, Command as HelperCommand, HelperCall, UML_NET_VERSION, parse_if_name,
+};
 
 use crate::sys::socket::wait_readable;
 
@@ -79,6 +82,35 @@ pub fn wait(child: &mut Child, timeout: Duration) -> io::Result<ExitStatus> {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Runs `uml_net 4 add|del <dev> <ip> <netmask>` for the host interface `name`
+/// (`what` names it in the error when it is not a name the helper takes). Returns the
+/// text and whether the helper exited 0.
+pub fn run_address(
+    helper: &Path,
+    what: &str,
+    name: &str,
+    op: AddrOp,
+    ip: Ipv4Addr,
+    netmask: Ipv4Addr,
+) -> io::Result<(String, bool)> {
+    let dev = parse_if_name(name).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what} '{name}' is not alphanumeric"),
+        )
+    })?;
+    run_with_output(
+        helper,
+        &HelperCommand::Address {
+            op,
+            dev,
+            ip,
+            netmask,
+        },
+        None,
+    )
 }
 
 /// Runs `uml_net 4 <call>` with stdout on a stream socketpair (and stdin from `stdin`

@@ -21,7 +21,7 @@ use umlnet_core::helper::{self, AddrOp, Command as HelperCommand, IfName};
 use umlnet_core::link::{Link, Medium, SendStatus};
 use umlnet_core::slip::{Decoder, UML_MTU, encode, max_encoded_len};
 
-use super::helper::run_with_output;
+use super::helper::{run_address, run_with_output};
 use super::{OpenError, OpenOptions};
 use crate::sys::none_if_would_block;
 use crate::sys::pty;
@@ -140,22 +140,7 @@ impl SlipLink {
         let (Some(helper), Some(_), Some(name)) = (&self.helper, self.gate, &self.host_name) else {
             return Ok(String::new());
         };
-        let dev = helper::parse_if_name(name).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("SLIP interface name '{name}' is not alphanumeric"),
-            )
-        })?;
-        let (text, ok) = run_with_output(
-            helper,
-            &HelperCommand::Address {
-                op,
-                dev,
-                ip,
-                netmask,
-            },
-            None,
-        )?;
+        let (text, ok) = run_address(helper, "SLIP interface name", name, op, ip, netmask)?;
         if ok {
             Ok(text)
         } else {

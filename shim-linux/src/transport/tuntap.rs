@@ -15,10 +15,10 @@ use std::process::Stdio;
 
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use umlnet_core::cmdline::Tuntap;
-use umlnet_core::helper::{self, AddrOp, Command as HelperCommand, TuntapUpReply};
+use umlnet_core::helper::{AddrOp, Command as HelperCommand, TuntapUpReply};
 use umlnet_core::link::{Link, Medium, SendStatus};
 
-use super::helper::{HELPER_TIMEOUT, command, run_with_output, wait, wait_answer};
+use super::helper::{HELPER_TIMEOUT, command, run_address, wait, wait_answer};
 use super::{OpenError, OpenOptions, UML_MTU, sent};
 use crate::sys::fdpass::recv_with_fd;
 use crate::sys::socket::set_nonblocking;
@@ -151,22 +151,7 @@ impl TuntapLink {
         if self.gate == Some(ip) {
             return Ok("The tap IP address and the UML eth IP address must be different\n".into());
         }
-        let dev = helper::parse_if_name(&self.name).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("TAP name '{}' is not alphanumeric", self.name),
-            )
-        })?;
-        let (text, ok) = run_with_output(
-            helper,
-            &HelperCommand::Address {
-                op,
-                dev,
-                ip,
-                netmask,
-            },
-            None,
-        )?;
+        let (text, ok) = run_address(helper, "TAP name", &self.name, op, ip, netmask)?;
         if ok {
             Ok(text)
         } else {
