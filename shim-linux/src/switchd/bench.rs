@@ -17,12 +17,14 @@
 //! [`THROUGHPUT_WINDOW`] frames in flight per receiver: otherwise a sender that is
 //! cheaper per frame than its receivers outruns them and the row measures the
 //! scheduler, not the switch. Paced rows show the loss when the receivers keep up.
-//! Delivered frames/s is counted at the receivers, loss is 1 − delivered ÷ (sent ×
-//! receivers per frame); each cell is the median of `--repeat` runs, each on a fresh
-//! switch. The switch's CPU time per delivered frame (`/proc/<pid>/schedstat`) is
-//! shown too: it tells whether the switch or the generator limited a row (the
-//! switch's share of its CPU) and what a frame costs the switch, which other load on
-//! the machine disturbs less than the rate (ours includes its busy-poll windows).
+//! Delivered frames/s is counted at the receivers, over the time until the last frame
+//! arrived (frames a switch queued and delivered after the senders stopped count, and
+//! so does the time they took); loss is 1 − delivered ÷ (sent × receivers per frame);
+//! each cell is the median of `--repeat` runs, each on a fresh switch. The switch's
+//! CPU time per delivered frame (`/proc/<pid>/schedstat`) is shown too: it tells
+//! whether the switch or the generator limited a row (the switch's share of its CPU)
+//! and what a frame costs the switch, which other load on the machine disturbs less
+//! than the rate (ours includes its busy-poll windows).
 
 use std::collections::VecDeque;
 use std::io;
@@ -35,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use super::client::{Client, uml_like_addr};
 use crate::sys::epoll::Poller;
-use crate::sys::process::set_thread_nice;
-use crate::sys::socket::{RecvBatch, SendBatch};
+use crate::sys::process::{pin_to_cpu, set_thread_nice};
+use crate::sys::socket::{DgramSocket, RecvBatch, SOCKADDR_UN_LEN, SendBatch};
 
 /// Nice value of the generator's receiving thread: it runs whenever frames wait, so the
 /// receivers keep up and what is measured is the switch, not the generator's scheduler.
@@ -288,7 +290,9 @@ pub struct RowResult {
     pub delivered: u64,
     /// Frames that should have arrived (sent × receivers per frame).
     pub expected: u64,
-    /// Sending time in seconds.
+    /// Seconds from the start until the last frame arrived (or sending stopped, if
+    /// later): frames a switch held back and delivered after the senders stopped took
+    /// that long.
     pub secs: f64,
     /// Receivers that got at least one frame.
     pub reached: usize,
@@ -458,7 +462,7 @@ pub fn run_row(
 /// the switch's queue is full. Senders and receivers share the generator's one CPU, so
 /// the receiving thread runs at a higher priority ([`RECEIVER_NICE`]) than the senders
 /// ([`SENDER_NICE`]). Returns the frames sent, the frames each receiver got and when
-/// sending stopped.
+/// the last frame arrived (or sending stopped, if later).
 fn generate_sleeping(
     sc: &Scenario,
     senders: Vec<Client>,
@@ -471,37 +475,12 @@ fn generate_sleeping(
     let stop_rx = stop.clone();
     let delivered = Arc::new(AtomicU64::new(0));
     let delivered_rx = delivered.clone();
-    let rx = std::thread::spawn(move || -> io::Result<(Vec<u64>, Vec<Client>)> {
-        // Receivers first: on the generator's one CPU a sender that is cheaper per frame
-        // than its receiver would otherwise starve it and measure the generator.
-        let _ = set_thread_nice(RECEIVER_NICE);
-        let mut poller = Poller::new(1024)?;
-        for (i, r) in receivers.iter().enumerate() {
-            poller.add(r.data().as_raw_fd(), i as u64)?;
-        }
-        let mut counts = vec![0u64; receivers.len()];
-        let mut batch = RecvBatch::new(64, 1518);
-        let mut idle_since: Option<Instant> = None;
-        loop {
-            let ready: Vec<u64> = poller
-                .wait(Some(Duration::from_millis(10)))?
-                .map(|r| r.token)
-                .collect();
-            if ready.is_empty() && stop_rx.load(Ordering::Relaxed) {
-                let t = *idle_since.get_or_insert_with(Instant::now);
-                if t.elapsed() > Duration::from_millis(200) {
-                    break;
-                }
-                continue;
-            }
-            idle_since = None;
-            for t in ready {
-                let t = t as usize;
-                let got = drain_counted(&receivers[t], &mut batch, &mut counts[t])?;
-                delivered_rx.fetch_add(got, Ordering::Relaxed);
-            }
-        }
-        Ok((counts, receivers))
+    let rx = std::thread::spawn(move || -> io::Result<(Vec<u64>, Vec<Client>, Instant)> {
+        let (counts, last) = {
+            let socks: Vec<&DgramSocket> = receivers.iter().map(Client::data).collect();
+            receive_until_idle(&socks, &stop_rx, &delivered_rx)?
+        };
+        Ok((counts, receivers, last))
     });
 
     let mut handles = Vec::new();
@@ -571,12 +550,12 @@ fn generate_sleeping(
     }
     let stopped = Instant::now();
     stop.store(true, Ordering::Relaxed);
-    let (counts, receivers) = rx
+    let (counts, receivers, last) = rx
         .join()
         .map_err(|_| io::Error::other("receiver panicked"))??;
     drop(keep);
     drop(receivers);
-    Ok((sent, counts, stopped))
+    Ok((sent, counts, stopped.max(last)))
 }
 
 /// From this many receivers on, the generator asks epoll which have frames (without
@@ -584,10 +563,10 @@ fn generate_sleeping(
 const EPOLL_FROM: usize = 16;
 
 /// Takes every frame queued for `r`, adds their number to `count` and returns it.
-fn drain_counted(r: &Client, batch: &mut RecvBatch, count: &mut u64) -> io::Result<u64> {
+fn drain_counted(r: &DgramSocket, batch: &mut RecvBatch, count: &mut u64) -> io::Result<u64> {
     let mut got = 0;
     loop {
-        let n = r.data().recv_batch(batch)?;
+        let n = r.recv_batch(batch)?;
         got += n as u64;
         if n < batch.capacity() {
             *count += got;
@@ -596,12 +575,119 @@ fn drain_counted(r: &Client, batch: &mut RecvBatch, count: &mut u64) -> io::Resu
     }
 }
 
+/// The receiving side of the sleeping generator: waits in `epoll_wait` for any of
+/// `receivers` to have frames and takes all they have, at a higher priority than the
+/// senders ([`RECEIVER_NICE`]), adding to `delivered` as it goes, until `stop` is set
+/// and nothing has arrived for 200 ms. Returns the frames each receiver got and when
+/// the last arrived.
+fn receive_until_idle(
+    receivers: &[&DgramSocket],
+    stop: &AtomicBool,
+    delivered: &AtomicU64,
+) -> io::Result<(Vec<u64>, Instant)> {
+    // Receivers first: on the generator's one CPU a sender that is cheaper per frame
+    // than its receiver would otherwise starve it and measure the generator.
+    let _ = set_thread_nice(RECEIVER_NICE);
+    let mut poller = Poller::new(1024)?;
+    for (i, r) in receivers.iter().enumerate() {
+        poller.add(r.as_raw_fd(), i as u64)?;
+    }
+    let mut counts = vec![0u64; receivers.len()];
+    let mut batch = RecvBatch::new(64, 1518);
+    let mut idle_since: Option<Instant> = None;
+    let mut last = Instant::now();
+    loop {
+        let ready: Vec<u64> = poller
+            .wait(Some(Duration::from_millis(10)))?
+            .map(|r| r.token)
+            .collect();
+        if ready.is_empty() && stop.load(Ordering::Relaxed) {
+            let t = *idle_since.get_or_insert_with(Instant::now);
+            if t.elapsed() > Duration::from_millis(200) {
+                return Ok((counts, last));
+            }
+            continue;
+        }
+        idle_since = None;
+        for t in ready {
+            let t = t as usize;
+            let got = drain_counted(receivers[t], &mut batch, &mut counts[t])?;
+            if got > 0 {
+                last = Instant::now();
+            }
+            delivered.fetch_add(got, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Frames per receiver and `sendmmsg` in [`fanout_floor`]: as many as a sender hands
+/// over at once in the throughput rows.
+pub const FLOOR_BURST: usize = 32;
+
+/// The kernel's floor for a broadcast row, with no switch at all: one thread on `cpu`
+/// that does nothing but send `len`-byte frames to `n` receivers over connected
+/// sockets, [`FLOOR_BURST`] per receiver and call, moving on from a receiver whose
+/// queue is full, for `secs` seconds; the receivers take them as in a sleeping row.
+/// Returns the frames per second they got. A switch delivering that row does this and
+/// more (it also takes the frames in), so it cannot deliver more frames per second.
+pub fn fanout_floor(n: usize, len: usize, secs: f64, cpu: usize) -> io::Result<f64> {
+    let mut receivers = Vec::with_capacity(n);
+    let mut senders = Vec::with_capacity(n);
+    for i in 0..n {
+        let tag = 30_000 + i as u32;
+        let addr = uml_like_addr(std::process::id(), tag, u64::from(tag) + 7);
+        let r = DgramSocket::bind_raw(addr.as_bytes(), SOCKADDR_UN_LEN)?;
+        let _ = r.set_recv_buffer(1 << 20);
+        let s = DgramSocket::new()?;
+        s.connect_raw(addr.as_bytes(), SOCKADDR_UN_LEN)?;
+        receivers.push(r);
+        senders.push(s);
+    }
+    let stop = AtomicBool::new(false);
+    let delivered = AtomicU64::new(0);
+    let started = Instant::now();
+    let (counts, last) = std::thread::scope(|scope| {
+        let rx = scope.spawn(|| {
+            let socks: Vec<&DgramSocket> = receivers.iter().collect();
+            receive_until_idle(&socks, &stop, &delivered)
+        });
+        let tx = scope.spawn(|| -> io::Result<()> {
+            pin_to_cpu(cpu)?;
+            let f = frame([0xff; 6], mac(1, 0), len);
+            let frames: Vec<&[u8]> = vec![&f[..]; FLOOR_BURST];
+            let mut scratch = SendBatch::new();
+            let deadline = started + Duration::from_secs_f64(secs);
+            while Instant::now() < deadline {
+                for s in &senders {
+                    match s.send_batch_connected(&mut scratch, &frames) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Ok(())
+        });
+        let sent = tx
+            .join()
+            .map_err(|_| io::Error::other("floor sender panicked"));
+        stop.store(true, Ordering::Relaxed);
+        let got = rx
+            .join()
+            .map_err(|_| io::Error::other("floor receiver panicked"))?;
+        sent??;
+        got
+    })?;
+    let secs = last.duration_since(started).as_secs_f64();
+    Ok(counts.iter().sum::<u64>() as f64 / secs.max(1e-9))
+}
+
 /// The generator as busy-polling clients behave: one thread on its own CPU that never
 /// sleeps. It sends bursts from every sender while the row's window (and pace) allow,
 /// non-blocking (a full switch queue just means "not now"), and takes whatever the
 /// receivers have, until `deadline`; then it drains until nothing has arrived for
-/// 200 ms. Returns the frames
-/// sent, the frames each receiver got and when sending stopped.
+/// 200 ms. Returns the frames sent, the frames each receiver got and when the last
+/// frame arrived (or sending stopped, if later).
 ///
 /// Nothing here waits in the kernel, so a frame the switch sends never has to wake the
 /// generator up, whichever switch it is: what the row measures is the switch's own
@@ -683,7 +769,7 @@ fn generate_spinning(
         match &mut poller {
             None => {
                 for (r, c) in receivers.iter().zip(counts.iter_mut()) {
-                    got += drain_counted(r, &mut batch, c)?;
+                    got += drain_counted(r.data(), &mut batch, c)?;
                 }
             }
             Some(p) => {
@@ -691,7 +777,7 @@ fn generate_spinning(
                 ready.extend(p.wait(Some(Duration::ZERO))?.map(|r| r.token));
                 for &t in &ready {
                     let t = t as usize;
-                    got += drain_counted(&receivers[t], &mut batch, &mut counts[t])?;
+                    got += drain_counted(receivers[t].data(), &mut batch, &mut counts[t])?;
                 }
             }
         }
@@ -701,7 +787,7 @@ fn generate_spinning(
         } else if let Some(t) = stopped
             && now.duration_since(last_arrival.max(t)) > Duration::from_millis(200)
         {
-            return Ok((sent.iter().sum(), counts, t));
+            return Ok((sent.iter().sum(), counts, t.max(last_arrival)));
         } else {
             std::hint::spin_loop();
         }
@@ -908,6 +994,53 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
             s.push_str(&format!(" {:.2}× faster |\n", best / o))
         }
         _ => s.push_str(" – |\n"),
+    }
+    // The kernel's floor for the wide broadcast row, when it ran.
+    let wide = SCENARIOS.iter().enumerate().find(|(_, sc)| {
+        matches!(sc.pattern, Pattern::Broadcast(n) if n > 100)
+            && sc.window == Some(THROUGHPUT_WINDOW)
+            && sc.name.contains(opts.only.as_str())
+    });
+    if let Some((
+        i,
+        sc @ Scenario {
+            pattern: Pattern::Broadcast(n),
+            ..
+        },
+    )) = wide
+    {
+        let mut floors = Vec::new();
+        for _ in 0..opts.repeat.max(1) {
+            match fanout_floor(*n, sc.frame_len, opts.seconds, opts.switch_cpu) {
+                Ok(r) => {
+                    progress(&format!("fan-out floor, {n} receivers: {r:.0} frames/s"));
+                    floors.push(r);
+                }
+                Err(e) => progress(&format!("fan-out floor failed: {e}")),
+            }
+        }
+        floors.sort_by(f64::total_cmp);
+        if let Some(floor) = floors.get(floors.len() / 2) {
+            let best = cols
+                .iter()
+                .skip(1)
+                .filter_map(|c| c[i].ok())
+                .map(|r| r.rate())
+                .fold(0.0f64, f64::max);
+            s.push_str(&format!(
+                "\nFan-out floor, no switch at all (one thread on the switch's CPU that only sends \
+                 {}-byte frames to {n} receivers, {FLOOR_BURST} per call, median of {}): \
+                 {floor:.0} frames/s. No switch that delivers with unix datagrams can deliver \
+                 more in the {} row",
+                sc.frame_len,
+                floors.len(),
+                sc.name
+            ));
+            if best > 0.0 {
+                s.push_str(&format!(": {:.2}× the best original there", floor / best));
+            }
+            s.push_str(".\n");
+        }
     }
     Ok(s)
 }
