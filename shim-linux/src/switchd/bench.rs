@@ -197,8 +197,35 @@ impl Scenario {
 /// measure how the scheduler splits that CPU; with this window the senders wait for the
 /// receivers, as a sender on a machine of its own would not need to. It is far above
 /// what the round trip needs (about 15 frames at 300k frames/s and 50 µs), so it does
-/// not cap the switch; a frame lost anyway is given up after 2 ms.
+/// not cap the switch; frames lost anyway are written off after [`GIVE_UP`] without
+/// arrivals.
 pub const THROUGHPUT_WINDOW: u64 = 64;
+
+/// How long a sender whose window is full waits with nothing arriving before it writes
+/// off what it has in flight as lost.
+pub const GIVE_UP: Duration = Duration::from_millis(2);
+
+/// A sender's count of frames in flight, in deliveries (frames × receivers per frame):
+/// sent, less what has arrived, less what was written off as lost. A frame a switch
+/// drops never arrives; without the write-off every loss would shrink the window for
+/// good, and a switch that loses a few dozen frames would be measured at the pace of
+/// [`GIVE_UP`].
+#[derive(Debug, Clone, Copy, Default)]
+struct InFlight {
+    written_off: u64,
+}
+
+impl InFlight {
+    /// Deliveries sent and not yet arrived or written off.
+    fn count(&self, sent: u64, arrived: u64) -> u64 {
+        sent.saturating_sub(arrived.saturating_add(self.written_off))
+    }
+
+    /// Nothing arrived for [`GIVE_UP`]: what is in flight is lost.
+    fn write_off(&mut self, sent: u64, arrived: u64) {
+        self.written_off += self.count(sent, arrived);
+    }
+}
 
 /// The standard rows.
 pub const SCENARIOS: [Scenario; 11] = [
@@ -499,25 +526,26 @@ fn generate_sleeping(
             let msgs: Vec<(&[u8], &[u8; 110])> = (0..burst).map(|_| (&f[..], &to)).collect();
             let mut scratch = SendBatch::new();
             let mut sent = 0u64;
+            let mut in_flight = InFlight::default();
             let t0 = Instant::now();
             while Instant::now() < deadline {
                 if let Some(w) = window {
                     // Each sender owns 1/nsenders of the receivers' progress.
                     let limit = (w - burst as u64) * per_frame;
-                    // A lost frame never arrives: stop waiting for it once nothing
-                    // has arrived for 2 ms.
                     let mut seen = delivered.load(Ordering::Relaxed);
-                    let mut give_up = Instant::now() + Duration::from_millis(2);
+                    let mut give_up = Instant::now() + GIVE_UP;
                     loop {
                         let now_delivered = delivered.load(Ordering::Relaxed);
-                        if (sent * per_frame).saturating_sub(now_delivered / nsenders) <= limit {
+                        let arrived = now_delivered / nsenders;
+                        if in_flight.count(sent * per_frame, arrived) <= limit {
                             break;
                         }
                         let now = Instant::now();
                         if now_delivered != seen {
                             seen = now_delivered;
-                            give_up = now + Duration::from_millis(2);
+                            give_up = now + GIVE_UP;
                         } else if now >= give_up.min(deadline) {
+                            in_flight.write_off(sent * per_frame, arrived);
                             break;
                         }
                         std::thread::yield_now();
@@ -723,6 +751,8 @@ fn generate_spinning(
         })
         .collect();
     let mut sent = vec![0u64; senders.len()];
+    let mut in_flight = vec![InFlight::default(); senders.len()];
+    let mut wrote_off = vec![Instant::now(); senders.len()];
     let mut counts = vec![0u64; receivers.len()];
     let mut delivered = 0u64;
     let mut batch = RecvBatch::new(64, 1518);
@@ -744,13 +774,17 @@ fn generate_spinning(
                     Pattern::Pairs(_) => counts[i],
                     Pattern::Broadcast(_) => delivered,
                 };
-                let in_flight = (sent[i] * per_frame).saturating_sub(arrived) / per_frame;
-                // A lost frame never arrives: after 2 ms without any, send anyway.
-                let room = w.saturating_sub(in_flight);
-                if room == 0 && now.duration_since(last_arrival) < Duration::from_millis(2) {
-                    continue;
+                let mut room =
+                    w.saturating_sub(in_flight[i].count(sent[i] * per_frame, arrived) / per_frame);
+                if room == 0 {
+                    if now.duration_since(last_arrival.max(wrote_off[i])) < GIVE_UP {
+                        continue;
+                    }
+                    in_flight[i].write_off(sent[i] * per_frame, arrived);
+                    wrote_off[i] = now;
+                    room = w;
                 }
-                n = n.min(room.max(1));
+                n = n.min(room);
             }
             if let Some(r) = sc.rate {
                 let due = (now.duration_since(t0).as_secs_f64() * r as f64) as u64;
@@ -1043,4 +1077,28 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
         }
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn frames_a_switch_lost_do_not_shrink_the_window_for_good() {
+        let limit = 32;
+        let mut f = InFlight::default();
+        // 100 sent, 60 arrived, 40 lost: over the limit until they are written off.
+        assert_eq!(f.count(100, 60), 40);
+        assert!(f.count(100, 60) > limit);
+        f.write_off(100, 60);
+        assert_eq!(f.count(100, 60), 0);
+        // The next frames count from there: 32 more sent, none arrived, at the limit.
+        assert_eq!(f.count(132, 60), 32);
+        assert_eq!(f.count(132, 90), 2);
+        // A written-off frame that turns up late only makes room, never a negative count.
+        assert_eq!(f.count(132, 140), 0);
+        // Writing off with nothing in flight writes off nothing.
+        f.write_off(132, 100);
+        assert_eq!(f.count(172, 100), 32);
+    }
 }
