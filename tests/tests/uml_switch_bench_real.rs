@@ -5,9 +5,7 @@
 
 use std::path::PathBuf;
 
-use umlnet_linux::switchd::bench::{
-    Clients, Running, SCENARIOS, Target, fanout_floor, run_row, run_rtt,
-};
+use umlnet_linux::switchd::bench::{Clients, Running, SCENARIOS, Target, run_row, run_rtt};
 use umlnet_tests::{Netns, TempDir, bin, require_real_host};
 
 fn targets() -> Vec<Target> {
@@ -62,11 +60,4 @@ fn the_generator_measures_every_switch_with_both_kinds_of_clients() {
             assert!(median <= p99 && median.as_nanos() > 0, "{}", t.label());
         }
     });
-}
-
-#[test]
-fn the_fan_out_floor_delivers_without_a_switch() {
-    // Only unix sockets of this process: no root, no real peer needed.
-    let rate = fanout_floor(64, 60, 0.2, 0).expect("fan-out floor");
-    assert!(rate.is_finite() && rate > 1000.0, "{rate} frames/s");
 }

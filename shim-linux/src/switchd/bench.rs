@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use super::client::{Client, uml_like_addr};
 use crate::sys::epoll::Poller;
-use crate::sys::process::{pin_to_cpu, set_thread_nice};
-use crate::sys::socket::{DgramSocket, RecvBatch, SOCKADDR_UN_LEN, SendBatch};
+use crate::sys::process::set_thread_nice;
+use crate::sys::socket::{DgramSocket, RecvBatch, SendBatch};
 
 /// Nice value of the generator's receiving thread: it runs whenever frames wait, so the
 /// receivers keep up and what is measured is the switch, not the generator's scheduler.
@@ -648,68 +648,6 @@ fn receive_until_idle(
     }
 }
 
-/// Frames per receiver and `sendmmsg` in [`fanout_floor`]: as many as a sender hands
-/// over at once in the throughput rows.
-pub const FLOOR_BURST: usize = 32;
-
-/// The kernel's floor for a broadcast row, with no switch at all: one thread on `cpu`
-/// that does nothing but send `len`-byte frames to `n` receivers over connected
-/// sockets, [`FLOOR_BURST`] per receiver and call, moving on from a receiver whose
-/// queue is full, for `secs` seconds; the receivers take them as in a sleeping row.
-/// Returns the frames per second they got. A switch delivering that row does this and
-/// more (it also takes the frames in), so it cannot deliver more frames per second.
-pub fn fanout_floor(n: usize, len: usize, secs: f64, cpu: usize) -> io::Result<f64> {
-    let mut receivers = Vec::with_capacity(n);
-    let mut senders = Vec::with_capacity(n);
-    for i in 0..n {
-        let tag = 30_000 + i as u32;
-        let addr = uml_like_addr(std::process::id(), tag, u64::from(tag) + 7);
-        let r = DgramSocket::bind_raw(addr.as_bytes(), SOCKADDR_UN_LEN)?;
-        let _ = r.set_recv_buffer(1 << 20);
-        let s = DgramSocket::new()?;
-        s.connect_raw(addr.as_bytes(), SOCKADDR_UN_LEN)?;
-        receivers.push(r);
-        senders.push(s);
-    }
-    let stop = AtomicBool::new(false);
-    let delivered = AtomicU64::new(0);
-    let started = Instant::now();
-    let (counts, last) = std::thread::scope(|scope| {
-        let rx = scope.spawn(|| {
-            let socks: Vec<&DgramSocket> = receivers.iter().collect();
-            receive_until_idle(&socks, &stop, &delivered)
-        });
-        let tx = scope.spawn(|| -> io::Result<()> {
-            pin_to_cpu(cpu)?;
-            let f = frame([0xff; 6], mac(1, 0), len);
-            let frames: Vec<&[u8]> = vec![&f[..]; FLOOR_BURST];
-            let mut scratch = SendBatch::new();
-            let deadline = started + Duration::from_secs_f64(secs);
-            while Instant::now() < deadline {
-                for s in &senders {
-                    match s.send_batch_connected(&mut scratch, &frames) {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            Ok(())
-        });
-        let sent = tx
-            .join()
-            .map_err(|_| io::Error::other("floor sender panicked"));
-        stop.store(true, Ordering::Relaxed);
-        let got = rx
-            .join()
-            .map_err(|_| io::Error::other("floor receiver panicked"))?;
-        sent??;
-        got
-    })?;
-    let secs = last.duration_since(started).as_secs_f64();
-    Ok(counts.iter().sum::<u64>() as f64 / secs.max(1e-9))
-}
-
 /// The generator as busy-polling clients behave: one thread on its own CPU that never
 /// sleeps. It sends bursts from every sender while the row's window (and pace) allow,
 /// non-blocking (a full switch queue just means "not now"), and takes whatever the
@@ -1028,53 +966,6 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
             s.push_str(&format!(" {:.2}× faster |\n", best / o))
         }
         _ => s.push_str(" – |\n"),
-    }
-    // The kernel's floor for the wide broadcast row, when it ran.
-    let wide = SCENARIOS.iter().enumerate().find(|(_, sc)| {
-        matches!(sc.pattern, Pattern::Broadcast(n) if n > 100)
-            && sc.window == Some(THROUGHPUT_WINDOW)
-            && sc.name.contains(opts.only.as_str())
-    });
-    if let Some((
-        i,
-        sc @ Scenario {
-            pattern: Pattern::Broadcast(n),
-            ..
-        },
-    )) = wide
-    {
-        let mut floors = Vec::new();
-        for _ in 0..opts.repeat.max(1) {
-            match fanout_floor(*n, sc.frame_len, opts.seconds, opts.switch_cpu) {
-                Ok(r) => {
-                    progress(&format!("fan-out floor, {n} receivers: {r:.0} frames/s"));
-                    floors.push(r);
-                }
-                Err(e) => progress(&format!("fan-out floor failed: {e}")),
-            }
-        }
-        floors.sort_by(f64::total_cmp);
-        if let Some(floor) = floors.get(floors.len() / 2) {
-            let best = cols
-                .iter()
-                .skip(1)
-                .filter_map(|c| c[i].ok())
-                .map(|r| r.rate())
-                .fold(0.0f64, f64::max);
-            s.push_str(&format!(
-                "\nFan-out floor, no switch at all (one thread on the switch's CPU that only sends \
-                 {}-byte frames to {n} receivers, {FLOOR_BURST} per call, median of {}): \
-                 {floor:.0} frames/s. No switch that delivers with unix datagrams can deliver \
-                 more in the {} row",
-                sc.frame_len,
-                floors.len(),
-                sc.name
-            ));
-            if best > 0.0 {
-                s.push_str(&format!(": {:.2}× the best original there", floor / best));
-            }
-            s.push_str(".\n");
-        }
     }
     Ok(s)
 }
