@@ -76,6 +76,19 @@ pub const PORT_SLOTS: usize = 4096;
 pub const MAC_SLOTS: usize = 1 << 17;
 /// Datagrams taken per `recvmmsg`.
 pub const RECV_BATCH: usize = 64;
+/// Deliveries (frames times the ports each goes to) the loop makes from one port before
+/// it looks at the others again. A port that floods takes fewer frames per `recvmmsg`
+/// (this over the ports its last frames went to): a burst of broadcasts to 999 ports
+/// then goes out 8 frames at a time, which fit the receivers' queues (about 11
+/// datagrams), instead of 64 that mostly wait in backlogs, and the other ports and the
+/// backlogs get a turn every few milliseconds instead of every few dozen.
+pub const DELIVERY_BUDGET: usize = 8192;
+
+/// Frames to take from a port in one `recvmmsg`, given how many ports each of its last
+/// frames went to (see [`DELIVERY_BUDGET`]).
+fn frames_per_read(fanout: usize) -> usize {
+    (DELIVERY_BUDGET / fanout.max(1)).clamp(1, RECV_BATCH)
+}
 /// Frames held per port whose receive queue was full (a UML kernel's queue holds only
 /// about 11 datagrams, `net.unix.max_dgram_qlen`), sent in order when it has room;
 /// beyond this the frame is dropped and counted. Other ports never wait for it. It
@@ -349,6 +362,9 @@ struct Port {
     /// The port is in the daemon's list of backlogged ports (it leaves the list when
     /// [`SwitchDaemon::flush_backlogs`] finds its backlog empty).
     listed: bool,
+    /// Ports each of the last frames from this port went to, on average (rounded up):
+    /// sizes its next `recvmmsg` (see [`DELIVERY_BUDGET`]).
+    fanout: usize,
 }
 
 struct MgmtConn {
@@ -670,6 +686,7 @@ impl SwitchDaemon {
             backlog: VecDeque::new(),
             armed: false,
             listed: false,
+            fanout: 1,
         });
         Some(id)
     }
@@ -738,7 +755,11 @@ impl SwitchDaemon {
                 match kind {
                     T_DATA => {
                         // Several batches per wake-up, but give the others a turn.
+                        let mut deliveries = 0;
                         for _ in 0..64 {
+                            if deliveries >= DELIVERY_BUDGET {
+                                break;
+                            }
                             let n = match self.data.recv_batch(&mut batch) {
                                 Ok(n) => n,
                                 Err(e) => {
@@ -751,6 +772,7 @@ impl SwitchDaemon {
                             }
                             last_rx = Some(std::time::Instant::now());
                             self.forward_batch(&batch, None, &mut out, &mut scratch);
+                            deliveries += out.len();
                         }
                     }
                     T_PORT_DATA => {
@@ -759,25 +781,32 @@ impl SwitchDaemon {
                             self.port_writable(&poller, port);
                         }
                         let reads = if ev.readable || ev.hangup { 8 } else { 0 };
+                        let mut deliveries = 0;
                         for _ in 0..reads {
                             let Some(Port {
                                 kind:
                                     PortKind::Client {
                                         own: Some(sock), ..
                                     },
+                                fanout,
                                 ..
                             }) = self.ports.get(usize::from(port)).and_then(Option::as_ref)
                             else {
                                 break;
                             };
-                            let n = sock.recv_batch(&mut batch).unwrap_or(0);
+                            let want = frames_per_read(*fanout);
+                            let n = sock.recv_batch_up_to(&mut batch, want).unwrap_or(0);
                             if n == 0 {
                                 break;
                             }
                             last_rx = Some(std::time::Instant::now());
                             first_in = first_in.or(Some(port));
                             self.forward_batch(&batch, Some(port), &mut out, &mut scratch);
-                            if n < batch.capacity() {
+                            deliveries += out.len();
+                            if let Some(Some(p)) = self.ports.get_mut(usize::from(port)) {
+                                p.fanout = out.len().div_ceil(n).max(1);
+                            }
+                            if n < want || deliveries >= DELIVERY_BUDGET {
                                 break;
                             }
                         }
@@ -1792,6 +1821,19 @@ mod test {
         q.sleeping();
         q.frames(us(80), true);
         assert_eq!(q.window(), BUSY_POLL);
+    }
+
+    #[test]
+    fn a_port_that_floods_many_ports_is_read_a_few_frames_at_a_time() {
+        // Unicast, or a few ports: full batches.
+        assert_eq!(frames_per_read(1), RECV_BATCH);
+        assert_eq!(frames_per_read(0), RECV_BATCH);
+        assert_eq!(frames_per_read(3), RECV_BATCH);
+        // Broadcasts to 999 ports: 8 frames, which fit a UML kernel's queue of about 11.
+        assert_eq!(frames_per_read(998), 8);
+        // Never nothing, however wide the flood.
+        assert_eq!(frames_per_read(PORT_SLOTS), 2);
+        assert_eq!(frames_per_read(usize::MAX), 1);
     }
 
     #[test]

@@ -217,8 +217,13 @@ impl DgramSocket {
     /// Fills `batch` with up to `batch.capacity()` queued datagrams in one `recvmmsg`
     /// call and returns how many arrived (0 if none were queued).
     pub fn recv_batch(&self, batch: &mut RecvBatch) -> io::Result<usize> {
+        self.recv_batch_up_to(batch, usize::MAX)
+    }
+
+    /// As [`DgramSocket::recv_batch`], but takes at most `max` datagrams (at least 1).
+    pub fn recv_batch_up_to(&self, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
         batch.filled = 0;
-        let n = batch.capacity();
+        let n = batch.capacity().min(max).max(1);
         let bs = batch.buf_size;
         batch.iovs.clear();
         batch.hdrs.clear();
