@@ -1425,7 +1425,7 @@ impl SwitchDaemon {
                 port.listed = true;
                 self.backlogged.push(p);
             }
-            if matches!(port.kind, PortKind::Client { own: Some(_), .. }) && !port.armed {
+            if port.kind.tx_socket().is_some() && !port.armed {
                 self.to_arm.push(p);
             }
         }
@@ -1548,9 +1548,7 @@ impl SwitchDaemon {
         if empty {
             // A port's socket is watched for room only while it has a backlog.
             if port.armed
-                && let PortKind::Client {
-                    own: Some(sock), ..
-                } = &port.kind
+                && let Some(sock) = port.kind.tx_socket()
             {
                 let _ =
                     poller.want_writable(sock.as_raw_fd(), token(T_PORT_DATA, u64::from(p)), false);
