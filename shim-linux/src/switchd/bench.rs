@@ -814,6 +814,22 @@ pub struct BenchOptions {
     pub clients: Clients,
 }
 
+/// The best value of row `i` among the switches after ours (the first column): `pick`
+/// reads a value from a run, `better` keeps one of two (`f64::max` or `f64::min`),
+/// starting from `worst`.
+fn best_other(
+    cols: &[Vec<Result<RowResult, &'static str>>],
+    i: usize,
+    pick: impl Fn(&RowResult) -> Option<f64>,
+    better: fn(f64, f64) -> f64,
+    worst: f64,
+) -> f64 {
+    cols.iter()
+        .skip(1)
+        .filter_map(|c| c[i].as_ref().ok().and_then(&pick))
+        .fold(worst, better)
+}
+
 /// The rows again, as switch CPU time per delivered frame (same runs).
 fn cpu_table(s: &mut String, opts: &BenchOptions, cols: &[Vec<Result<RowResult, &'static str>>]) {
     s.push_str("| switch CPU per delivered frame (share of its CPU) |");
@@ -836,11 +852,7 @@ fn cpu_table(s: &mut String, opts: &BenchOptions, cols: &[Vec<Result<RowResult, 
             .first()
             .and_then(|c| c[i].ok())
             .and_then(|r| r.cpu_per_frame());
-        let best = cols
-            .iter()
-            .skip(1)
-            .filter_map(|c| c[i].ok().and_then(|r| r.cpu_per_frame()))
-            .fold(f64::INFINITY, f64::min);
+        let best = best_other(cols, i, RowResult::cpu_per_frame, f64::min, f64::INFINITY);
         match ours {
             Some(o) if best.is_finite() && o > 0.0 => s.push_str(&format!(" {:.2}× |\n", best / o)),
             _ => s.push_str(" – |\n"),
@@ -927,12 +939,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
             }
         }
         let ours = cols.first().and_then(|c| c[i].ok()).map(|r| r.rate());
-        let best = cols
-            .iter()
-            .skip(1)
-            .filter_map(|c| c[i].ok())
-            .map(|r| r.rate())
-            .fold(0.0f64, f64::max);
+        let best = best_other(&cols, i, |r| Some(r.rate()), f64::max, 0.0);
         match ours {
             Some(o) if best > 0.0 => s.push_str(&format!(" {:.2}× |\n", o / best)),
             _ => s.push_str(" – |\n"),
