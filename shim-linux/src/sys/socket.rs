@@ -224,24 +224,8 @@ impl DgramSocket {
     pub fn recv_batch_up_to(&self, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
         batch.filled = 0;
         let n = batch.capacity().min(max).max(1);
-        let bs = batch.buf_size;
-        batch.iovs.clear();
-        batch.hdrs.clear();
-        for i in 0..n {
-            batch.iovs.push(libc::iovec {
-                // SAFETY (pointer arithmetic): i*bs + bs <= bufs.len() by construction.
-                iov_base: unsafe { batch.bufs.as_mut_ptr().add(i * bs) }.cast(),
-                iov_len: bs,
-            });
-        }
-        for i in 0..n {
-            let name = batch.addrs[i].as_mut_ptr().cast();
-            // SAFETY (pointer arithmetic): i < n == iovs.len().
-            let iov = unsafe { batch.iovs.as_mut_ptr().add(i) };
-            batch.hdrs.push(one_iov_header(iov, Some(name)));
-        }
-        // SAFETY: every header points to buffers owned by `batch` that stay alive and
-        // unmoved for the duration of the call; the kernel writes at most the lengths given.
+        // SAFETY: the headers point to buffers owned by `batch`, set up once in
+        // `RecvBatch::new` and never reallocated; the kernel writes at most the lengths given.
         let r = unsafe {
             libc::recvmmsg(
                 self.fd.as_raw_fd(),
@@ -256,10 +240,13 @@ impl DgramSocket {
             None => 0,
         };
         for i in 0..got {
-            let h = &batch.hdrs[i];
+            let h = &mut batch.hdrs[i];
             batch.lens[i] = h.msg_len as usize;
             batch.addr_lens[i] = (h.msg_hdr.msg_namelen as usize).min(SOCKADDR_UN_LEN);
             batch.truncated[i] = h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            // The kernel wrote these: ready for the next call.
+            h.msg_hdr.msg_namelen = SOCKADDR_UN_LEN as libc::socklen_t;
+            h.msg_hdr.msg_flags = 0;
             // Pad what the kernel did not write, so a short address compares as itself.
             let al = batch.addr_lens[i];
             batch.addrs[i][al..].fill(0);
@@ -409,7 +396,7 @@ impl RecvBatch {
     /// Room for `count` datagrams (clamped to 1..=[`MAX_BATCH`]) of up to `buf_size` bytes each.
     pub fn new(count: usize, buf_size: usize) -> RecvBatch {
         let count = count.clamp(1, MAX_BATCH);
-        RecvBatch {
+        let mut b = RecvBatch {
             buf_size,
             bufs: vec![0; count * buf_size],
             addrs: vec![[0; SOCKADDR_UN_LEN]; count],
@@ -419,7 +406,23 @@ impl RecvBatch {
             iovs: Vec::with_capacity(count),
             hdrs: Vec::with_capacity(count),
             filled: 0,
+        };
+        // The headers are made once: every call hands the kernel the same buffers. The
+        // vectors are never resized again, so the pointers stay valid when `b` moves.
+        for i in 0..count {
+            b.iovs.push(libc::iovec {
+                // SAFETY (pointer arithmetic): i*buf_size + buf_size <= bufs.len().
+                iov_base: unsafe { b.bufs.as_mut_ptr().add(i * buf_size) }.cast(),
+                iov_len: buf_size,
+            });
         }
+        for i in 0..count {
+            let name = b.addrs[i].as_mut_ptr().cast();
+            // SAFETY (pointer arithmetic): i < count == iovs.len().
+            let iov = unsafe { b.iovs.as_mut_ptr().add(i) };
+            b.hdrs.push(one_iov_header(iov, Some(name)));
+        }
+        b
     }
 
     /// How many datagrams one call can receive.
