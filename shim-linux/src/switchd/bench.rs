@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use super::client::{Client, uml_like_addr};
 use crate::sys::epoll::Poller;
-use crate::sys::process::set_thread_nice;
-use crate::sys::socket::{DgramSocket, RecvBatch, SendBatch};
+use crate::sys::process::{pin_to_cpu, set_thread_nice};
+use crate::sys::socket::{DgramSocket, RecvBatch, SOCKADDR_UN_LEN, SendBatch};
 
 /// Nice value of the generator's receiving thread: it runs whenever frames wait, so the
 /// receivers keep up and what is measured is the switch, not the generator's scheduler.
@@ -500,12 +500,12 @@ fn generate_sleeping(
     let nsend = senders.len();
     let stop = Arc::new(AtomicBool::new(false));
     let stop_rx = stop.clone();
-    let delivered = Arc::new(AtomicU64::new(0));
-    let delivered_rx = delivered.clone();
+    let arrivals = Arc::new(Arrivals::new(receivers.len()));
+    let arrivals_rx = arrivals.clone();
     let rx = std::thread::spawn(move || -> io::Result<(Vec<u64>, Vec<Client>, Instant)> {
         let (counts, last) = {
             let socks: Vec<&DgramSocket> = receivers.iter().map(Client::data).collect();
-            receive_until_idle(&socks, &stop_rx, &delivered_rx)?
+            receive_until_idle(&socks, Clients::Sleeping, &stop_rx, &arrivals_rx)?
         };
         Ok((counts, receivers, last))
     });
@@ -516,7 +516,7 @@ fn generate_sleeping(
         let burst = sc.burst() as usize;
         let rate = sc.rate;
         let window = sc.window;
-        let delivered = delivered.clone();
+        let arrivals = arrivals.clone();
         let nsenders = nsend as u64;
         handles.push(std::thread::spawn(move || -> io::Result<(u64, Client)> {
             let _ = set_thread_nice(SENDER_NICE);
@@ -532,6 +532,7 @@ fn generate_sleeping(
                 if let Some(w) = window {
                     // Each sender owns 1/nsenders of the receivers' progress.
                     let limit = (w - burst as u64) * per_frame;
+                    let delivered = &arrivals.total;
                     let mut seen = delivered.load(Ordering::Relaxed);
                     let mut give_up = Instant::now() + GIVE_UP;
                     loop {
@@ -603,19 +604,44 @@ fn drain_counted(r: &DgramSocket, batch: &mut RecvBatch, count: &mut u64) -> io:
     }
 }
 
-/// The receiving side of the sleeping generator: waits in `epoll_wait` for any of
-/// `receivers` to have frames and takes all they have, at a higher priority than the
-/// senders ([`RECEIVER_NICE`]), adding to `delivered` as it goes, until `stop` is set
-/// and nothing has arrived for 200 ms. Returns the frames each receiver got and when
-/// the last arrived.
+/// What the receiving thread has taken so far, published as it goes.
+struct Arrivals {
+    /// Frames, all receivers together.
+    total: AtomicU64,
+    /// Frames per receiver.
+    each: Vec<AtomicU64>,
+}
+
+impl Arrivals {
+    fn new(receivers: usize) -> Arrivals {
+        Arrivals {
+            total: AtomicU64::new(0),
+            each: (0..receivers).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+/// The receiving side of the sleeping generator (and of [`fanout_floor`]): waits in
+/// `epoll_wait` for any of `receivers` to have frames and takes all they have, at a
+/// higher priority than the senders ([`RECEIVER_NICE`]), publishing to `arrivals` as
+/// it goes, until `stop` is set and nothing has arrived for 200 ms. With
+/// [`Clients::Spinning`] it never sleeps: it asks epoll without waiting, over and
+/// over. Returns the frames each receiver got and when the last arrived.
 fn receive_until_idle(
     receivers: &[&DgramSocket],
+    clients: Clients,
     stop: &AtomicBool,
-    delivered: &AtomicU64,
+    arrivals: &Arrivals,
 ) -> io::Result<(Vec<u64>, Instant)> {
-    // Receivers first: on the generator's one CPU a sender that is cheaper per frame
-    // than its receiver would otherwise starve it and measure the generator.
-    let _ = set_thread_nice(RECEIVER_NICE);
+    let wait = match clients {
+        Clients::Sleeping => {
+            // Receivers first: on the generator's one CPU a sender that is cheaper per
+            // frame than its receiver would otherwise starve it and measure the generator.
+            let _ = set_thread_nice(RECEIVER_NICE);
+            Duration::from_millis(10)
+        }
+        Clients::Spinning => Duration::ZERO,
+    };
     let mut poller = Poller::new(1024)?;
     for (i, r) in receivers.iter().enumerate() {
         poller.add(r.as_raw_fd(), i as u64)?;
@@ -624,11 +650,10 @@ fn receive_until_idle(
     let mut batch = RecvBatch::new(64, 1518);
     let mut idle_since: Option<Instant> = None;
     let mut last = Instant::now();
+    let mut ready: Vec<u64> = Vec::with_capacity(receivers.len());
     loop {
-        let ready: Vec<u64> = poller
-            .wait(Some(Duration::from_millis(10)))?
-            .map(|r| r.token)
-            .collect();
+        ready.clear();
+        ready.extend(poller.wait(Some(wait))?.map(|r| r.token));
         if ready.is_empty() && stop.load(Ordering::Relaxed) {
             let t = *idle_since.get_or_insert_with(Instant::now);
             if t.elapsed() > Duration::from_millis(200) {
@@ -637,15 +662,121 @@ fn receive_until_idle(
             continue;
         }
         idle_since = None;
-        for t in ready {
+        for &t in &ready {
             let t = t as usize;
             let got = drain_counted(receivers[t], &mut batch, &mut counts[t])?;
             if got > 0 {
                 last = Instant::now();
+                arrivals.each[t].fetch_add(got, Ordering::Relaxed);
+                arrivals.total.fetch_add(got, Ordering::Relaxed);
             }
-            delivered.fetch_add(got, Ordering::Relaxed);
         }
     }
+}
+
+/// The kernel's floor for a broadcast row, measured with no switch at all ([`fanout_floor`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Floor {
+    /// Nanoseconds spent inside `sendmmsg` per datagram queued: what the kernel takes
+    /// to hand one frame to one receiver, which any switch that delivers with unix
+    /// datagrams pays once per delivered frame. The sending thread has its CPU to
+    /// itself, so this wall time is its CPU time.
+    pub send_ns: f64,
+    /// Datagrams queued.
+    pub sent: u64,
+    /// Sends the kernel refused because a receiver's queue was full. The floor never
+    /// sends more than a queue holds, so this stays 0; a refused send would be time
+    /// spent without a delivery.
+    pub refused: u64,
+}
+
+/// How many datagrams a receiving unix socket queues (`net.unix.max_dgram_qlen`; the
+/// kernel takes one more before it refuses, so a sender that keeps at most this many
+/// queued is never refused).
+fn dgram_queue_len() -> u64 {
+    std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&n: &u64| n > 0)
+        .unwrap_or(10)
+}
+
+/// The kernel's floor for a broadcast row: what one delivery costs when nothing but the
+/// delivery is done. One thread on `cpu` (the switch's CPU in the table) hands
+/// `len`-byte frames to `n` receivers over connected sockets, in one `sendmmsg` per
+/// receiver with as many frames as its queue has room for (so the kernel never refuses
+/// one and every send is a delivery), for `secs` seconds, and times each call; the
+/// receivers take them as the table's generator does (`clients`). A switch does all of
+/// this and more per delivered frame (it also has to take the frame in and decide where
+/// it goes), so its CPU time per delivered frame cannot be below [`Floor::send_ns`].
+pub fn fanout_floor(
+    n: usize,
+    len: usize,
+    secs: f64,
+    cpu: usize,
+    clients: Clients,
+) -> io::Result<Floor> {
+    let mut receivers = Vec::with_capacity(n);
+    let mut senders = Vec::with_capacity(n);
+    for i in 0..n {
+        let tag = 30_000 + i as u32;
+        let addr = uml_like_addr(std::process::id(), tag, u64::from(tag) + 7);
+        let r = DgramSocket::bind_raw(addr.as_bytes(), SOCKADDR_UN_LEN)?;
+        let s = DgramSocket::new()?;
+        s.connect_raw(addr.as_bytes(), SOCKADDR_UN_LEN)?;
+        s.set_nonblocking(true)?;
+        receivers.push(r);
+        senders.push(s);
+    }
+    let queue = dgram_queue_len();
+    let stop = AtomicBool::new(false);
+    let arrivals = Arrivals::new(n);
+    std::thread::scope(|scope| {
+        let rx = scope.spawn(|| {
+            let socks: Vec<&DgramSocket> = receivers.iter().collect();
+            receive_until_idle(&socks, clients, &stop, &arrivals)
+        });
+        let tx = scope.spawn(|| -> io::Result<Floor> {
+            pin_to_cpu(cpu)?;
+            let f = frame([0xff; 6], mac(1, 0), len);
+            let frames: Vec<&[u8]> = vec![&f[..]; queue as usize];
+            let mut scratch = SendBatch::new();
+            let mut queued = vec![0u64; n];
+            let mut busy = Duration::ZERO;
+            let mut refused = 0;
+            let deadline = Instant::now() + Duration::from_secs_f64(secs);
+            while Instant::now() < deadline {
+                for (i, s) in senders.iter().enumerate() {
+                    let waiting = queued[i] - arrivals.each[i].load(Ordering::Relaxed);
+                    let room = queue.saturating_sub(waiting) as usize;
+                    if room == 0 {
+                        continue;
+                    }
+                    let t = Instant::now();
+                    let r = s.send_batch_connected(&mut scratch, &frames[..room]);
+                    busy += t.elapsed();
+                    match r {
+                        Ok(k) => queued[i] += k as u64,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => refused += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            let sent = queued.iter().sum::<u64>();
+            Ok(Floor {
+                send_ns: busy.as_nanos() as f64 / sent.max(1) as f64,
+                sent,
+                refused,
+            })
+        });
+        let floor = tx
+            .join()
+            .map_err(|_| io::Error::other("floor sender panicked"));
+        stop.store(true, Ordering::Relaxed);
+        rx.join()
+            .map_err(|_| io::Error::other("floor receiver panicked"))??;
+        floor?
+    })
 }
 
 /// The generator as busy-polling clients behave: one thread on its own CPU that never
@@ -865,6 +996,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
     // Rows outside, switches inside, each measurement repeated and the median kept: the
     // switches are compared under the same (possibly shared) machine load.
     let mut cols: Vec<Vec<Result<RowResult, &'static str>>> = vec![Vec::new(); opts.targets.len()];
+    let mut floor: Option<(usize, Vec<f64>)> = None;
     for sc in &SCENARIOS {
         for (ti, t) in opts.targets.iter().enumerate() {
             if !sc.name.contains(opts.only.as_str()) {
@@ -898,6 +1030,23 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
             // The median run by rate (of two, the better one).
             runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
             cols[ti].push(runs.get(runs.len() / 2).copied().ok_or("failed"));
+        }
+        // The wide broadcast row's kernel floor, right after the switches ran it.
+        if let Some((i, n)) = wide_broadcast(sc).filter(|_| sc.name.contains(opts.only.as_str())) {
+            let mut floors = Vec::new();
+            for _ in 0..opts.repeat.max(1) {
+                match fanout_floor(n, sc.frame_len, opts.seconds, opts.switch_cpu, opts.clients) {
+                    Ok(f) => {
+                        progress(&format!(
+                            "{:<11} {:<24} {:>5.0} ns per delivered frame ({} sent, {} refused)",
+                            "floor", sc.name, f.send_ns, f.sent, f.refused
+                        ));
+                        floors.push(f.send_ns);
+                    }
+                    Err(e) => progress(&format!("{:<11} {:<24} failed: {e}", "floor", sc.name)),
+                }
+            }
+            floor = Some((i, floors));
         }
     }
     let mut rtts: Vec<Option<(Duration, Duration)>> = Vec::new();
@@ -974,12 +1123,83 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
         }
         _ => s.push_str(" – |\n"),
     }
+    if let Some(note) = floor.and_then(|(i, floors)| floor_note(i, floors, &cols)) {
+        s.push('\n');
+        s.push_str(&note);
+    }
     Ok(s)
+}
+
+/// The wide broadcast row (sender windows as in the throughput rows): its index in
+/// [`SCENARIOS`] and its number of receivers, if `sc` is it.
+fn wide_broadcast(sc: &Scenario) -> Option<(usize, usize)> {
+    let i = SCENARIOS.iter().position(|s| s.name == sc.name)?;
+    match sc.pattern {
+        Pattern::Broadcast(n) if n > 100 && sc.window == Some(THROUGHPUT_WINDOW) => Some((i, n)),
+        _ => None,
+    }
+}
+
+/// The paragraph for under the table: row `i`'s kernel floor ([`fanout_floor`], the
+/// median of `floors`) against the CPU per delivered frame of the best original and of
+/// ours in that row.
+fn floor_note(
+    i: usize,
+    mut floors: Vec<f64>,
+    cols: &[Vec<Result<RowResult, &'static str>>],
+) -> Option<String> {
+    let sc = SCENARIOS.get(i)?;
+    let (_, n) = wide_broadcast(sc)?;
+    floors.sort_by(f64::total_cmp);
+    let floor = *floors.get(floors.len() / 2)?;
+    let mut s = format!(
+        "Kernel floor of the {} row, with no switch at all (one thread on the switch's CPU \
+         hands the frames to the {n} receivers itself over connected sockets, never more \
+         than a receiver's queue holds, and times its `sendmmsg` calls; median of {}, run \
+         right after the switches): {floor:.0} ns per delivered frame. A switch does that \
+         and more for every frame it delivers",
+        sc.name,
+        floors.len()
+    );
+    let best = best_other(cols, i, RowResult::cpu_per_frame, f64::min, f64::INFINITY);
+    if best.is_finite() {
+        s.push_str(&format!(
+            ". The best original spends {best:.0} ns per delivered frame there, so where the \
+             switch's CPU is the limit no switch can deliver more than {:.2}× its frames/s",
+            best / floor
+        ));
+    }
+    if let Some(ours) = cols
+        .first()
+        .and_then(|c| c[i].ok())
+        .and_then(|r| r.cpu_per_frame())
+    {
+        s.push_str(&format!(" (ours spends {ours:.0} ns)"));
+    }
+    s.push_str(".\n");
+    Some(s)
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn the_kernel_floor_times_deliveries_and_never_overfills_a_queue() {
+        // Only unix sockets of this process: no root, no real peer needed.
+        for clients in [Clients::Sleeping, Clients::Spinning] {
+            let f = fanout_floor(64, 60, 0.2, 0, clients).expect("kernel floor");
+            assert!(f.sent > 1000, "{clients:?}: {f:?}");
+            assert_eq!(
+                f.refused, 0,
+                "{clients:?}: a send went to a full queue: {f:?}"
+            );
+            assert!(
+                f.send_ns.is_finite() && f.send_ns > 0.0,
+                "{clients:?}: {f:?}"
+            );
+        }
+    }
 
     #[test]
     fn frames_a_switch_lost_do_not_shrink_the_window_for_good() {
