@@ -24,7 +24,10 @@
 //! CPU time per delivered frame (`/proc/<pid>/schedstat`) is shown too: it tells
 //! whether the switch or the generator limited a row (the switch's share of its CPU)
 //! and what a frame costs the switch, which other load on the machine disturbs less
-//! than the rate (ours includes its busy-poll windows).
+//! than the rate (ours includes its busy-poll windows). Right after the switches ran
+//! the 999-port row, [`fanout_floor`] measures that row's kernel floor: the time the
+//! kernel alone takes to hand one frame to one receiver, which every switch pays per
+//! delivered frame, so the table can say how far any switch could get there.
 
 use std::collections::VecDeque;
 use std::io;
@@ -1199,6 +1202,33 @@ mod test {
                 "{clients:?}: {f:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_floor_note_bounds_the_row_by_the_best_original_over_the_median_floor() {
+        let (i, _) = SCENARIOS
+            .iter()
+            .find_map(wide_broadcast)
+            .expect("a wide row");
+        // ns of switch CPU per delivered frame: ours 1300, the originals 2000 and 1650.
+        let cell = |ns_per_frame: u64| RowResult {
+            delivered: 1000,
+            switch_cpu_ns: Some(ns_per_frame * 1000),
+            ..RowResult::default()
+        };
+        let mut cols = vec![vec![Err("skipped"); SCENARIOS.len()]; 3];
+        for (col, ns) in cols.iter_mut().zip([1300, 2000, 1650]) {
+            col[i] = Ok(cell(ns));
+        }
+        let note = floor_note(i, vec![1200.0, 1000.0, 1100.0], &cols).expect("a note");
+        assert!(note.contains(": 1100 ns per delivered frame"), "{note}");
+        assert!(note.contains("median of 3"), "{note}");
+        assert!(note.contains("spends 1650 ns"), "{note}");
+        assert!(note.contains("more than 1.50× its frames/s"), "{note}");
+        assert!(note.contains("(ours spends 1300 ns)"), "{note}");
+        // No floor measured, or not the wide row: no note.
+        assert!(floor_note(i, Vec::new(), &cols).is_none());
+        assert!(floor_note(0, vec![1000.0], &cols).is_none());
     }
 
     #[test]
