@@ -1000,9 +1000,10 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
     // switches are compared under the same (possibly shared) machine load.
     let mut cols: Vec<Vec<Result<RowResult, &'static str>>> = vec![Vec::new(); opts.targets.len()];
     let mut floor: Option<(usize, Vec<f64>)> = None;
-    for sc in &SCENARIOS {
+    for (i, sc) in SCENARIOS.iter().enumerate() {
+        let selected = sc.name.contains(opts.only.as_str());
         for (ti, t) in opts.targets.iter().enumerate() {
-            if !sc.name.contains(opts.only.as_str()) {
+            if !selected {
                 cols[ti].push(Err("skipped"));
                 continue;
             }
@@ -1035,7 +1036,7 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
             cols[ti].push(runs.get(runs.len() / 2).copied().ok_or("failed"));
         }
         // The wide broadcast row's kernel floor, right after the switches ran it.
-        if let Some((i, n)) = wide_broadcast(sc).filter(|_| sc.name.contains(opts.only.as_str())) {
+        if let Some(n) = wide_broadcast(sc).filter(|_| selected) {
             let mut floors = Vec::new();
             for _ in 0..opts.repeat.max(1) {
                 match fanout_floor(n, sc.frame_len, opts.seconds, opts.switch_cpu, opts.clients) {
@@ -1133,12 +1134,11 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> io::Result<St
     Ok(s)
 }
 
-/// The wide broadcast row (sender windows as in the throughput rows): its index in
-/// [`SCENARIOS`] and its number of receivers, if `sc` is it.
-fn wide_broadcast(sc: &Scenario) -> Option<(usize, usize)> {
-    let i = SCENARIOS.iter().position(|s| s.name == sc.name)?;
+/// The number of receivers, if `sc` is the wide broadcast row (sender windows as in the
+/// throughput rows).
+fn wide_broadcast(sc: &Scenario) -> Option<usize> {
     match sc.pattern {
-        Pattern::Broadcast(n) if n > 100 && sc.window == Some(THROUGHPUT_WINDOW) => Some((i, n)),
+        Pattern::Broadcast(n) if n > 100 && sc.window == Some(THROUGHPUT_WINDOW) => Some(n),
         _ => None,
     }
 }
@@ -1152,7 +1152,7 @@ fn floor_note(
     cols: &[Vec<Result<RowResult, &'static str>>],
 ) -> Option<String> {
     let sc = SCENARIOS.get(i)?;
-    let (_, n) = wide_broadcast(sc)?;
+    let n = wide_broadcast(sc)?;
     floors.sort_by(f64::total_cmp);
     let floor = *floors.get(floors.len() / 2)?;
     let mut s = format!(
@@ -1206,9 +1206,9 @@ mod test {
 
     #[test]
     fn the_floor_note_bounds_the_row_by_the_best_original_over_the_median_floor() {
-        let (i, _) = SCENARIOS
+        let i = SCENARIOS
             .iter()
-            .find_map(wide_broadcast)
+            .position(|sc| wide_broadcast(sc).is_some())
             .expect("a wide row");
         // ns of switch CPU per delivered frame: ours 1300, the originals 2000 and 1650.
         let cell = |ns_per_frame: u64| RowResult {
