@@ -13,6 +13,8 @@ mod config;
 mod demo;
 #[path = "umlnet/guest.rs"]
 mod guest;
+#[path = "umlnet/run_uml.rs"]
+mod run_uml;
 
 /// Every subcommand with an example to paste (`umlnet --help`).
 const EXAMPLES: &str = "\
@@ -25,6 +27,7 @@ Examples (one per command; `umlnet <command> --help` for more):
   sudo umlnet down -c /etc/umlnet/umlnet.toml   # undo exactly what up made
   umlnet switch-status /tmp/uml.mgmt            # a running `uml_switch -mgmt /tmp/uml.mgmt`
   sudo umlnet bench switch                      # our uml_switch vs the originals, side by side
+  umlnet run-uml -- mem=96M eth0=daemon,,unix,/tmp/uml.ctl  # boot linux.uml on any x86-64 host
   linux.uml ... eth0=slirp,,umlnet,slip-bridge,--local,192.168.0.254,--peer,192.168.0.253";
 
 /// umlnet: User-Mode Linux networking, rebuilt.
@@ -73,6 +76,10 @@ enum Command {
     /// vde_switch, side by side, with ratios) or `sim` (the simulator's throughput).
     #[command(after_help = bench::BENCH_EXAMPLES)]
     Bench(bench::BenchArgs),
+    /// Start a UML kernel (linux.uml) with the given command line, first making it fall
+    /// back to FXSAVE on hosts whose XSAVE area is too large for it (AVX-512, AMX).
+    #[command(after_help = run_uml::RUN_UML_EXAMPLES)]
+    RunUml(run_uml::RunUmlArgs),
 }
 
 const SWITCH_STATUS_EXAMPLES: &str = "\
@@ -95,6 +102,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => config::run(config::Verb::Plan, &args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::RunUml(args) => run_uml::run(&args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
         Command::SwitchStatus { path } => match umlnet_linux::switchd::switch_status(&path) {
             Ok(text) => {

@@ -538,8 +538,9 @@ fn real_uml_demo(kernel: &Path) -> Result<(), String> {
         ),
     )?;
     let boot = |name: &str, init: &Path| -> Result<Child, String> {
-        Command::new("ip")
-            .args(["netns", "exec", &ns])
+        let mut cmd = Command::new("ip");
+        umlnet_linux::sys::xstate::apply_fxsave_fallback(&mut cmd, None);
+        cmd.args(["netns", "exec", &ns])
             .arg(kernel)
             .args([
                 "mem=96M",
