@@ -11,3 +11,4 @@ pub mod switchd;
 pub mod sys;
 pub mod transport;
 pub mod tunctl;
+pub mod umlkernel;

@@ -99,6 +99,16 @@ pub fn bin_dir() -> &'static Path {
     })
 }
 
+/// What a UML kernel needs to boot on this host (the XSAVE shim where the CPU's FPU state
+/// is larger than UML 6.1 keeps; see `docs/running-uml.md`), worked out once.
+pub fn uml_launch() -> &'static umlnet_linux::umlkernel::KernelLaunch {
+    static LAUNCH: OnceLock<umlnet_linux::umlkernel::KernelLaunch> = OnceLock::new();
+    LAUNCH.get_or_init(|| {
+        umlnet_linux::umlkernel::KernelLaunch::for_host(None)
+            .unwrap_or_else(|e| panic!("starting UML kernels on this host: {e}"))
+    })
+}
+
 /// The path of one of the workspace's binaries, built if needed.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
@@ -458,7 +468,10 @@ impl UmlGuest {
         );
         std::fs::write(&script_path, init).expect("write init script");
         std::fs::set_permissions(&script_path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let launch = uml_launch();
         let mut cmd = b.netns.command("linux.uml");
+        launch.apply_env(&mut cmd);
+        cmd.args(launch.args.iter());
         cmd.args([
             "mem=96M",
             "root=/dev/root",

@@ -14,7 +14,6 @@
 //! - [`tun`]: `/dev/net/tun` TAP devices (`TUNSETIFF`).
 //! - [`signal`]: termination signals delivered as a readable descriptor (`signalfd`).
 //! - [`process`]: process-wide calls (`daemon(3)`, the open-descriptor count).
-//! - [`xstate`]: the seccomp filter that lets UML 6.1 boot on hosts with a large XSAVE area.
 
 pub mod detach;
 pub mod epoll;
@@ -28,7 +27,6 @@ pub mod signal;
 pub mod socket;
 pub mod sysctl;
 pub mod tun;
-pub mod xstate;
 
 use std::io;
 

@@ -465,6 +465,8 @@ fn real_uml_demo(kernel: &Path) -> Result<(), String> {
                     `umlnet demo` without it needs none"
             .into());
     }
+    let launch =
+        umlnet_linux::umlkernel::KernelLaunch::for_host(None).map_err(|e| e.to_string())?;
     let dir = make_dir().map_err(|e| format!("making a temporary directory: {e}"))?;
     let ns = format!("umlnet-demo-{}", std::process::id());
     let mut lab = Lab {
@@ -539,7 +541,7 @@ fn real_uml_demo(kernel: &Path) -> Result<(), String> {
     )?;
     let boot = |name: &str, init: &Path| -> Result<Child, String> {
         let mut cmd = Command::new("ip");
-        umlnet_linux::sys::xstate::apply_fxsave_fallback(&mut cmd, None);
+        launch.apply_env(&mut cmd);
         cmd.args(["netns", "exec", &ns])
             .arg(kernel)
             .args([
@@ -556,6 +558,7 @@ fn real_uml_demo(kernel: &Path) -> Result<(), String> {
                 "con0=fd:0,fd:1",
                 &format!("eth0=daemon,,unix,{}", ctl.display()),
             ])
+            .args(&launch.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

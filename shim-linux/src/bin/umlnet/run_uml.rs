@@ -1,28 +1,29 @@
 //! `umlnet run-uml`: start a UML kernel so that it boots on this host.
 //!
-//! Debian's UML 6.1 kernel cannot save its processes' FPU state on a host whose XSAVE
-//! area is larger than its own buffer (AVX-512, AMX): it panics at its first user
-//! process. This command installs the fallback of `umlnet_linux::sys::xstate` where the
-//! host needs it and then becomes the kernel (same PID, same arguments, same console).
+//! Debian's UML 6.1 kernel cannot keep its processes' FPU state on a host whose XSAVE
+//! area is larger than its own (AVX-512, AMX) and panics at its first process. This
+//! command prepares what `umlnet_linux::umlkernel` says the host needs and then becomes
+//! the kernel (same PID, arguments and console).
 
 use clap::{Args, ValueEnum};
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use umlnet_linux::sys::xstate;
+use umlnet_linux::umlkernel::{self, KernelLaunch};
 
 pub const RUN_UML_EXAMPLES: &str = "\
 Examples:
+  umlnet run-uml --explain
   umlnet run-uml -- mem=96M root=/dev/root rootfstype=hostfs rootflags=/ rw eth0=daemon,,unix,/tmp/uml.ctl
-  umlnet run-uml --kernel ./linux --fxsave-fallback on -- ubd0=root.img
-The fallback makes UML save only the 512-byte FXSAVE area of its processes, and it sets
-no_new_privs when not root: a setuid uml_net started by that kernel then runs without
-root (use a tunctl-made TAP device, eth0=tuntap,<tap>, instead).";
+  umlnet run-uml --kernel ./linux --xstate-shim on -- ubd0=root.img
+With the shim, the kernel keeps x87, SSE and AVX state, and its processes are told (through
+GLIBC_TUNABLES on the kernel command line) not to use AVX-512. See docs/running-uml.md.";
 
+/// When to use the shim.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Fallback {
-    /// Only where the host's XSAVE area is larger than the kernel's (CPUID 0xD).
+pub enum When {
+    /// Where the host's XSAVE area is larger than the kernel's (CPUID leaf 0xD).
     Auto,
     /// Always.
     On,
@@ -35,11 +36,10 @@ pub struct RunUmlArgs {
     /// The UML kernel to start (looked up on PATH).
     #[arg(long, value_name = "PATH", default_value = "linux.uml")]
     kernel: PathBuf,
-    /// When to hide the host's XSAVE regset from the kernel so that it falls back to
-    /// FXSAVE.
+    /// When to preload the XSAVE shim (libumlnet_xstate.so) into the kernel.
     #[arg(long, value_enum, default_value = "auto")]
-    fxsave_fallback: Fallback,
-    /// Print whether the fallback applies on this host, and why, then exit.
+    xstate_shim: When,
+    /// Print whether the shim applies on this host, and why, then exit.
     #[arg(long)]
     explain: bool,
     /// The kernel's command line.
@@ -48,27 +48,39 @@ pub struct RunUmlArgs {
 }
 
 pub fn run(args: &RunUmlArgs) -> ExitCode {
-    let force = match args.fxsave_fallback {
-        Fallback::Auto => None,
-        Fallback::On => Some(true),
-        Fallback::Off => Some(false),
+    let force = match args.xstate_shim {
+        When::Auto => None,
+        When::On => Some(true),
+        When::Off => Some(false),
+    };
+    let launch = match KernelLaunch::for_host(force) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("umlnet run-uml: {e}");
+            return ExitCode::from(2);
+        }
     };
     if args.explain {
-        let host = xstate::host_xsave_bytes();
-        let applies = force.unwrap_or_else(xstate::uml_needs_fxsave_fallback);
-        match host {
+        match umlkernel::host_xsave_bytes() {
             Some(n) => println!(
-                "host XSAVE area: {n} bytes; UML 6.1 saves {} bytes",
-                xstate::UML_XSTATE_BYTES
+                "host XSAVE area: {n} bytes; UML 6.1 keeps {} bytes",
+                umlkernel::UML_XSTATE_BYTES
             ),
             None => println!("host XSAVE area: none (not x86-64, or XSAVE is off)"),
         }
-        println!("fallback to FXSAVE: {}", if applies { "yes" } else { "no" });
+        match &launch.preload {
+            Some(lib) => println!(
+                "shim: yes, LD_PRELOAD={} and kernel argument {}",
+                lib.display(),
+                launch.args.join(" ")
+            ),
+            None => println!("shim: no"),
+        }
         return ExitCode::SUCCESS;
     }
     let mut cmd = Command::new(&args.kernel);
-    cmd.args(&args.args);
-    xstate::apply_fxsave_fallback(&mut cmd, force);
+    cmd.args(&args.args).args(launch.extra_args(&args.args));
+    launch.apply_env(&mut cmd);
     let err = cmd.exec();
     eprintln!("umlnet run-uml: starting {}: {err}", args.kernel.display());
     ExitCode::from(127)
