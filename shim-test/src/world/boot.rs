@@ -3,7 +3,7 @@
 
 use super::{GuestId, Hook, HostId, LATENCY, World};
 use crate::host::{HostError, IfKind};
-use crate::net::{EthertapLink, Framing, SegmentId, SegmentKind, SimLink, SlipLink};
+use crate::net::{EthertapLink, Framing, SegmentId, SegmentKind, SimLink, SimPort, SlipLink};
 use core::fmt;
 use std::format;
 use std::string::{String, ToString};
@@ -180,17 +180,7 @@ impl World {
                         name
                     }
                 };
-                let seg = self
-                    .net
-                    .add_segment(&dev, SegmentKind::Wire, Framing::Ethernet, LATENCY);
-                let guest_end = self.net.attach(seg, &me);
-                let host_end = self
-                    .net
-                    .attach(seg, &format!("{}:{dev}", self.hosts[h.0].name()));
-                self.hosts[h.0]
-                    .attach(&dev, SimLink::Port(host_end))
-                    .map_err(BootError::Host)?;
-                self.add_to_guest(g, index, SimLink::Port(guest_end), mac)?;
+                let seg = self.host_wire(g, index, h, &dev, Framing::Ethernet, mac)?;
                 if t.dev.is_none() && t.gate.is_some() {
                     self.helper_setup(g, index, h, spec, &dev)?;
                 }
@@ -208,22 +198,7 @@ impl World {
                         .add_interface(&dev, IfKind::Tap, None)
                         .map_err(BootError::Host)?;
                 }
-                let seg = self
-                    .net
-                    .add_segment(&dev, SegmentKind::Wire, Framing::Ethertap, LATENCY);
-                let guest_end = self.net.attach(seg, &me);
-                let host_end = self
-                    .net
-                    .attach(seg, &format!("{}:{dev}", self.hosts[h.0].name()));
-                self.hosts[h.0]
-                    .attach(&dev, SimLink::Ethertap(EthertapLink::new(host_end)))
-                    .map_err(BootError::Host)?;
-                self.add_to_guest(
-                    g,
-                    index,
-                    SimLink::Ethertap(EthertapLink::new(guest_end)),
-                    mac,
-                )?;
+                let seg = self.host_wire(g, index, h, &dev, Framing::Ethertap, mac)?;
                 if e.gate.is_some() {
                     self.helper_setup(g, index, h, spec, &dev)?;
                 }
@@ -239,20 +214,7 @@ impl World {
                     .add_interface(&dev, IfKind::Slip, None)
                     .map_err(BootError::Host)?;
                 self.slip_lines += 1;
-                let seg = self.net.add_segment(
-                    &format!("{dev} (pty)"),
-                    SegmentKind::Wire,
-                    Framing::Slip,
-                    LATENCY,
-                );
-                let guest_end = self.net.attach(seg, &me);
-                let host_end = self
-                    .net
-                    .attach(seg, &format!("{}:{dev}", self.hosts[h.0].name()));
-                self.hosts[h.0]
-                    .attach(&dev, SimLink::Slip(SlipLink::new(host_end)))
-                    .map_err(BootError::Host)?;
-                self.add_to_guest(g, index, SimLink::Slip(SlipLink::new(guest_end)), None)?;
+                let seg = self.host_wire(g, index, h, &dev, Framing::Slip, None)?;
                 if s.gate.is_some() {
                     self.helper_setup(g, index, h, spec, &dev)?;
                 }
@@ -266,6 +228,36 @@ impl World {
             Transport::Slirp(_) => Err(BootError::Unsupported("slirp")),
             Transport::Vector(_) => Err(BootError::Unsupported("vector")),
         }
+    }
+
+    /// A new wire from guest `g`'s `eth<index>` to host `h`'s interface `dev`, each end
+    /// in the link that `framing` needs (a SLIP line's segment is named after its pty).
+    fn host_wire(
+        &mut self,
+        g: GuestId,
+        index: u32,
+        h: HostId,
+        dev: &str,
+        framing: Framing,
+        mac: Option<MacAddr>,
+    ) -> Result<SegmentId, BootError> {
+        let me = format!("{}:eth{index}", self.guests[g.0].name);
+        let name = match framing {
+            Framing::Slip => format!("{dev} (pty)"),
+            Framing::Ethernet | Framing::Ethertap => dev.to_string(),
+        };
+        let seg = self
+            .net
+            .add_segment(&name, SegmentKind::Wire, framing, LATENCY);
+        let guest_end = self.net.attach(seg, &me);
+        let host_end = self
+            .net
+            .attach(seg, &format!("{}:{dev}", self.hosts[h.0].name()));
+        self.hosts[h.0]
+            .attach(dev, framed(framing, host_end))
+            .map_err(BootError::Host)?;
+        self.add_to_guest(g, index, framed(framing, guest_end), mac)?;
+        Ok(seg)
     }
 
     pub(super) fn add_to_guest(
@@ -299,5 +291,14 @@ impl World {
             }
         }
         Ok(())
+    }
+}
+
+/// An endpoint in the link its segment's framing needs.
+fn framed(framing: Framing, port: SimPort) -> SimLink {
+    match framing {
+        Framing::Ethernet => SimLink::Port(port),
+        Framing::Ethertap => SimLink::Ethertap(EthertapLink::new(port)),
+        Framing::Slip => SimLink::Slip(SlipLink::new(port)),
     }
 }
