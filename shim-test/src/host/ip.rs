@@ -19,20 +19,7 @@ impl HostKernel {
             return false;
         };
         self.ping_seq = self.ping_seq.wrapping_add(1);
-        let mut p = vec![0u8; 20 + 8 + 32];
-        {
-            let mut ip = Ipv4Packet::new_unchecked(&mut p[..]);
-            ip.set_version(4);
-            ip.set_header_len(20);
-            ip.set_total_len(60);
-            ip.set_ident(self.ping_seq);
-            ip.set_dont_frag(true);
-            ip.set_hop_limit(DEFAULT_TTL);
-            ip.set_next_header(IpProtocol::Icmp);
-            ip.set_src_addr(src);
-            ip.set_dst_addr(dst);
-            ip.fill_checksum();
-        }
+        let mut p = icmp_packet(src, dst, self.ping_seq, true, 8 + 32);
         {
             let mut icmp = Icmpv4Packet::new_unchecked(&mut p[20..]);
             icmp.set_msg_type(Icmpv4Message::EchoRequest);
@@ -163,18 +150,7 @@ impl HostKernel {
             return;
         };
         let quote = &original[..original.len().min(hl + 8)];
-        let mut out = vec![0u8; 20 + 8 + quote.len()];
-        {
-            let mut ip = Ipv4Packet::new_unchecked(&mut out[..]);
-            ip.set_version(4);
-            ip.set_header_len(20);
-            ip.set_total_len((28 + quote.len()) as u16);
-            ip.set_hop_limit(DEFAULT_TTL);
-            ip.set_next_header(IpProtocol::Icmp);
-            ip.set_src_addr(src);
-            ip.set_dst_addr(to);
-            ip.fill_checksum();
-        }
+        let mut out = icmp_packet(src, to, 0, false, 8 + quote.len());
         {
             let mut icmp = Icmpv4Packet::new_unchecked(&mut out[20..]);
             icmp.set_msg_type(kind);
@@ -189,4 +165,28 @@ impl HostKernel {
         ));
         self.route_out(out, now);
     }
+}
+
+/// An IPv4 packet the host sends with `icmp_len` bytes of ICMP after a 20-byte header
+/// (TTL [`DEFAULT_TTL`], checksum filled); the ICMP bytes are zero.
+fn icmp_packet(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ident: u16,
+    dont_frag: bool,
+    icmp_len: usize,
+) -> Vec<u8> {
+    let mut p = vec![0u8; 20 + icmp_len];
+    let mut ip = Ipv4Packet::new_unchecked(&mut p[..]);
+    ip.set_version(4);
+    ip.set_header_len(20);
+    ip.set_total_len((20 + icmp_len) as u16);
+    ip.set_ident(ident);
+    ip.set_dont_frag(dont_frag);
+    ip.set_hop_limit(DEFAULT_TTL);
+    ip.set_next_header(IpProtocol::Icmp);
+    ip.set_src_addr(src);
+    ip.set_dst_addr(dst);
+    ip.fill_checksum();
+    p
 }
