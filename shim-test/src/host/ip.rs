@@ -10,7 +10,7 @@ use std::vec;
 
 impl HostKernel {
     /// Sends one ICMP echo request from the host to `dst` (as `ping -c 1`); the reply
-    /// is counted in [`HostStats::echo_replies_received`].
+    /// is counted in [`HostStats::echo_replies_received`](super::HostStats::echo_replies_received).
     pub fn ping(&mut self, dst: Ipv4Addr, now: Instant) -> bool {
         let Some((i, _)) = self.lookup(dst) else {
             return false;

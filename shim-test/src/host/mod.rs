@@ -4,7 +4,7 @@
 //! routing table with longest-prefix match, a neighbour (ARP) table, proxy ARP per
 //! interface, published ("proxy") ARP entries, `ip_forward`, and answers ICMP echo. It
 //! is changed only through the core's typed host actions ([`HostKernel::apply`]), the
-//! same [`HostAction`]s that the Linux shim turns into netlink and `/proc/sys` writes,
+//! same [`HostAction`](umlnet_core::host::HostAction)s that the Linux shim turns into netlink and `/proc/sys` writes,
 //! so a plan from [`umlnet_core::host::plan_for`] does here what it does on a real host.
 //!
 //! Behaviour modelled on Linux (6.x, default sysctls):

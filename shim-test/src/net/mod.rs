@@ -15,7 +15,7 @@
 //! delayed, one bit flipped) and its delivery scheduled. [`Net::advance_to`] moves the
 //! clock and drops due frames into the endpoints' inboxes; [`SimPort`] (and the
 //! [`EthertapLink`] and [`SlipLink`] codecs on top of it) read them through the core
-//! [`Link`] trait. Nothing here reads a wall clock, uses a hash map's order or a
+//! [`Link`](umlnet_core::link::Link) trait. Nothing here reads a wall clock, uses a hash map's order or a
 //! thread: a seed replays a run exactly.
 //!
 //! ```

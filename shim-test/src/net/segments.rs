@@ -136,7 +136,7 @@ impl Net {
     }
 
     /// Adds an endpoint to a segment (a guest's socket, a host's tap, a switch port)
-    /// and gives its [`Link`].
+    /// and gives its [`Link`](umlnet_core::link::Link).
     pub fn attach(&self, seg: SegmentId, name: &str) -> SimPort {
         let mut s = self.0.borrow_mut();
         let id = s.endpoints.len();

@@ -8,7 +8,7 @@
 //! `ethertap` talks to a host tap through the 2-byte prefix, `slip` is a SLIP line to
 //! an `sl<n>` on a host, `mcast` joins a multicast group (a hub per group and port)
 //! and `daemon` plugs into a `uml_switch` ([`World::uml_switch`]) by control socket.
-//! Hosts are [`HostKernel`]s changed only through core [`HostAction`]s and plans.
+//! Hosts are [`HostKernel`]s changed only through core [`HostAction`](umlnet_core::host::HostAction)s and plans.
 //!
 //! Commands run in the guest's shell ([`World::run`]); long ones (ping) run until they
 //! end, in virtual time. Everything is written to the transcript.
