@@ -352,7 +352,7 @@ impl Link for AnyLink {
 #[cfg(test)]
 mod test {
     use super::*;
-    use crate::test_wire::{Clock, Segment};
+    use crate::test::wire::{Clock, Segment};
     use core::cell::Cell;
     use core::net::Ipv4Addr;
     use smoltcp::iface::{Config, Interface, SocketSet};

@@ -270,11 +270,7 @@ impl<L: Link> Guest<L> {
         addr: Ipv4Addr,
         prefix_len: Option<u8>,
     ) -> Result<(), GuestError> {
-        let iface = self
-            .net
-            .ifaces
-            .get_mut(&index)
-            .ok_or(GuestError::NoSuchDevice(index))?;
+        let iface = self.iface_mut(index)?;
         if addr.is_unspecified() {
             iface.addr = None;
             iface.prefix_len = 0;
@@ -290,13 +286,17 @@ impl<L: Link> Guest<L> {
         Ok(())
     }
 
-    /// Sets the netmask (`ifconfig ethN netmask M`), replacing the connected route.
-    pub fn set_prefix_len(&mut self, index: u32, prefix_len: u8) -> Result<(), GuestError> {
-        let iface = self
-            .net
+    /// Interface `eth<index>`, or [`GuestError::NoSuchDevice`].
+    fn iface_mut(&mut self, index: u32) -> Result<&mut Iface<L>, GuestError> {
+        self.net
             .ifaces
             .get_mut(&index)
-            .ok_or(GuestError::NoSuchDevice(index))?;
+            .ok_or(GuestError::NoSuchDevice(index))
+    }
+
+    /// Sets the netmask (`ifconfig ethN netmask M`), replacing the connected route.
+    pub fn set_prefix_len(&mut self, index: u32, prefix_len: u8) -> Result<(), GuestError> {
+        let iface = self.iface_mut(index)?;
         iface.prefix_len = prefix_len.min(32);
         if let Some(a) = iface.addr {
             iface.broadcast = Some(broadcast_of(a, iface.prefix_len));
@@ -308,11 +308,7 @@ impl<L: Link> Guest<L> {
 
     /// Sets the broadcast address (`ifconfig ethN broadcast B`).
     pub fn set_broadcast(&mut self, index: u32, broadcast: Ipv4Addr) -> Result<(), GuestError> {
-        let iface = self
-            .net
-            .ifaces
-            .get_mut(&index)
-            .ok_or(GuestError::NoSuchDevice(index))?;
+        let iface = self.iface_mut(index)?;
         iface.broadcast = Some(broadcast);
         Ok(())
     }
@@ -320,11 +316,7 @@ impl<L: Link> Guest<L> {
     /// Sets the hardware address (`ifconfig ethN hw ether M`); the interface must be down.
     pub fn set_mac(&mut self, index: u32, mac: MacAddr) -> Result<(), GuestError> {
         check_mac(index, mac)?;
-        let iface = self
-            .net
-            .ifaces
-            .get_mut(&index)
-            .ok_or(GuestError::NoSuchDevice(index))?;
+        let iface = self.iface_mut(index)?;
         if iface.up {
             return Err(GuestError::Busy(index));
         }
@@ -337,11 +329,7 @@ impl<L: Link> Guest<L> {
     /// `fe:fd:<ip bytes>` (or stays `fe:fd:00:00:00:00` without an address) and the
     /// connected route appears. Down: every route through it and its neighbours go.
     pub fn set_up(&mut self, index: u32, up: bool) -> Result<(), GuestError> {
-        let iface = self
-            .net
-            .ifaces
-            .get_mut(&index)
-            .ok_or(GuestError::NoSuchDevice(index))?;
+        let iface = self.iface_mut(index)?;
         if iface.up == up {
             return Ok(());
         }

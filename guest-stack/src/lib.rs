@@ -40,8 +40,6 @@ pub mod route;
 pub mod shell;
 #[cfg(test)]
 mod test;
-#[cfg(test)]
-mod test_wire;
 
 pub use device::{AnyLink, Counters, LinkDevice, LinkFailure};
 pub use guest::{Guest, GuestError, InterfaceInfo, Neighbour, TcpHandle};
