@@ -19,10 +19,10 @@
 //! assert_eq!(table.lookup(Ipv4Addr::new(192, 168, 0, 9)).unwrap().gateway, None);
 //! ```
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 use core::net::Ipv4Addr;
-use std::string::String;
-use std::vec::Vec;
 
 /// Who made a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,7 +268,7 @@ impl RouteTable {
     }
 }
 
-use std::string::ToString;
+use alloc::string::ToString;
 
 fn mask_bits(prefix_len: u8) -> u32 {
     match prefix_len {

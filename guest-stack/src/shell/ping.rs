@@ -3,6 +3,10 @@
 
 use super::CommandOutput;
 use crate::guest::Guest;
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt::Write;
 use core::net::Ipv4Addr;
 use smoltcp::iface::{SocketHandle, SocketSet};
@@ -12,10 +16,6 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol, IpVersion, Ipv4Packet, Ipv4Repr,
 };
-use std::collections::BTreeMap;
-use std::string::{String, ToString};
-use std::vec;
-use std::vec::Vec;
 use umlnet_core::link::Link;
 
 /// An iputils-style ping over a raw ICMP socket.
@@ -60,7 +60,7 @@ impl Ping {
             let mut value = |opt: &str| {
                 it.next().ok_or_else(|| {
                     CommandOutput::err(
-                        std::format!("ping: option requires an argument -- '{opt}'"),
+                        alloc::format!("ping: option requires an argument -- '{opt}'"),
                         2,
                     )
                 })
@@ -69,7 +69,7 @@ impl Ping {
                 "-c" => {
                     let v = value("c")?;
                     count = Some(v.parse::<u32>().ok().filter(|&c| c > 0).ok_or_else(|| {
-                        CommandOutput::err(std::format!("ping: invalid argument: '{v}'"), 1)
+                        CommandOutput::err(alloc::format!("ping: invalid argument: '{v}'"), 1)
                     })?);
                 }
                 "-i" => {
@@ -80,7 +80,7 @@ impl Ping {
                             .filter(|s: &f64| *s >= 0.002)
                             .ok_or_else(|| {
                                 CommandOutput::err(
-                                    std::format!("ping: bad timing interval: {v}"),
+                                    alloc::format!("ping: bad timing interval: {v}"),
                                     2,
                                 )
                             })?;
@@ -90,14 +90,14 @@ impl Ping {
                     let v = value("W")?;
                     let secs: f64 =
                         v.parse().ok().filter(|s: &f64| *s >= 0.0).ok_or_else(|| {
-                            CommandOutput::err(std::format!("ping: bad linger time: {v}"), 2)
+                            CommandOutput::err(alloc::format!("ping: bad linger time: {v}"), 2)
                         })?;
                     linger = Duration::from_micros((secs * 1e6) as u64);
                 }
                 "-s" => {
                     let v = value("s")?;
                     size = v.parse().ok().filter(|&s| s <= 65507).ok_or_else(|| {
-                        CommandOutput::err(std::format!("ping: invalid argument: '{v}'"), 1)
+                        CommandOutput::err(alloc::format!("ping: invalid argument: '{v}'"), 1)
                     })?;
                 }
                 h if !h.starts_with('-') && host.is_none() => host = Some(h),
@@ -107,18 +107,26 @@ impl Ping {
         let host = host.ok_or_else(usage)?;
         let dst: Ipv4Addr = host.parse().map_err(|_| {
             CommandOutput::err(
-                std::format!("ping: {host}: Temporary failure in name resolution"),
+                alloc::format!("ping: {host}: Temporary failure in name resolution"),
                 2,
             )
         })?;
         let src = guest
             .source_address(dst)
             .ok_or_else(|| CommandOutput::err("ping: connect: Network is unreachable", 2))?;
+        let (rx_bytes, rx_packets) = guest.buffers.ping_rx;
+        let (tx_bytes, tx_packets) = guest.buffers.ping_tx;
         let socket = raw::Socket::new(
             Some(IpVersion::Ipv4),
             Some(IpProtocol::Icmp),
-            raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 64], vec![0; 256 * 1024]),
-            raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 16], vec![0; 128 * 1024]),
+            raw::PacketBuffer::new(
+                vec![raw::PacketMetadata::EMPTY; rx_packets],
+                vec![0; rx_bytes],
+            ),
+            raw::PacketBuffer::new(
+                vec![raw::PacketMetadata::EMPTY; tx_packets],
+                vec![0; tx_bytes],
+            ),
         );
         let socket = guest.sockets.add(socket);
         let ident = guest.random() as u16;
@@ -339,7 +347,7 @@ impl Ping {
         let time_ms = (self.last_event - self.start).total_millis();
         let _ = writeln!(self.out, "\n--- {} ping statistics ---", self.dst);
         let errors = if self.errors > 0 {
-            std::format!(", +{} errors", self.errors)
+            alloc::format!(", +{} errors", self.errors)
         } else {
             String::new()
         };
@@ -355,7 +363,7 @@ impl Ping {
             let sum: f64 = self.rtts_us.iter().map(|&t| t as f64).sum();
             let sum2: f64 = self.rtts_us.iter().map(|&t| (t as f64) * (t as f64)).sum();
             let avg = sum / n;
-            let mdev = (sum2 / n - avg * avg).max(0.0).sqrt();
+            let mdev = sqrt((sum2 / n - avg * avg).max(0.0));
             let _ = writeln!(
                 self.out,
                 "rtt min/avg/max/mdev = {}/{}/{}/{} ms",
@@ -373,34 +381,53 @@ impl Ping {
 
 /// Milliseconds with three decimals from microseconds.
 pub(super) fn ms3(us: f64) -> String {
-    let us = us.round() as i64;
-    std::format!("{}.{:03}", us / 1000, us % 1000)
+    // Non-negative: rounding half up is `round` here (no float intrinsics in `core`).
+    let us = (us + 0.5) as i64;
+    alloc::format!("{}.{:03}", us / 1000, us % 1000)
 }
 
 /// iputils' per-reply time: more decimals for shorter times.
 pub(super) fn format_rtt(us: i64) -> String {
     if us >= 100_000 - 50 {
-        std::format!("{} ms", (us + 500) / 1000)
+        alloc::format!("{} ms", (us + 500) / 1000)
     } else if us >= 10_000 - 5 {
-        std::format!("{}.{} ms", (us + 50) / 1000, ((us + 50) % 1000) / 100)
+        alloc::format!("{}.{} ms", (us + 50) / 1000, ((us + 50) % 1000) / 100)
     } else if us >= 1000 {
-        std::format!("{}.{:02} ms", (us + 5) / 1000, ((us + 5) % 1000) / 10)
+        alloc::format!("{}.{:02} ms", (us + 5) / 1000, ((us + 5) % 1000) / 10)
     } else {
-        std::format!("{}.{:03} ms", us / 1000, us % 1000)
+        alloc::format!("{}.{:03} ms", us / 1000, us % 1000)
+    }
+}
+
+/// The square root of `x >= 0` by Newton's method from above, until it stops
+/// decreasing: within one unit in the last place of `f64::sqrt`, which needs `std`.
+pub(super) fn sqrt(x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let mut r = if x > 1.0 { x } else { 1.0 };
+    loop {
+        let next = 0.5 * (r + x / r);
+        if next >= r {
+            return r;
+        }
+        r = next;
     }
 }
 
 /// C's `%g` for a percentage: six significant digits, no trailing zeros.
 pub(super) fn format_g(v: f64) -> String {
-    if v == v.trunc() {
-        return std::format!("{}", v as i64);
+    if v == (v as i64) as f64 {
+        return alloc::format!("{}", v as i64);
     }
-    let int_digits = if v.abs() >= 1.0 {
-        (v.abs().log10().floor() as i32) + 1
-    } else {
-        1
-    };
+    // Digits before the point (`floor(log10(|v|)) + 1`), counted without `log10`.
+    let mut int_digits = 1;
+    let mut rest = if v < 0.0 { -v } else { v };
+    while rest >= 10.0 {
+        rest /= 10.0;
+        int_digits += 1;
+    }
     let decimals = (6 - int_digits).max(0) as usize;
-    let s = std::format!("{v:.decimals$}");
+    let s = alloc::format!("{v:.decimals$}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
