@@ -228,11 +228,17 @@ impl RouteTable {
     }
 
     fn display_order(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.routes.len()).collect();
-        order.sort_by_key(|&i| {
+        let key = |i: usize| {
             let r = &self.routes[i];
             (r.dest.to_bits(), core::cmp::Reverse(r.prefix_len), i)
-        });
+        };
+        // Insertion sort: a routing table is short, and the library sort is 2 KiB of
+        // code on a microcontroller.
+        let mut order: Vec<usize> = Vec::with_capacity(self.routes.len());
+        for i in 0..self.routes.len() {
+            let at = order.partition_point(|&j| key(j) < key(i));
+            order.insert(at, i);
+        }
         order
     }
 

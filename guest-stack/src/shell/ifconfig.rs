@@ -1,6 +1,7 @@
 //! `ifconfig`: listing interfaces as old net-tools prints them, and setting an
 //! interface's address, netmask, MTU, MAC and state.
 
+use super::decimal::scaled;
 use super::{CommandOutput, parse_addr_prefix, parse_iface};
 use crate::guest::{Guest, GuestError, InterfaceInfo};
 use crate::route::prefix_len;
@@ -224,15 +225,4 @@ pub fn format_ifconfig(info: &InterfaceInfo) -> String {
     );
     s.push('\n');
     s
-}
-
-pub(super) fn scaled(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    alloc::format!("{v:.1} {}", UNITS[u])
 }

@@ -10,6 +10,7 @@
 //! unreachable`, `SIOCDELRT: No such process`, `ping: connect: Network is unreachable`.
 
 mod arp;
+mod decimal;
 mod fuzz;
 mod ifconfig;
 mod ping;

@@ -2,9 +2,10 @@
 //! formats for its output.
 
 use super::CommandOutput;
+use super::decimal::{loss_percent, rtt_summary, seconds_us};
 use crate::guest::Guest;
 use alloc::collections::BTreeMap;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -74,25 +75,17 @@ impl Ping {
                 }
                 "-i" => {
                     let v = value("i")?;
-                    let secs: f64 =
-                        v.parse()
-                            .ok()
-                            .filter(|s: &f64| *s >= 0.002)
-                            .ok_or_else(|| {
-                                CommandOutput::err(
-                                    alloc::format!("ping: bad timing interval: {v}"),
-                                    2,
-                                )
-                            })?;
-                    interval = Duration::from_micros((secs * 1e6) as u64);
+                    let us = seconds_us(v, 2000).ok_or_else(|| {
+                        CommandOutput::err(alloc::format!("ping: bad timing interval: {v}"), 2)
+                    })?;
+                    interval = Duration::from_micros(us);
                 }
                 "-W" => {
                     let v = value("W")?;
-                    let secs: f64 =
-                        v.parse().ok().filter(|s: &f64| *s >= 0.0).ok_or_else(|| {
-                            CommandOutput::err(alloc::format!("ping: bad linger time: {v}"), 2)
-                        })?;
-                    linger = Duration::from_micros((secs * 1e6) as u64);
+                    let us = seconds_us(v, 0).ok_or_else(|| {
+                        CommandOutput::err(alloc::format!("ping: bad linger time: {v}"), 2)
+                    })?;
+                    linger = Duration::from_micros(us);
                 }
                 "-s" => {
                     let v = value("s")?;
@@ -339,11 +332,6 @@ impl Ping {
         sockets.remove(self.socket);
         let tx = self.transmitted;
         let rx = self.received;
-        let loss = if tx == 0 {
-            0.0
-        } else {
-            f64::from(tx - rx.min(tx)) * 100.0 / f64::from(tx)
-        };
         let time_ms = (self.last_event - self.start).total_millis();
         let _ = writeln!(self.out, "\n--- {} ping statistics ---", self.dst);
         let errors = if self.errors > 0 {
@@ -354,36 +342,19 @@ impl Ping {
         let _ = writeln!(
             self.out,
             "{tx} packets transmitted, {rx} received{errors}, {}% packet loss, time {time_ms}ms",
-            format_g(loss)
+            loss_percent(tx, rx)
         );
         if rx > 0 {
-            let n = self.rtts_us.len() as f64;
-            let min = *self.rtts_us.iter().min().unwrap_or(&0);
-            let max = *self.rtts_us.iter().max().unwrap_or(&0);
-            let sum: f64 = self.rtts_us.iter().map(|&t| t as f64).sum();
-            let sum2: f64 = self.rtts_us.iter().map(|&t| (t as f64) * (t as f64)).sum();
-            let avg = sum / n;
-            let mdev = sqrt((sum2 / n - avg * avg).max(0.0));
             let _ = writeln!(
                 self.out,
-                "rtt min/avg/max/mdev = {}/{}/{}/{} ms",
-                ms3(min as f64),
-                ms3(avg),
-                ms3(max as f64),
-                ms3(mdev)
+                "rtt min/avg/max/mdev = {} ms",
+                rtt_summary(&self.rtts_us)
             );
         } else {
             self.out.push('\n');
         }
         self.status = Some(if rx > 0 { 0 } else { 1 });
     }
-}
-
-/// Milliseconds with three decimals from microseconds.
-pub(super) fn ms3(us: f64) -> String {
-    // Non-negative: rounding half up is `round` here (no float intrinsics in `core`).
-    let us = (us + 0.5) as i64;
-    alloc::format!("{}.{:03}", us / 1000, us % 1000)
 }
 
 /// iputils' per-reply time: more decimals for shorter times.
@@ -397,37 +368,4 @@ pub(super) fn format_rtt(us: i64) -> String {
     } else {
         alloc::format!("{}.{:03} ms", us / 1000, us % 1000)
     }
-}
-
-/// The square root of `x >= 0` by Newton's method from above, until it stops
-/// decreasing: within one unit in the last place of `f64::sqrt`, which needs `std`.
-pub(super) fn sqrt(x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    let mut r = if x > 1.0 { x } else { 1.0 };
-    loop {
-        let next = 0.5 * (r + x / r);
-        if next >= r {
-            return r;
-        }
-        r = next;
-    }
-}
-
-/// C's `%g` for a percentage: six significant digits, no trailing zeros.
-pub(super) fn format_g(v: f64) -> String {
-    if v == (v as i64) as f64 {
-        return alloc::format!("{}", v as i64);
-    }
-    // Digits before the point (`floor(log10(|v|)) + 1`), counted without `log10`.
-    let mut int_digits = 1;
-    let mut rest = if v < 0.0 { -v } else { v };
-    while rest >= 10.0 {
-        rest /= 10.0;
-        int_digits += 1;
-    }
-    let decimals = (6 - int_digits).max(0) as usize;
-    let s = alloc::format!("{v:.decimals$}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
