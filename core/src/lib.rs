@@ -21,4 +21,5 @@ pub mod mac;
 pub mod mconsole;
 pub mod slip;
 pub mod switch;
+pub mod time;
 pub mod vxlan;

@@ -34,7 +34,8 @@
 //!
 //! ```
 //! use umlnet_core::mac::MacAddr;
-//! use umlnet_core::switch::{InlineSwitch, Instant, PortId, Verdict};
+//! use umlnet_core::switch::{InlineSwitch, PortId, Verdict};
+//! use umlnet_core::time::Instant;
 //!
 //! // 4 ports, 16 addresses, all inline (a daemon would pass `vec![MacSlot::EMPTY; 65536]`
 //! // and `vec![PortSlot::EMPTY; 1024]` to `Switch::new` instead).
@@ -61,105 +62,7 @@
 use core::fmt;
 
 use crate::mac::MacAddr;
-
-/// A point in time: milliseconds since an origin the caller chooses (boot, epoch, test start).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Instant {
-    millis: u64,
-}
-
-impl Instant {
-    /// The origin.
-    pub const ZERO: Instant = Instant { millis: 0 };
-
-    /// The instant `millis` milliseconds after the origin.
-    pub const fn from_millis(millis: u64) -> Instant {
-        Instant { millis }
-    }
-
-    /// The instant `secs` seconds after the origin (saturating).
-    pub const fn from_secs(secs: u64) -> Instant {
-        Instant {
-            millis: secs.saturating_mul(1000),
-        }
-    }
-
-    /// Milliseconds since the origin.
-    pub const fn total_millis(self) -> u64 {
-        self.millis
-    }
-
-    /// Time elapsed from `earlier` to `self`, or zero if `earlier` is later.
-    pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration {
-            millis: self.millis.saturating_sub(earlier.millis),
-        }
-    }
-
-    /// `self + d`, saturating at the end of time.
-    pub const fn saturating_add(self, d: Duration) -> Instant {
-        Instant {
-            millis: self.millis.saturating_add(d.millis),
-        }
-    }
-}
-
-impl core::ops::Add<Duration> for Instant {
-    type Output = Instant;
-    /// Saturating addition.
-    fn add(self, d: Duration) -> Instant {
-        self.saturating_add(d)
-    }
-}
-
-impl fmt::Display for Instant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:03}s", self.millis / 1000, self.millis % 1000)
-    }
-}
-
-/// A span of time in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Duration {
-    millis: u64,
-}
-
-impl Duration {
-    /// No time at all.
-    pub const ZERO: Duration = Duration { millis: 0 };
-    /// Forever; as an ageing time it means "never age out".
-    pub const MAX: Duration = Duration { millis: u64::MAX };
-
-    /// `millis` milliseconds.
-    pub const fn from_millis(millis: u64) -> Duration {
-        Duration { millis }
-    }
-
-    /// `secs` seconds (saturating).
-    pub const fn from_secs(secs: u64) -> Duration {
-        Duration {
-            millis: secs.saturating_mul(1000),
-        }
-    }
-
-    /// The length in milliseconds.
-    pub const fn total_millis(self) -> u64 {
-        self.millis
-    }
-
-    /// The length in whole seconds.
-    pub const fn secs(self) -> u64 {
-        self.millis / 1000
-    }
-}
-
-impl fmt::Display for Duration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:03}s", self.millis / 1000, self.millis % 1000)
-    }
-}
+use crate::time::{Duration, Instant};
 
 /// How long a learned address stays without being seen again: 100 s, as in the original.
 pub const DEFAULT_AGEING: Duration = Duration::from_secs(100);
@@ -791,7 +694,7 @@ impl<const PORTS: usize, const MACS: usize> Switch<[MacSlot; MACS], [PortSlot; P
             port_slots: if PORTS > 65536 { 65536 } else { PORTS },
             port_count: 0,
             hub: false,
-            ageing: DEFAULT_AGEING.millis,
+            ageing: DEFAULT_AGEING.total_millis(),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             now: 0,
             stats: SwitchStats {
@@ -839,7 +742,7 @@ where
             port_slots,
             port_count: 0,
             hub: false,
-            ageing: DEFAULT_AGEING.millis,
+            ageing: DEFAULT_AGEING.total_millis(),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             now: 0,
             stats: SwitchStats::default(),
@@ -865,7 +768,7 @@ where
     /// Sets the ageing time ([`Duration::MAX`]: never). Entries already older than the
     /// new time are forgotten at the next call that passes the time.
     pub fn set_ageing(&mut self, ageing: Duration) {
-        self.ageing = ageing.millis;
+        self.ageing = ageing.total_millis();
     }
 
     /// The longest frame forwarded; longer ones are dropped as [`DropReason::Oversize`].
@@ -1084,8 +987,8 @@ where
     /// Calling it from a periodic timer also spreads the work of forgetting many
     /// addresses at once (after a quiet spell) away from the next frame.
     pub fn age(&mut self, now: Instant) -> usize {
-        if now.millis > self.now {
-            self.now = now.millis;
+        if now.total_millis() > self.now {
+            self.now = now.total_millis();
         }
         let n = self.table.expire(
             self.macs.as_mut(),
