@@ -19,6 +19,7 @@ pub mod host;
 pub mod link;
 pub mod mac;
 pub mod mconsole;
+pub mod num;
 pub mod slip;
 pub mod switch;
 pub mod time;

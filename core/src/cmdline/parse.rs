@@ -2,6 +2,7 @@
 //! ([`parse`]).
 
 use crate::mac::{self, LaxMacError, MacAddr, MacError, MacWarning};
+use crate::num::{Dialect, strtoul};
 use core::net::Ipv4Addr;
 use core::str::FromStr;
 use nom::IResult;
@@ -56,37 +57,9 @@ pub(super) struct Cx<'a> {
     pub(super) mac_field: MacField,
 }
 
-/// `simple_strtoul` as the kernel has it: radix fix-up (`0x` for 16, base 0 picking
-/// 16/8/10), then digits; the value wraps. Returns (value, bytes consumed).
-fn strtoul(s: &[u8], base: u32) -> (u64, usize) {
-    let mut base = base;
-    let mut i = 0;
-    if base == 0 {
-        base = if s.first() == Some(&b'0') {
-            if matches!(s.get(1), Some(b'x' | b'X')) && s.get(2).is_some_and(u8::is_ascii_hexdigit)
-            {
-                16
-            } else {
-                8
-            }
-        } else {
-            10
-        };
-    }
-    if base == 16 && s.first() == Some(&b'0') && matches!(s.get(1), Some(b'x' | b'X')) {
-        i = 2;
-    }
-    let mut v: u64 = 0;
-    while let Some(d) = s.get(i).and_then(|c| (*c as char).to_digit(base)) {
-        v = v.wrapping_mul(u64::from(base)).wrapping_add(u64::from(d));
-        i += 1;
-    }
-    (v, i)
-}
-
 /// A whole field read as `simple_strtoul(field, &end, base)` with `*end == '\0'` required.
 fn whole_number(field: &str, base: u32) -> Option<u64> {
-    let (v, n) = strtoul(field.as_bytes(), base);
+    let (v, n) = strtoul(field.as_bytes(), base, Dialect::Kernel);
     (n > 0 && n == field.len()).then_some(v)
 }
 
@@ -174,7 +147,7 @@ impl<'a> Cx<'a> {
             return Err(self.err(ErrorKind::NotNetworkArgument, None, arg));
         };
         self.vector = vector;
-        let (value, consumed) = strtoul(rest.as_bytes(), 0);
+        let (value, consumed) = strtoul(rest.as_bytes(), 0, Dialect::Kernel);
         let digits = &rest[..consumed];
         if consumed == 0 {
             let shown = field_text(rest).map(|r| r.1).unwrap_or(rest);

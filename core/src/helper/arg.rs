@@ -3,59 +3,15 @@
 
 use core::net::Ipv4Addr;
 
+use crate::num::{Dialect, strtoul};
+
 use super::{ARG_MAX, Arg, FD_MIN, IFNAME_MAX, IfName};
 
 /// How `strtoul(s, &end, 0)` reads a string: the value (truncated to `unsigned int`)
 /// and how many bytes it consumed (0 when there is no number).
 pub(super) fn strtoul0(s: &str) -> (u32, usize) {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        neg = b[i] == b'-';
-        i += 1;
-    }
-    let mut base = 10u64;
-    if i < b.len() && b[i] == b'0' {
-        if i + 2 < b.len() && (b[i + 1] | 0x20) == b'x' && b[i + 2].is_ascii_hexdigit() {
-            base = 16;
-            i += 2;
-        } else {
-            base = 8;
-        }
-    }
-    let start = i;
-    let mut v: u64 = 0;
-    let mut overflow = false;
-    while i < b.len() {
-        let d = match b[i] {
-            c @ b'0'..=b'9' => u64::from(c - b'0'),
-            c @ (b'a'..=b'f' | b'A'..=b'F') => u64::from((c | 0x20) - b'a' + 10),
-            _ => break,
-        };
-        if d >= base {
-            break;
-        }
-        match v.checked_mul(base).and_then(|x| x.checked_add(d)) {
-            Some(x) => v = x,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == start {
-        return (0, 0);
-    }
-    let v = if overflow {
-        u64::MAX
-    } else if neg {
-        v.wrapping_neg()
-    } else {
-        v
-    };
-    (v as u32, i)
+    let (value, consumed) = strtoul(s.as_bytes(), 0, Dialect::Libc);
+    (value as u32, consumed)
 }
 
 /// Exactly four decimal octets, each 0-255 without leading zeros (which `inet_aton`
