@@ -3,6 +3,7 @@
 
 use core::net::Ipv4Addr;
 
+use crate::ipv4::Prefix;
 use crate::num::{Dialect, strtoul};
 
 use super::{ARG_MAX, Arg, FD_MIN, IFNAME_MAX, IfName};
@@ -44,8 +45,7 @@ pub fn parse_netmask(s: &str) -> Option<Ipv4Addr> {
 
 /// True if the mask is some number of one bits followed only by zero bits.
 pub fn is_contiguous(mask: Ipv4Addr) -> bool {
-    let m = u32::from(mask);
-    m.leading_ones() + m.trailing_zeros() == 32
+    Prefix::from_netmask(mask).is_some()
 }
 
 /// An interface name as the original's `is_a_device` wants it: 1 to 15 ASCII letters

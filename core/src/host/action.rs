@@ -7,7 +7,6 @@ use core::net::Ipv4Addr;
 use crate::cmdline::IfName;
 
 use super::Prefix;
-use super::prefix::mask_bits;
 
 /// A TAP device to create or delete.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -83,7 +82,7 @@ impl fmt::Display for Route {
                 write!(f, " dev {dev}")
             }
             Route::Net { net, prefix, dev } => {
-                let net = Ipv4Addr::from_bits(net.to_bits() & mask_bits(prefix.bits()));
+                let net = Ipv4Addr::from_bits(net.to_bits() & prefix.netmask().to_bits());
                 write!(f, "{net}/{prefix} dev {dev}")
             }
             Route::Default { via } => write!(f, "default via {via}"),

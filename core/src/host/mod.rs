@@ -78,10 +78,10 @@ mod action;
 mod device_plan;
 mod helper_plans;
 mod plan;
-mod prefix;
 #[cfg(test)]
 mod test;
 
+pub use crate::ipv4::Prefix;
 pub use action::{HostAction, IfAddr, Route, Tap};
 pub use device_plan::{HostContext, Setup, plan_for};
 pub use helper_plans::{
@@ -89,7 +89,6 @@ pub use helper_plans::{
     tuntap_up,
 };
 pub use plan::Plan;
-pub use prefix::Prefix;
 
 use core::fmt;
 use core::net::Ipv4Addr;

@@ -1,4 +1,15 @@
-//! IPv4 prefix lengths ([`Prefix`]) and their netmasks.
+//! IPv4 prefix lengths ([`Prefix`]) and their netmasks, the one conversion between the
+//! two that the host plans, the `uml_net` helper and the guest stack use.
+//!
+//! ```
+//! use core::net::Ipv4Addr;
+//! use umlnet_core::ipv4::Prefix;
+//!
+//! let p = Prefix::from_netmask(Ipv4Addr::new(255, 255, 240, 0)).unwrap();
+//! assert_eq!(p.bits(), 20);
+//! assert_eq!(Prefix::saturating(40).netmask(), Ipv4Addr::BROADCAST);
+//! assert_eq!(Prefix::from_netmask(Ipv4Addr::new(255, 0, 255, 0)), None);
+//! ```
 
 use core::fmt;
 use core::net::Ipv4Addr;
@@ -15,6 +26,11 @@ impl Prefix {
     /// A prefix length, if it is at most 32.
     pub const fn new(bits: u8) -> Option<Prefix> {
         if bits <= 32 { Some(Prefix(bits)) } else { None }
+    }
+
+    /// A prefix length, capped at 32.
+    pub const fn saturating(bits: u8) -> Prefix {
+        if bits <= 32 { Prefix(bits) } else { Prefix(32) }
     }
 
     /// The prefix of a contiguous netmask (`255.255.255.0` → /24); `None` for a mask
@@ -40,7 +56,7 @@ impl Prefix {
     }
 }
 
-pub(super) const fn mask_bits(bits: u8) -> u32 {
+const fn mask_bits(bits: u8) -> u32 {
     if bits == 0 {
         0
     } else {
