@@ -16,6 +16,7 @@ pub mod daemon;
 pub mod ethernet;
 pub mod helper;
 pub mod host;
+pub mod ifname;
 pub mod ipv4;
 pub mod link;
 pub mod mac;

@@ -43,6 +43,7 @@ mod parse;
 #[cfg(test)]
 mod test;
 
+pub use crate::ifname::{IFNAME_MAX, IfName};
 pub use check::CmdlineChecker;
 pub use error::{Error, ErrorDisplay, ErrorKind, Field, MacQuirk, Parsed, Span, Warning, Warnings};
 pub use fuzz::fuzz_one;
@@ -52,8 +53,6 @@ use crate::mac::MacAddr;
 use core::fmt;
 use core::net::Ipv4Addr;
 
-/// Longest host interface name (IFNAMSIZ 16, less the NUL).
-pub const IFNAME_MAX: usize = 15;
 /// Longest unix socket path (`sun_path` is 108 bytes, less the NUL).
 pub const SOCKET_PATH_MAX: usize = 107;
 /// Longest daemon socket type this parser keeps (only `unix` works anyway).
@@ -84,8 +83,6 @@ pub const DEBIAN_DAEMON_CTL: &str = "/var/run/uml-utilities/uml_switch.ctl";
 /// also where upstream `uml_switch` listens when run with no arguments.
 pub const UPSTREAM_DAEMON_CTL: &str = "/tmp/uml.ctl";
 
-/// A host interface name such as `tap0`.
-pub type IfName = heapless::String<IFNAME_MAX>;
 /// A unix socket path.
 pub type SocketPath = heapless::String<SOCKET_PATH_MAX>;
 /// A short free-text field.

@@ -1,6 +1,7 @@
 //! The parser: one `eth<n>=…` or `vec<n>:…` argument read the way the 6.1 kernel reads it
 //! ([`parse`]).
 
+use crate::ifname::{self, NameError, WhiteSpace};
 use crate::mac::{self, LaxMacError, MacAddr, MacError, MacWarning};
 use crate::num::{Dialect, strtoul};
 use core::net::Ipv4Addr;
@@ -88,14 +89,6 @@ fn split_fields<const N: usize>(rest: &str) -> ([Option<&str>; N], Option<&str>)
         }
     }
     (out, Some(s))
-}
-
-fn valid_ifname(name: &str) -> bool {
-    name != "."
-        && name != ".."
-        && !name
-            .bytes()
-            .any(|c| c == b'/' || c == b':' || c.is_ascii_whitespace())
 }
 
 impl<'a> Cx<'a> {
@@ -281,7 +274,7 @@ impl<'a> Cx<'a> {
     }
 
     fn ifname(&self, text: &str) -> Result<IfName, Error> {
-        if !valid_ifname(text) {
+        if let Err(NameError::Dot | NameError::Forbidden) = ifname::check(text, WhiteSpace::Ascii) {
             return Err(self.err(ErrorKind::InterfaceNameInvalid, Some(Field::Dev), text));
         }
         IfName::try_from(text)

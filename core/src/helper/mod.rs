@@ -38,6 +38,7 @@ mod output;
 mod test;
 mod tuntap;
 
+pub use crate::ifname::{IFNAME_MAX, IFNAMSIZ, IfName};
 pub use arg::{is_contiguous, parse_fd, parse_if_name, parse_ipv4, parse_netmask, parse_tap_name};
 pub use call::{AddrOp, Command, HelperCall, Transport};
 pub use error::{ArgvError, Expected};
@@ -51,10 +52,6 @@ pub use tuntap::{TuntapReplyError, TuntapUpReply};
 
 /// The helper protocol version the 6.1 kernel sends (`UML_NET_VERSION`).
 pub const UML_NET_VERSION: u32 = 4;
-/// Longest interface name (IFNAMSIZ 16, less the NUL).
-pub const IFNAME_MAX: usize = 15;
-/// `IFNAMSIZ`: the NUL-padded name at the front of the tuntap reply.
-pub const IFNAMSIZ: usize = 16;
 /// Lowest file descriptor a helper accepts for a passed socket (0, 1 and 2 are stdio).
 pub const FD_MIN: u16 = 3;
 /// Most arguments any form has (without `argv[0]`).
@@ -70,9 +67,6 @@ pub const ADDR_CHANGE_LEN: usize = 12;
 /// Length of a version 1-3 ethertap address-change message (no netmask).
 pub const ADDR_CHANGE_V3_LEN: usize = 8;
 
-/// A host interface name: 1 to 15 ASCII letters or digits (or empty where the kernel
-/// may send an empty one, [`Command::SlipDown`]).
-pub type IfName = heapless::String<IFNAME_MAX>;
 /// One encoded argument.
 pub type Arg = heapless::String<ARG_MAX>;
 /// An encoded argv (without `argv[0]`).

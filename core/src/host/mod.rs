@@ -93,7 +93,7 @@ pub use plan::Plan;
 use core::fmt;
 use core::net::Ipv4Addr;
 
-use crate::cmdline::{IFNAME_MAX, IfName};
+use crate::ifname::{self, IfName, WhiteSpace};
 
 /// How many actions a [`Plan`] holds at most. A plan for one device needs about
 /// 5 actions plus 2 and one per LAN device for each guest address.
@@ -159,15 +159,6 @@ impl core::error::Error for PlanError {}
 /// Checks a host interface name the way Linux does (`dev_valid_name`): 1 to 15 bytes,
 /// not `.` or `..`, no `/`, `:` or white space.
 pub fn if_name(name: &str) -> Result<IfName, PlanError> {
-    let ok = !name.is_empty()
-        && name.len() <= IFNAME_MAX
-        && name != "."
-        && name != ".."
-        && !name
-            .chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace());
-    if !ok {
-        return Err(PlanError::BadDeviceName);
-    }
+    ifname::check(name, WhiteSpace::Unicode).map_err(|_| PlanError::BadDeviceName)?;
     IfName::try_from(name).map_err(|_| PlanError::BadDeviceName)
 }
