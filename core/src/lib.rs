@@ -11,6 +11,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod arp;
 pub mod cmdline;
 pub mod daemon;
 pub mod ethernet;
