@@ -15,6 +15,7 @@ pub mod arp;
 pub mod cmdline;
 pub mod daemon;
 pub mod ethernet;
+mod fmt_sink;
 pub mod helper;
 pub mod host;
 pub mod ifname;

@@ -1,21 +1,11 @@
 //! The fuzz entry point: the request decoder on arbitrary bytes, and what it accepts
 //! encodes back to the same bytes.
 
-use core::fmt;
+use crate::fmt_sink::Sink;
 
 use super::{
     MAX_DESCRIPTION_LEN, MAX_REQUEST_LEN, REPLY_LEN, Request, RequestRepr, emit_reply, parse_reply,
 };
-
-/// A `fmt::Write` that only counts, to run `Display` without allocating.
-struct Sink(usize);
-
-impl fmt::Write for Sink {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0 += s.len();
-        Ok(())
-    }
-}
 
 /// Fuzz entry point: classifies `data` as a request read, and checks that whatever
 /// parses re-encodes to a request that parses to the same thing; also runs the view,

@@ -1,22 +1,14 @@
 //! The fuzz entry point: parses arbitrary argvs and replies and checks that what is
 //! accepted encodes back to the same bytes.
 
-use core::fmt::{self, Write as _};
+use core::fmt::Write as _;
+
+use crate::fmt_sink::Sink;
 
 use super::{
     ADDR_CHANGE_LEN, ARGV_MAX, AddrChange, AddrChangeRepr, EchoLine, HelperCall, TuntapUpReply,
     emit_output_block, parse_output_block,
 };
-
-/// A `fmt::Write` that only counts, to run `Display` without allocating.
-struct Sink(usize);
-
-impl fmt::Write for Sink {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0 += s.len();
-        Ok(())
-    }
-}
 
 /// Fuzz entry point: splits `data` on NUL and ASCII whitespace into an argv, parses it,
 /// and on success checks that [`HelperCall::to_argv`] parses back to the same call.
