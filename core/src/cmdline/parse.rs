@@ -19,7 +19,7 @@ use super::{
 
 type NomResult<'a> = IResult<&'a str, &'a str, ()>;
 
-/// Parses one `eth<n>=…` or `vec<n>:…` argument on its own (see [`CmdlineChecker`] for
+/// Parses one `eth<n>=…` or `vec<n>:…` argument on its own (see [`CmdlineChecker`](super::CmdlineChecker) for
 /// the checks that need the whole command line).
 pub fn parse(arg: &str) -> Result<Parsed, Error> {
     let mut cx = Cx::new(arg);

@@ -428,7 +428,7 @@ impl<'a> RequestRepr<'a> {
         }
     }
 
-    /// Whether the client waits for the switch's data address ([`REPLY_LEN`] bytes).
+    /// Whether the client waits for the switch's data address ([`REPLY_LEN`](super::REPLY_LEN) bytes).
     /// Version 0 clients get no reply.
     pub fn wants_reply(&self) -> bool {
         !matches!(self, RequestRepr::V0 { .. })

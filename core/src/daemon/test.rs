@@ -1,3 +1,5 @@
+//! Tests of [`super`]: examples from the kernel and the original tools, and property tests.
+
 use super::*;
 use crate::mac::MacAddr;
 use proptest::prelude::*;

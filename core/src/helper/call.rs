@@ -78,7 +78,7 @@ impl AddrOp {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Command {
     /// v3, v4: `tuntap up [<gate>]`: create a tap, give the host side `<gate>/32`,
-    /// answer with [`TuntapUpReply`] and the tap fd on fd 1. The 6.1 kernel omits the
+    /// answer with [`TuntapUpReply`](super::TuntapUpReply) and the tap fd on fd 1. The 6.1 kernel omits the
     /// gate when none was configured (the original helper then fails).
     TuntapUp {
         /// Host-side address of the tap.

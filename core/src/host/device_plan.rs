@@ -103,7 +103,7 @@ impl<'a> HostContext<'a> {
 ///   with a fixed name, for which the kernel runs no helper) the plan is empty: the
 ///   user must then configure the host device, routes and ARP by hand as the seed
 ///   describes. With a gate: [`tuntap_up`], [`ethertap_up`] or [`slip_up`] on the
-///   host device, then [`address_add`] for every known guest address.
+///   host device, then [`address_add`](super::address_add) for every known guest address.
 /// * [`Setup::Manual`]: the seed's by-hand setup, with the spec's gate or else the
 ///   context's:
 ///   * tuntap (`tunctl`; `ifconfig tap0 <gate> up`; `ip_forward`; `route add -host

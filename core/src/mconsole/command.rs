@@ -28,12 +28,12 @@ pub enum Command<'a> {
         arg: &'a str,
     },
     /// `config eth<n>` without `=`: query a device (the 6.1 kernel has no query for
-    /// eth and answers [`NO_GET_CONFIG`]).
+    /// eth and answers [`NO_GET_CONFIG`](super::NO_GET_CONFIG)).
     GetConfigEth {
         /// The text after `eth` (normally `<n>`).
         name: &'a str,
     },
-    /// `config` of anything that is not `eth…` ([`BAD_CONFIGURATION_OPTION`] unless
+    /// `config` of anything that is not `eth…` ([`BAD_CONFIGURATION_OPTION`](super::BAD_CONFIGURATION_OPTION) unless
     /// it is another device class, such as `ubd`).
     ConfigOther {
         /// The argument after `config` and white space.
@@ -45,12 +45,12 @@ pub enum Command<'a> {
         index: u32,
     },
     /// `remove eth<x>` where `<x>` is not an entire number
-    /// ([`COULDNT_PARSE_DEVICE_NUMBER`]).
+    /// ([`COULDNT_PARSE_DEVICE_NUMBER`](super::COULDNT_PARSE_DEVICE_NUMBER)).
     RemoveEthBadNumber {
         /// The text after `eth`.
         text: &'a str,
     },
-    /// `remove` of anything that is not `eth…` ([`BAD_REMOVE_OPTION`] unless it is
+    /// `remove` of anything that is not `eth…` ([`BAD_REMOVE_OPTION`](super::BAD_REMOVE_OPTION) unless it is
     /// another device class).
     RemoveOther {
         /// The argument after `remove` and white space.
@@ -63,7 +63,7 @@ pub enum Command<'a> {
         /// Everything after the name, as given.
         args: &'a str,
     },
-    /// Text that matches no command ([`UNKNOWN_COMMAND`]), or that is not UTF-8.
+    /// Text that matches no command ([`UNKNOWN_COMMAND`](super::UNKNOWN_COMMAND)), or that is not UTF-8.
     Unknown {
         /// The text (up to the first NUL).
         text: &'a [u8],

@@ -15,12 +15,12 @@ pub enum Error {
         /// Bytes there are.
         got: usize,
     },
-    /// The magic is not `0xcafebabe` (the kernel answers [`V0_REJECTION`]).
+    /// The magic is not `0xcafebabe` (the kernel answers [`V0_REJECTION`](super::V0_REJECTION)).
     BadMagic {
         /// The magic found.
         found: u32,
     },
-    /// The `len` field is 512 or more (the kernel answers [`REQUEST_TOO_LARGE`]); for a
+    /// The `len` field is 512 or more (the kernel answers [`REQUEST_TOO_LARGE`](super::REQUEST_TOO_LARGE)); for a
     /// reply, `len` is 0 or above 512.
     BadLength {
         /// The `len` found.

@@ -213,7 +213,7 @@ impl<'a> Iterator for ReplyChunks<'a> {
 pub enum ReplyDatagram<'a> {
     /// An ordinary version 2 reply chunk.
     Chunk(ReplyRepr<'a>),
-    /// A bare text without header: the kernel's [`V0_REJECTION`] for a bad magic.
+    /// A bare text without header: the kernel's [`V0_REJECTION`](super::V0_REJECTION) for a bad magic.
     PlainText(&'a [u8]),
 }
 

@@ -115,7 +115,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> RequestPacket<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RequestRepr<'a> {
-    /// The version the client claims (the kernel answers [`VERSION_MISMATCH`] to
+    /// The version the client claims (the kernel answers [`VERSION_MISMATCH`](super::VERSION_MISMATCH) to
     /// anything but 2, and then runs the command anyway).
     pub version: u32,
     /// The command text, without NUL; shorter than 512 bytes.

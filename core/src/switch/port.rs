@@ -17,9 +17,9 @@ pub enum PortError {
         /// How many port slots the switch has (valid ids are `0..slots`).
         slots: usize,
     },
-    /// [`Switch::add_port`] of a port that is already attached.
+    /// [`Switch::add_port`](super::Switch::add_port) of a port that is already attached.
     AlreadyAttached(PortId),
-    /// [`Switch::remove_port`] of a port that is not attached.
+    /// [`Switch::remove_port`](super::Switch::remove_port) of a port that is not attached.
     NotAttached(PortId),
 }
 

@@ -7,7 +7,7 @@ use super::DropReason;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Drops {
-    /// Frames shorter than [`MIN_FRAME_LEN`].
+    /// Frames shorter than [`MIN_FRAME_LEN`](super::MIN_FRAME_LEN).
     pub runt: u64,
     /// Frames longer than the maximum frame length.
     pub oversize: u64,
@@ -48,7 +48,7 @@ impl Drops {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SwitchStats {
-    /// Frames handed to [`Switch::forward`], including dropped ones.
+    /// Frames handed to [`Switch::forward`](super::Switch::forward), including dropped ones.
     pub rx_frames: u64,
     /// Bytes of those frames.
     pub rx_bytes: u64,
@@ -89,7 +89,7 @@ pub struct PortStats {
     pub tx_frames: u64,
     /// Bytes of those frames.
     pub tx_bytes: u64,
-    /// Sends to the port that the caller reported as failed ([`Switch::record_tx_error`]).
+    /// Sends to the port that the caller reported as failed ([`Switch::record_tx_error`](super::Switch::record_tx_error)).
     pub tx_errors: u64,
     /// Frames received on the port that were flooded.
     pub flooded_frames: u64,

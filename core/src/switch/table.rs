@@ -6,7 +6,7 @@ use crate::time::Duration;
 
 use super::{PortId, PortSlot, SwitchStats};
 
-/// An address the switch has learned, as shown by [`Switch::entries`].
+/// An address the switch has learned, as shown by [`Switch::entries`](super::Switch::entries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct LearnedEntry {

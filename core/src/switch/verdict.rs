@@ -20,7 +20,7 @@ impl fmt::Display for PortId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DropReason {
-    /// Shorter than an Ethernet header ([`MIN_FRAME_LEN`] bytes).
+    /// Shorter than an Ethernet header ([`MIN_FRAME_LEN`](super::MIN_FRAME_LEN) bytes).
     Runt,
     /// Longer than the switch's maximum frame length.
     Oversize,
@@ -61,7 +61,7 @@ pub enum Verdict {
     Drop(DropReason),
     /// Send it to this one port (never the ingress port).
     Unicast(PortId),
-    /// Send it to every port of [`Switch::ports`] except `except` (the ingress port).
+    /// Send it to every port of [`Switch::ports`](super::Switch::ports) except `except` (the ingress port).
     Flood {
         /// The port the frame came in on.
         except: PortId,
