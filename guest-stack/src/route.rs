@@ -23,6 +23,7 @@ use core::fmt;
 use core::net::Ipv4Addr;
 use std::string::String;
 use std::vec::Vec;
+use umlnet_core::ipv4::Prefix;
 
 /// Who made a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,8 +270,6 @@ impl RouteTable {
 }
 
 use std::string::ToString;
-
-use umlnet_core::ipv4::Prefix;
 
 fn mask_bits(prefix_len: u8) -> u32 {
     mask(prefix_len).to_bits()
