@@ -30,6 +30,8 @@ use core::fmt;
 use core::net::Ipv4Addr;
 use core::str::FromStr;
 
+use crate::num::{Dialect, strtoul};
+
 /// A 48-bit Ethernet address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -280,7 +282,8 @@ pub fn lax_parse(text: &[u8]) -> Result<LaxMac, LaxMacError> {
         if pos > text.len() {
             return Err(LaxMacError::RunsPastEnd { octets: n as u8 });
         }
-        let (value, end) = strtoul16(text, pos);
+        let (value, digits) = strtoul(&text[pos..], 16, Dialect::Kernel);
+        let end = pos + digits;
         if end == pos || !matches!(text.get(end), None | Some(b':') | Some(b',')) {
             return Err(LaxMacError::Syntax {
                 at: pos,
@@ -301,20 +304,6 @@ pub fn lax_parse(text: &[u8]) -> Result<LaxMac, LaxMacError> {
         pos = end + 1;
         n += 1;
     }
-}
-
-/// `simple_strtoul(text + pos, &end, 16)`: returns the (wrapped) value and the end offset.
-fn strtoul16(text: &[u8], pos: usize) -> (u64, usize) {
-    let mut i = pos;
-    if text.get(i) == Some(&b'0') && matches!(text.get(i + 1), Some(b'x') | Some(b'X')) {
-        i += 2;
-    }
-    let mut v: u64 = 0;
-    while let Some(d) = text.get(i).and_then(|&c| hex_val(c)) {
-        v = v.wrapping_mul(16).wrapping_add(u64::from(d));
-        i += 1;
-    }
-    (v, i)
 }
 
 fn hex_val(c: u8) -> Option<u8> {

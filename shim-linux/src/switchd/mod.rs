@@ -58,9 +58,8 @@ use std::time::SystemTime;
 
 use umlnet_core::daemon::{DataAddr, REPLY_LEN, RequestRepr};
 use umlnet_core::mac::MacAddr;
-use umlnet_core::switch::{
-    DEFAULT_MAX_FRAME_LEN, Instant, MacSlot, PortId, PortSlot, Switch, Verdict,
-};
+use umlnet_core::switch::{DEFAULT_MAX_FRAME_LEN, MacSlot, PortId, PortSlot, Switch, Verdict};
+use umlnet_core::time::Instant;
 
 use crate::sys::epoll::Poller;
 use crate::sys::signal::SignalWatch;

@@ -44,7 +44,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::str::FromStr;
 
 use umlnet_core::mac::MacAddr;
-use umlnet_core::switch::{DEFAULT_AGEING, Instant};
+use umlnet_core::switch::DEFAULT_AGEING;
+use umlnet_core::time::Instant;
 use umlnet_core::vxlan::{self, DEFAULT_PORT, HEADER_LEN, Vni};
 
 /// Addresses one uplink remembers the endpoint of; when full, stale ones are dropped
