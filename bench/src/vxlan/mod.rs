@@ -24,6 +24,9 @@
 //! decapsulation, bridge, TAP queue) in the writer's own system call and softirq, so
 //! it too has one CPU doing the forwarding. Frames/s counts frames that arrived at
 //! the receiving port, over the sending time.
+//!
+//! `netns` makes the namespaces and starts our switches in them, `measure` runs one
+//! measurement; this module builds each path and prints the table.
 
 mod measure;
 mod netns;
