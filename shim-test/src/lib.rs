@@ -18,13 +18,12 @@
 //!   failing run leaves its transcript and pcaps in `UMLNET_SIM_OUT` if set.
 //!
 //! The scenarios themselves are the `sim_*` tests of `umlnet-tests`; the benchmark is
-//! `cargo run --release -p umlnet-sim --bin umlnet-sim-bench`.
+//! `umlnet-bench sim` (crate `umlnet-bench`).
 //!
 //! No wall clock, no threads, no hash-map order: one seed gives a byte-identical run.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod bench;
 pub mod host;
 pub mod lab;
 pub mod net;

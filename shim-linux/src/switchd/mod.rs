@@ -40,12 +40,10 @@
 //! frames up to 1518 bytes pass (the original cut them at 1514).
 
 pub mod args;
-pub mod bench;
 pub mod client;
 mod mgmt;
 pub mod pcap;
 pub mod vxlan;
-pub mod vxlan_bench;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};

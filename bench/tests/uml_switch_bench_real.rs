@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use umlnet_linux::switchd::bench::{Clients, Running, SCENARIOS, Target, run_row, run_rtt};
+use umlnet_bench::switch::{Clients, Running, SCENARIOS, Target, run_row, run_rtt};
 use umlnet_tests::{Netns, TempDir, bin, require_real_host};
 
 fn targets() -> Vec<Target> {

@@ -5,18 +5,16 @@
 //! the `Link` trait, with the transcript and captures off (they cost memory, not
 //! simulation). [`guests`] does the same for the whole stack: two smoltcp guests on a
 //! `uml_switch` moving data over TCP. CPU time is the thread's, from
-//! `/proc/thread-self/schedstat` (wall time where that is missing). The binary
-//! `umlnet-sim-bench` prints a table of [`cases`].
+//! `/proc/thread-self/schedstat` (wall time where that is missing). `umlnet-bench sim`
+//! prints a table of [`cases`].
 
-use crate::net::{Faults, Framing, Net, SegmentKind, SimPort};
-use crate::rng::PPM;
-use crate::world::World;
-use smoltcp::time::Duration;
-use std::string::String;
 use std::time::Instant as WallClock;
-use std::vec;
-use std::vec::Vec;
+
 use umlnet_core::link::Link;
+use umlnet_sim::Duration;
+use umlnet_sim::net::{Faults, Framing, Net, SegmentKind, SimPort};
+use umlnet_sim::rng::PPM;
+use umlnet_sim::world::World;
 
 /// One benchmark case.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +67,7 @@ fn timed<R>(f: impl FnOnce() -> R) -> (R, f64) {
     (r, secs)
 }
 
+/// A `len`-byte IPv4-typed frame from port `src` to port `dst`.
 fn frame(len: usize, src: u8, dst: u8) -> Vec<u8> {
     let mut f = vec![0u8; len.max(14)];
     f[0..6].copy_from_slice(&[0x02, 0, 0, 0, 0, dst]);

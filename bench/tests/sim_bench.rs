@@ -1,8 +1,8 @@
 //! The simulator's benchmark harness moves what it says it moves. Its speed (frames of
 //! virtual traffic per CPU second) is measured by the benchmark, never asserted by a
-//! test: `cargo run --release -p umlnet-sim --bin umlnet-sim-bench`.
+//! test: `umlnet-bench sim`.
 
-use umlnet_sim::bench;
+use umlnet_bench::sim as bench;
 
 #[test]
 fn a_small_run_moves_every_frame() {

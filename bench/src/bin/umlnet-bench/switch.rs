@@ -1,23 +1,21 @@
-//! `uml_switch_bench`: our `uml_switch` against the original `uml_switch` and
-//! `vde_switch`, side by side (see [`umlnet_linux::switchd::bench`]).
+//! `umlnet-bench switch`: our `uml_switch` against the original `uml_switch` and
+//! `vde_switch`, side by side (see [`umlnet_bench::switch`]).
 //!
 //! It moves itself into a private network namespace first (the clients' abstract
 //! sockets then live there only), runs the switches pinned to one CPU and itself on
 //! another, and prints a Markdown table, with the kernel floor of the 999-port row
 //! under it (what the kernel alone takes per delivered frame, measured with no switch);
-//! then the VXLAN rows (see [`umlnet_linux::switchd::vxlan_bench`]).
+//! then the VXLAN rows (see [`umlnet_bench::vxlan`]).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
-use umlnet_linux::switchd::bench::{BenchOptions, Clients, Target, run};
+use umlnet_bench::switch::{BenchOptions, Clients, Target, run};
 use umlnet_linux::sys::process::{pin_to_cpu, unshare_netns};
 
-/// Load generator speaking the uml_switch protocol as the UML kernel does.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Args {
+/// Options of `umlnet-bench switch`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// Seconds of traffic per row.
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
@@ -54,15 +52,15 @@ struct Args {
     clients: String,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+/// Runs the switch benchmark with `args` and prints its tables.
+pub fn main(args: Args) -> anyhow::Result<()> {
     let ours = match args.ours {
         Some(p) => p,
         None => std::env::current_exe()?.with_file_name("uml_switch"),
     };
     anyhow::ensure!(
         ours.exists(),
-        "our uml_switch not found at {} (build it or pass --ours)",
+        "our uml_switch not found at {} (build it with `cargo build --release --workspace` or pass --ours)",
         ours.display()
     );
     unshare_netns().context("creating a private network namespace (run as root)")?;
@@ -108,13 +106,9 @@ fn main() -> anyhow::Result<()> {
             Target::Ours(p) => p.clone(),
             _ => unreachable!("ours is the first target"),
         };
-        umlnet_linux::switchd::vxlan_bench::run_all(
-            &ours,
-            &dir,
-            args.switch_cpu,
-            args.seconds,
-            |line| eprintln!("{line}"),
-        )
+        umlnet_bench::vxlan::run_all(&ours, &dir, args.switch_cpu, args.seconds, |line| {
+            eprintln!("{line}")
+        })
     };
     let _ = std::fs::remove_dir_all(&dir);
     println!("{}\n{vxlan}", table?);
