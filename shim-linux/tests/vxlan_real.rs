@@ -8,7 +8,42 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use umlnet_linux::switchd::client::{Client, uml_like_addr};
-use umlnet_tests::{Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, real, run_cases, wait_for};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other",
+            &["linux.uml", "ip", "ping", "tcpdump"],
+            a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other,
+        ),
+        real(
+            "uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan",
+            &["linux.uml", "ip", "ping"],
+            uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan,
+        ),
+        real(
+            "malformed_vxlan_datagrams_are_counted_and_dropped",
+            &["ip"],
+            malformed_vxlan_datagrams_are_counted_and_dropped,
+        ),
+        real(
+            "floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_sender",
+            &["ip"],
+            floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_sender,
+        ),
+        real(
+            "bad_vxlan_arguments_are_refused_with_the_reason",
+            &["ip"],
+            bad_vxlan_arguments_are_refused_with_the_reason,
+        ),
+        real(
+            "an_ipv6_uplink_carries_frames_both_ways",
+            &["ip"],
+            an_ipv6_uplink_carries_frames_both_ways,
+        ),
+    ]);
+}
 
 const BOOT: Duration = Duration::from_secs(90);
 
@@ -68,14 +103,7 @@ fn mac_bytes(text: &str) -> [u8; 6] {
     v.try_into().unwrap()
 }
 
-#[test]
 fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
-    if !require_real_host(
-        "a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other",
-        &["linux.uml", "ip", "ping", "tcpdump"],
-    ) {
-        return;
-    }
     let a = Netns::new("vx-kern-a");
     let b = Netns::new("vx-kern-b");
     a.veth_to(&b, ("va", "10.99.0.1/24"), ("vb", "10.99.0.2/24"));
@@ -105,6 +133,7 @@ fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let sw = OurSwitch::start(
+        &bin!("uml_switch"),
         &a,
         &dir,
         "switch",
@@ -188,14 +217,7 @@ fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
     );
 }
 
-#[test]
 fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
-    if !require_real_host(
-        "uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
     let na = Netns::new("vx-two-a");
     let nb = Netns::new("vx-two-b");
     na.veth_to(&nb, ("va", "10.98.0.1/24"), ("vb", "10.98.0.2/24"));
@@ -204,6 +226,7 @@ fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
     let mgmt_a = dir.join("a.mgmt");
     // B listens on a port of its own, to show ports are honoured both ways.
     let sw_a = OurSwitch::start(
+        &bin!("uml_switch"),
         &na,
         &dir,
         "switch-a",
@@ -216,6 +239,7 @@ fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
         ],
     );
     let sw_b = OurSwitch::start(
+        &bin!("uml_switch"),
         &nb,
         &dir,
         "switch-b",
@@ -295,7 +319,7 @@ fn rig(tag: &str, b_addrs: &[&str], uplinks: &[&str]) -> Rig {
         args.extend(["-vxlan", u]);
     }
     args.extend(["-mgmt", mgmt.to_str().unwrap()]);
-    let sw = OurSwitch::start(&a, &dir, "switch", &ctl, &args);
+    let sw = OurSwitch::start(&bin!("uml_switch"), &a, &dir, "switch", &ctl, &args);
     let c = ctl.clone();
     let client = a.run_inside(move || {
         Client::attach(&c, uml_like_addr(std::process::id(), 1, 77)).expect("attach")
@@ -374,11 +398,7 @@ const BCAST: [u8; 6] = [0xff; 6];
 const REMOTE_MAC: [u8; 6] = [2, 0, 0, 0, 0x97, 2];
 const CLIENT_MAC: [u8; 6] = [2, 0, 0, 0, 0x97, 1];
 
-#[test]
 fn malformed_vxlan_datagrams_are_counted_and_dropped() {
-    if !require_real_host("malformed_vxlan_datagrams_are_counted_and_dropped", &["ip"]) {
-        return;
-    }
     let r = rig(
         "vx-bad",
         &["10.97.0.2/24", "10.97.0.9/24"],
@@ -431,14 +451,7 @@ fn malformed_vxlan_datagrams_are_counted_and_dropped() {
     assert!(received(&stranger).is_empty());
 }
 
-#[test]
 fn floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_sender() {
-    if !require_real_host(
-        "floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_sender",
-        &["ip"],
-    ) {
-        return;
-    }
     // Two uplinks sharing the local address: VNI 42 to two endpoints, VNI 43 to one.
     let r = rig(
         "vx-flood",
@@ -505,17 +518,13 @@ fn floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_send
     );
 }
 
-#[test]
 fn bad_vxlan_arguments_are_refused_with_the_reason() {
-    if !require_real_host("bad_vxlan_arguments_are_refused_with_the_reason", &["ip"]) {
-        return;
-    }
     let ns = Netns::new("vx-args");
     let dir = TempDir::new("vx-args");
     let ctl = dir.join("uml.ctl");
     let run = |spec: &str| {
         let out = ns
-            .command(bin("uml_switch"))
+            .command(bin!("uml_switch"))
             .arg("-unix")
             .arg(&ctl)
             .args(["-vxlan", spec])
@@ -546,11 +555,7 @@ fn bad_vxlan_arguments_are_refused_with_the_reason() {
     );
 }
 
-#[test]
 fn an_ipv6_uplink_carries_frames_both_ways() {
-    if !require_real_host("an_ipv6_uplink_carries_frames_both_ways", &["ip"]) {
-        return;
-    }
     let a = Netns::new("vx6-a");
     let b = Netns::new("vx6-b");
     a.veth_to(&b, ("va", "10.95.0.1/24"), ("vb", "10.95.0.2/24"));
@@ -560,6 +565,7 @@ fn an_ipv6_uplink_carries_frames_both_ways() {
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let sw = OurSwitch::start(
+        &bin!("uml_switch"),
         &a,
         &dir,
         "switch",

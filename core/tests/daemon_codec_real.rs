@@ -13,7 +13,32 @@ use umlnet_core::daemon::{
     DataAddr, MAX_REQUEST_LEN, REPLY_LEN, REQUEST_LEN, RequestRepr, emit_reply, parse_reply,
 };
 use umlnet_core::mac::MacAddr;
-use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, require_real_host, wait_for};
+use umlnet_testkit::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, real, run_cases, wait_for};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "kernel_request_decodes_and_only_a_110_byte_reply_is_accepted",
+            &["linux.uml"],
+            kernel_request_decodes_and_only_a_110_byte_reply_is_accepted,
+        ),
+        real(
+            "original_uml_switch_answers_our_requests",
+            &["uml_switch"],
+            original_uml_switch_answers_our_requests,
+        ),
+        real(
+            "vde_switch_answers_our_request_with_a_path",
+            &["vde_switch"],
+            vde_switch_answers_our_request_with_a_path,
+        ),
+        real(
+            "vde_plug_request_decodes_with_its_description",
+            &["vde_plug"],
+            vde_plug_request_decodes_with_its_description,
+        ),
+    ]);
+}
 
 /// What a fake switch saw on one control connection.
 struct Seen {
@@ -39,11 +64,7 @@ fn fake_switch(listener: UnixListener, reply: Vec<u8>) -> std::thread::JoinHandl
     })
 }
 
-#[test]
 fn kernel_request_decodes_and_only_a_110_byte_reply_is_accepted() {
-    if !require_real_host("kernel_request_decodes", &["linux.uml"]) {
-        return;
-    }
     let dir = TempDir::new("daemon-codec-kernel");
     let ns = Netns::new("dck");
     let good = dir.join("good.ctl");
@@ -141,11 +162,7 @@ fn answer(c: &mut UnixStream) -> Result<Vec<u8>, ()> {
     }
 }
 
-#[test]
 fn original_uml_switch_answers_our_requests() {
-    if !require_real_host("original_uml_switch_answers_our_requests", &["uml_switch"]) {
-        return;
-    }
     let dir = TempDir::new("daemon-codec-sw");
     let ns = Netns::new("dcs");
     let ctl = dir.join("sw.ctl");
@@ -210,14 +227,7 @@ fn original_uml_switch_answers_our_requests() {
     }
 }
 
-#[test]
 fn vde_switch_answers_our_request_with_a_path() {
-    if !require_real_host(
-        "vde_switch_answers_our_request_with_a_path",
-        &["vde_switch"],
-    ) {
-        return;
-    }
     let dir = TempDir::new("daemon-codec-vde");
     let ns = Netns::new("dcv");
     let swdir = dir.join("vde.ctl");
@@ -269,14 +279,7 @@ fn vde_switch_answers_our_request_with_a_path() {
     let _ = child.wait();
 }
 
-#[test]
 fn vde_plug_request_decodes_with_its_description() {
-    if !require_real_host(
-        "vde_plug_request_decodes_with_its_description",
-        &["vde_plug"],
-    ) {
-        return;
-    }
     let dir = TempDir::new("daemon-codec-plug");
     let ns = Netns::new("dcp");
     let listener = UnixListener::bind(dir.join("ctl")).unwrap();

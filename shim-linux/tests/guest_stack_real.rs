@@ -13,7 +13,15 @@ use umlnet_guest::smoltcp::time::Instant;
 use umlnet_guest::{Guest, Run};
 use umlnet_linux::sys::process::enter_netns;
 use umlnet_linux::transport::daemon::DaemonLink;
-use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, real, run_cases, wait_for};
+
+fn main() {
+    run_cases(vec![real(
+        "guest_stack_talks_to_a_real_uml_kernel_through_our_switch",
+        &["linux.uml", "ip", "python3"],
+        guest_stack_talks_to_a_real_uml_kernel_through_our_switch,
+    )]);
+}
 
 const BOOT: Duration = Duration::from_secs(90);
 
@@ -59,19 +67,12 @@ fn lines_with(said: &[String], tag: &str) -> String {
         .collect()
 }
 
-#[test]
 fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
-    if !require_real_host(
-        "guest_stack_talks_to_a_real_uml_kernel_through_our_switch",
-        &["linux.uml", "ip", "python3"],
-    ) {
-        return;
-    }
     let ns = Netns::new("gstack-real");
     let dir = TempDir::new("gstack-real");
     let ctl = dir.join("uml.ctl");
     let log = dir.join("switch.log");
-    let mut cmd = ns.command(bin("uml_switch"));
+    let mut cmd = ns.command(bin!("uml_switch"));
     cmd.arg("-unix").arg(&ctl);
     let _switch = Daemon::spawn("switch", &mut cmd, &log);
     wait_for("the switch banner", Duration::from_secs(10), || {

@@ -9,13 +9,58 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, bin, real, run_cases, wait_for};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest",
+            &["linux.uml", "ip", "ping"],
+            tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest,
+        ),
+        real(
+            "hostile_argv_and_bad_fds_are_refused_and_leave_nothing",
+            &["ip", "setpriv"],
+            hostile_argv_and_bad_fds_are_refused_and_leave_nothing,
+        ),
+        real(
+            "ethertap_real_uml_works_with_ours_and_not_with_the_original",
+            &["linux.uml", "ip", "ping"],
+            ethertap_real_uml_works_with_ours_and_not_with_the_original,
+        ),
+        real(
+            "slirp_real_uml_reaches_the_host_over_slip_through_our_bridge",
+            &["linux.uml", "ip", "ping"],
+            slirp_real_uml_reaches_the_host_over_slip_through_our_bridge,
+        ),
+        real(
+            "slip_up_without_n_slip_bridges_the_pty_in_user_space",
+            &["ip"],
+            slip_up_without_n_slip_bridges_the_pty_in_user_space,
+        ),
+        real(
+            "slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing",
+            &["linux.uml", "ip"],
+            slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing,
+        ),
+        real(
+            "tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails",
+            &["linux.uml", "ip", "ping"],
+            tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails,
+        ),
+        real(
+            "tuntap_for_an_ordinary_user_through_the_setuid_helper",
+            &["linux.uml", "ip", "ping", "setpriv"],
+            tuntap_for_an_ordinary_user_through_the_setuid_helper,
+        ),
+    ]);
+}
 
 /// A directory holding only a link to our `uml_net`, to put first in PATH.
 fn helper_dir(tmp: &TempDir) -> std::path::PathBuf {
     let dir = tmp.join("helper");
     std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::symlink(bin("uml_net"), dir.join("uml_net")).unwrap();
+    std::os::unix::fs::symlink(bin!("uml_net"), dir.join("uml_net")).unwrap();
     dir
 }
 
@@ -54,14 +99,7 @@ fn state(ns: &Netns) -> String {
     ns.sh("ip -o link show; ip -4 -o addr show; ip route show; ip neigh show proxy")
 }
 
-#[test]
 fn tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest() {
-    if !require_real_host(
-        "uml_net tuntap with linux.uml",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
     let tmp = TempDir::new("umlnet-tuntap");
     let ns = Netns::new("umlnet-tuntap");
     add_lan(&ns, "10.9.0.100/24");
@@ -246,17 +284,13 @@ fn host_state(ns: &Netns) -> String {
 fn setuid_copy(tmp: &TempDir) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let p = tmp.join("uml_net_setuid");
-    std::fs::copy(bin("uml_net"), &p).unwrap();
+    std::fs::copy(bin!("uml_net"), &p).unwrap();
     std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o4755)).unwrap();
     p
 }
 
-#[test]
 fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
-    if !require_real_host("uml_net hostile argv", &["ip", "setpriv"]) {
-        return;
-    }
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
     let tmp = TempDir::new("umlnet-hostile");
@@ -269,9 +303,9 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
          ip neigh add 10.5.0.50 lladdr 02:00:00:00:00:50 dev lan0 nud permanent");
     ns.sh(&format!(
         "{} -t tapn -u 65534 >/dev/null && ip link set tapn up",
-        bin("tunctl").display()
+        bin!("tunctl").display()
     ));
-    let ours = bin("uml_net");
+    let ours = bin!("uml_net");
     let suid = setuid_copy(&tmp);
     let pwned = tmp.join("pwned");
     let inject = format!("tap0;touch {}", pwned.display());
@@ -661,14 +695,7 @@ fn ethertap_guest(ns: &Netns, tmp: &TempDir, name: &str, helpers: &Path) -> UmlG
     })
 }
 
-#[test]
 fn ethertap_real_uml_works_with_ours_and_not_with_the_original() {
-    if !require_real_host(
-        "uml_net ethertap with linux.uml",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
     let tmp = TempDir::new("umlnet-ethertap");
 
     // The original helper: this host has no ethertap driver, so the device never comes up.
@@ -731,14 +758,7 @@ fn ethertap_real_uml_works_with_ours_and_not_with_the_original() {
     );
 }
 
-#[test]
 fn slirp_real_uml_reaches_the_host_over_slip_through_our_bridge() {
-    if !require_real_host(
-        "umlnet slip-bridge with linux.uml",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
     let tmp = TempDir::new("umlnet-slirp");
     let ns = Netns::new("umlnet-slirp");
     add_lan(&ns, "10.9.7.100/24");
@@ -751,7 +771,7 @@ fn slirp_real_uml_reaches_the_host_over_slip_through_our_bridge() {
          {}\n",
         wait_file(&done)
     );
-    let umlnet = bin("umlnet");
+    let umlnet = bin!("umlnet");
     let eth = [format!(
         "eth0=slirp,,{},slip-bridge,--local,10.9.7.1,--peer,10.9.7.2",
         umlnet.display()
@@ -821,16 +841,12 @@ fn echo_request(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
     ip
 }
 
-#[test]
 fn slip_up_without_n_slip_bridges_the_pty_in_user_space() {
-    if !require_real_host("uml_net slip up user-space bridge", &["ip"]) {
-        return;
-    }
     use std::io::Write;
     use umlnet_core::slip::{Decoder, encode, max_encoded_len};
     let ns = Netns::new("umlnet-slipup");
     add_lan(&ns, "10.9.8.100/24");
-    let ours = bin("uml_net");
+    let ours = bin!("uml_net");
     let (master, slave) = umlnet_linux::sys::pty::open_pair().unwrap();
     let (mut reply, theirs) = UnixStream::pair().unwrap();
     let mut cmd = ns.command(&ours);
@@ -928,11 +944,7 @@ fn slip_up_without_n_slip_bridges_the_pty_in_user_space() {
     );
 }
 
-#[test]
 fn slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing() {
-    if !require_real_host("uml_net slip with linux.uml", &["linux.uml", "ip"]) {
-        return;
-    }
     let tmp = TempDir::new("umlnet-slip");
     let ns = Netns::new("umlnet-slip");
     let script = "ip addr add 10.9.9.2/24 dev eth0\n\
@@ -961,11 +973,7 @@ fn slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing() {
     );
 }
 
-#[test]
 fn tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails() {
-    if !require_real_host("uml_net tuntap without gate", &["linux.uml", "ip", "ping"]) {
-        return;
-    }
     let tmp = TempDir::new("umlnet-nogate");
     let script = |done: &Path| {
         format!(
@@ -1015,14 +1023,7 @@ fn tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails() {
     }
 }
 
-#[test]
 fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
-    if !require_real_host(
-        "uml_net setuid with linux.uml as nobody",
-        &["linux.uml", "ip", "ping", "setpriv"],
-    ) {
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let tmp = TempDir::new("umlnet-suid");
     let ns = Netns::new("umlnet-suid");
@@ -1088,7 +1089,7 @@ fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
     .env("TMPDIR", &home)
     .env("HOME", &home);
     let log = tmp.join("console.log");
-    let _uml = umlnet_tests::Daemon::spawn("linux.uml as nobody", &mut cmd, &log);
+    let _uml = umlnet_testkit::Daemon::spawn("linux.uml as nobody", &mut cmd, &log);
     let said = || std::fs::read_to_string(&out).unwrap_or_default();
     wait_for("the guest's result", Duration::from_secs(60), || {
         said().contains("RESULT")

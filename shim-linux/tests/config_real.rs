@@ -8,10 +8,35 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host};
+use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, bin, real, run_cases};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing",
+            &["ip"],
+            up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing,
+        ),
+        real(
+            "a_config_error_names_its_line_and_key_and_changes_nothing",
+            &["ip"],
+            a_config_error_names_its_line_and_key_and_changes_nothing,
+        ),
+        real(
+            "a_failure_half_way_leaves_the_host_as_before",
+            &["ip"],
+            a_failure_half_way_leaves_the_host_as_before,
+        ),
+        real(
+            "a_real_uml_on_a_tap_made_by_umlnet_up_pings_the_host",
+            &["ip", "linux.uml", "ping"],
+            a_real_uml_on_a_tap_made_by_umlnet_up_pings_the_host,
+        ),
+    ]);
+}
 
 fn umlnet(ns: &Netns, args: &[&str], file: &Path) -> Output {
-    ns.command(bin("umlnet"))
+    ns.command(bin!("umlnet"))
         .args(args)
         .arg("-c")
         .arg(file)
@@ -44,11 +69,7 @@ fn lan(ns: &Netns) {
     );
 }
 
-#[test]
 fn up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing() {
-    if !require_real_host("config up/down", &["ip"]) {
-        return;
-    }
     let ns = Netns::new("cfg-up");
     let dir = TempDir::new("cfg-up");
     lan(&ns);
@@ -175,11 +196,7 @@ fn up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing() {
     );
 }
 
-#[test]
 fn a_config_error_names_its_line_and_key_and_changes_nothing() {
-    if !require_real_host("config error line", &["ip"]) {
-        return;
-    }
     let ns = Netns::new("cfg-err");
     let dir = TempDir::new("cfg-err");
     let file = dir.join("bad.toml");
@@ -201,11 +218,7 @@ fn a_config_error_names_its_line_and_key_and_changes_nothing() {
     assert_eq!(snapshot(&ns), before);
 }
 
-#[test]
 fn a_failure_half_way_leaves_the_host_as_before() {
-    if !require_real_host("config rollback", &["ip"]) {
-        return;
-    }
     let ns = Netns::new("cfg-fail");
     let dir = TempDir::new("cfg-fail");
     lan(&ns);
@@ -260,11 +273,7 @@ fn a_failure_half_way_leaves_the_host_as_before() {
     assert_eq!(snapshot(&ns), before);
 }
 
-#[test]
 fn a_real_uml_on_a_tap_made_by_umlnet_up_pings_the_host() {
-    if !require_real_host("config real uml", &["ip", "linux.uml", "ping"]) {
-        return;
-    }
     let ns = Netns::new("cfg-uml");
     let dir = TempDir::new("cfg-uml");
     let file = dir.join("umlnet.toml");

@@ -20,13 +20,17 @@ use std::time::Duration;
 
 use umlnet_core::cmdline::{CmdlineChecker, ErrorKind, Parsed, Transport, Warning};
 use umlnet_core::mac::{MacAddr, MacError};
-use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, real, run_cases, wait_for};
 
-#[test]
+fn main() {
+    run_cases(vec![real(
+        "kernel_creates_exactly_the_devices_our_checker_accepts",
+        &["linux.uml", "uml_switch"],
+        kernel_creates_exactly_the_devices_our_checker_accepts,
+    )]);
+}
+
 fn kernel_creates_exactly_the_devices_our_checker_accepts() {
-    if !require_real_host("cmdline_real", &["linux.uml", "uml_switch"]) {
-        return;
-    }
     let ns = Netns::new("cmdline");
     let dir = TempDir::new("cmdline");
     let ctl = dir.join("switch.ctl");
@@ -93,7 +97,7 @@ fn kernel_creates_exactly_the_devices_our_checker_accepts() {
     // What `umlnet check` says about the host (the one part that needs it).
     let out = ns.sh_output(&format!(
         "{} check {}",
-        bin("umlnet").display(),
+        bin!("umlnet").display(),
         args.iter()
             .map(|a| format!("'{a}'"))
             .collect::<Vec<_>>()

@@ -11,7 +11,37 @@ use umlnet_core::cmdline::{DeviceSpec, Ethertap, IfName, Slip, Transport, Tuntap
 use umlnet_core::host::{
     self, GuestAddr, HostAction, HostContext, IfAddr, LanRoute, Plan, Prefix, Route, Setup, Tap,
 };
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, require_real_host, run_ok, wait_for};
+use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, real, run_cases, run_ok, wait_for};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "seed_manual_tuntap_plan_applies_and_rolls_back",
+            &["ip", "sysctl", "ping"],
+            seed_manual_tuntap_plan_applies_and_rolls_back,
+        ),
+        real(
+            "helper_tuntap_plan_on_a_kernel_chosen_tap",
+            &["ip", "sysctl"],
+            helper_tuntap_plan_on_a_kernel_chosen_tap,
+        ),
+        real(
+            "ethertap_and_slip_plans_apply_and_roll_back",
+            &["ip", "sysctl", "ping"],
+            ethertap_and_slip_plans_apply_and_roll_back,
+        ),
+        real(
+            "every_action_kind_is_a_valid_command",
+            &["ip", "sysctl"],
+            every_action_kind_is_a_valid_command,
+        ),
+        real(
+            "real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup",
+            &["ip", "sysctl", "linux.uml"],
+            real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup,
+        ),
+    ]);
+}
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -102,14 +132,7 @@ fn assert_host_answers_arp_for(host: &Netns, lan: &Netns, guest: &str) {
     );
 }
 
-#[test]
 fn seed_manual_tuntap_plan_applies_and_rolls_back() {
-    if !require_real_host(
-        "seed_manual_tuntap_plan_applies_and_rolls_back",
-        &["ip", "sysctl", "ping"],
-    ) {
-        return;
-    }
     let (host, lan) = host_on_lan("hp-seed");
     let routes = proc_routes(&host);
     assert!(
@@ -181,14 +204,7 @@ fn seed_manual_tuntap_plan_applies_and_rolls_back() {
     assert_eq!(sysctl(&host, "net.ipv4.ip_forward"), "1");
 }
 
-#[test]
 fn helper_tuntap_plan_on_a_kernel_chosen_tap() {
-    if !require_real_host(
-        "helper_tuntap_plan_on_a_kernel_chosen_tap",
-        &["ip", "sysctl"],
-    ) {
-        return;
-    }
     let (host, _lan) = host_on_lan("hp-helper");
     // The helper's TUNSETIFF with an empty name: the kernel picks tap<n>.
     let mut create = Plan::new();
@@ -237,14 +253,7 @@ fn helper_tuntap_plan_on_a_kernel_chosen_tap() {
     assert_eq!(snapshot(&host), before);
 }
 
-#[test]
 fn ethertap_and_slip_plans_apply_and_roll_back() {
-    if !require_real_host(
-        "ethertap_and_slip_plans_apply_and_roll_back",
-        &["ip", "sysctl", "ping"],
-    ) {
-        return;
-    }
     let (host, lan) = host_on_lan("hp-etsl");
     let routes = proc_routes(&host);
     let before = snapshot(&host);
@@ -362,11 +371,7 @@ fn ethertap_and_slip_plans_apply_and_roll_back() {
     assert_eq!(snapshot(&host), with_sl0);
 }
 
-#[test]
 fn every_action_kind_is_a_valid_command() {
-    if !require_real_host("every_action_kind_is_a_valid_command", &["ip", "sysctl"]) {
-        return;
-    }
     let (host, _lan) = host_on_lan("hp-all");
     host.sh("ip route del default");
     // A device whose name has a dot, for the sysctl key's '/' form.
@@ -490,14 +495,7 @@ fn plan_items_for_flush() -> [HostAction; 4] {
     ]
 }
 
-#[test]
 fn real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup() {
-    if !require_real_host(
-        "real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup",
-        &["ip", "sysctl", "linux.uml"],
-    ) {
-        return;
-    }
     let (host, lan) = host_on_lan("hp-uml");
     let dir = TempDir::new("hp-uml");
     let routes = proc_routes(&host);

@@ -15,7 +15,22 @@ use umlnet_core::helper::{
     ADDR_CHANGE_LEN, AddrChange, AddrChangeRepr, AddrOp, ChangeOp, Command, EchoLine,
     EthertapStatus, HelperCall, IfName, TuntapUpReply, emit_output_block,
 };
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, require_real_host};
+use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, real, run_cases};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "real_kernel_argv_parses_and_accepts_our_replies",
+            &["linux.uml", "python3"],
+            real_kernel_argv_parses_and_accepts_our_replies,
+        ),
+        real(
+            "original_uml_net_refusals_match_our_errors",
+            &["uml_net"],
+            original_uml_net_refusals_match_our_errors,
+        ),
+    ]);
+}
 
 const FAKE_UML_NET: &str = r#"#!/usr/bin/python3
 # Test stand-in for uml_net: records argv, answers with pre-encoded bytes.
@@ -97,14 +112,7 @@ fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
-#[test]
 fn real_kernel_argv_parses_and_accepts_our_replies() {
-    if !require_real_host(
-        "real_kernel_argv_parses_and_accepts_our_replies",
-        &["linux.uml", "python3"],
-    ) {
-        return;
-    }
     let dir = TempDir::new("helper-codec");
     let ns = Netns::new("hck");
     let bin = dir.join("bin");
@@ -237,11 +245,7 @@ fn real_kernel_argv_parses_and_accepts_our_replies() {
 
 /// The original helper refuses these before touching the host; its message must be
 /// the Display of our error for the same argv.
-#[test]
 fn original_uml_net_refusals_match_our_errors() {
-    if !require_real_host("original_uml_net_refusals_match_our_errors", &["uml_net"]) {
-        return;
-    }
     let ns = Netns::new("hcm");
     let cases: &[&[&str]] = &[
         &["5", "tuntap", "up"],

@@ -20,7 +20,15 @@ use umlnet_linux::sys::process::enter_netns;
 use umlnet_linux::sys::socket::{
     DgramSocket, SOCKADDR_UN_LEN, path_addr_bytes, unix_addr_bytes, wait_readable,
 };
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, require_real_host, wait_for};
+use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, real, run_cases, wait_for};
+
+fn main() {
+    run_cases(vec![real(
+        "mconsole_codec_against_real_kernel_and_uml_mconsole",
+        &["linux.uml", "uml_mconsole"],
+        mconsole_codec_against_real_kernel_and_uml_mconsole,
+    )]);
+}
 
 /// A client socket bound to `"\0umlnet-mcon-<pid>"` with addrlen 110, created inside `ns`.
 fn client_socket(ns: &Netns) -> DgramSocket {
@@ -75,11 +83,7 @@ fn ask(sock: &DgramSocket, console: &Path, command: &str) -> (i32, String, Vec<V
     ask_raw(sock, console, &req[..n])
 }
 
-#[test]
 fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
-    if !require_real_host("mconsole_real", &["linux.uml", "uml_mconsole"]) {
-        return;
-    }
     let ns = Netns::new("mcon");
     let dir = TempDir::new("mcon");
     let umid = "mconreal";
