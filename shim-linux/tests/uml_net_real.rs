@@ -2,8 +2,10 @@
 //! Every test runs in a network namespace of its own, with our `uml_net` first in the
 //! PATH the kernel searches.
 
+use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
 use std::process::Stdio;
@@ -19,9 +21,39 @@ fn main() {
             tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest,
         ),
         real(
-            "hostile_argv_and_bad_fds_are_refused_and_leave_nothing",
+            "malformed_argv_is_refused_with_one_clear_line",
             &["ip", "setpriv"],
-            hostile_argv_and_bad_fds_are_refused_and_leave_nothing,
+            malformed_argv_is_refused_with_one_clear_line,
+        ),
+        real(
+            "guest_addresses_taken_on_the_host_or_its_lan_are_refused",
+            &["ip", "setpriv"],
+            guest_addresses_taken_on_the_host_or_its_lan_are_refused,
+        ),
+        real(
+            "an_ordinary_user_may_not_change_what_is_not_their_tap",
+            &["ip", "setpriv"],
+            an_ordinary_user_may_not_change_what_is_not_their_tap,
+        ),
+        real(
+            "bad_tuntap_up_calls_are_refused",
+            &["ip", "setpriv"],
+            bad_tuntap_up_calls_are_refused,
+        ),
+        real(
+            "bad_ethertap_and_slip_calls_are_refused",
+            &["ip", "setpriv"],
+            bad_ethertap_and_slip_calls_are_refused,
+        ),
+        real(
+            "the_owner_of_a_tap_may_configure_it_through_the_setuid_helper",
+            &["ip", "setpriv"],
+            the_owner_of_a_tap_may_configure_it_through_the_setuid_helper,
+        ),
+        real(
+            "dry_runs_print_the_plan_and_apply_nothing",
+            &["ip", "setpriv"],
+            dry_runs_print_the_plan_and_apply_nothing,
         ),
         real(
             "ethertap_real_uml_works_with_ours_and_not_with_the_original",
@@ -290,31 +322,94 @@ fn setuid_copy(tmp: &TempDir) -> std::path::PathBuf {
     p
 }
 
-fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
-    use std::ffi::OsStr;
-    use std::os::unix::ffi::OsStrExt;
-    let tmp = TempDir::new("umlnet-hostile");
-    let ns = Netns::new("umlnet-hostile");
-    // A LAN, forwarding off, and a TAP that belongs to uid 65534.
-    add_lan(&ns, "10.5.0.100/24");
-    ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
-    // Other machines on the LAN: a router (a route's gateway) and a known neighbour.
-    ns.sh("ip route add 192.0.2.0/24 via 10.5.0.1 dev lan0 && \
-         ip neigh add 10.5.0.50 lladdr 02:00:00:00:00:50 dev lan0 nud permanent");
-    ns.sh(&format!(
-        "{} -t tapn -u 65534 >/dev/null && ip link set tapn up",
-        bin!("tunctl").display()
-    ));
-    let ours = bin!("uml_net");
-    let suid = setuid_copy(&tmp);
-    let pwned = tmp.join("pwned");
-    let inject = format!("tap0;touch {}", pwned.display());
-    let subst = format!("$(touch {})", pwned.display());
-    let long = "9".repeat(10_000);
-    let before = host_state(&ns);
+/// A namespace for hostile callers: a LAN, forwarding off, and a TAP that belongs to
+/// uid 65534; our `uml_net`, a setuid-root copy of it, and what the host looked like.
+struct Hostile {
+    _tmp: TempDir,
+    ns: Netns,
+    ours: std::path::PathBuf,
+    suid: std::path::PathBuf,
+    /// The file a shell injection would create.
+    pwned: std::path::PathBuf,
+    /// The host state before any call ([`host_state`]).
+    before: String,
+}
 
+/// One refusal: the arguments, the reply channel, the user (through the setuid copy),
+/// and the words the refusal must contain.
+type Refusal<'a> = (Vec<&'a OsStr>, Reply, Option<u32>, &'a str);
+
+impl Hostile {
+    fn new() -> Hostile {
+        let tmp = TempDir::new("umlnet-hostile");
+        let ns = Netns::new("umlnet-hostile");
+        // A LAN, forwarding off, and a TAP that belongs to uid 65534.
+        add_lan(&ns, "10.5.0.100/24");
+        ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
+        // Other machines on the LAN: a router (a route's gateway) and a known neighbour.
+        ns.sh("ip route add 192.0.2.0/24 via 10.5.0.1 dev lan0 && \
+             ip neigh add 10.5.0.50 lladdr 02:00:00:00:00:50 dev lan0 nud permanent");
+        ns.sh(&format!(
+            "{} -t tapn -u 65534 >/dev/null && ip link set tapn up",
+            bin!("tunctl").display()
+        ));
+        let ours = bin!("uml_net");
+        let suid = setuid_copy(&tmp);
+        let pwned = tmp.join("pwned");
+        let before = host_state(&ns);
+        Hostile {
+            _tmp: tmp,
+            ns,
+            ours,
+            suid,
+            pwned,
+            before,
+        }
+    }
+
+    /// A shell command that would create [`Hostile::pwned`] if a shell ran it.
+    fn touch_pwned(&self) -> String {
+        format!("touch {}", self.pwned.display())
+    }
+
+    /// Each call fails with one clear line containing the expected words, changes
+    /// nothing on the host and runs no shell.
+    fn refuses(&self, cases: &[Refusal<'_>]) {
+        for (args, reply, user, expect) in cases {
+            let exe = if user.is_some() {
+                &self.suid
+            } else {
+                &self.ours
+            };
+            let (code, text) = call(&self.ns, exe, *user, args, *reply);
+            assert_ne!(code, Some(0), "{args:?} must fail; said {text:?}");
+            assert!(
+                text.contains(expect),
+                "{args:?}: expected {expect:?} in {text:?}"
+            );
+            assert!(
+                text.trim_end().lines().count() <= 2,
+                "{args:?}: a refusal is one clear line, got {text:?}"
+            );
+            assert_eq!(
+                host_state(&self.ns),
+                self.before,
+                "{args:?} changed the host"
+            );
+            assert!(!self.pwned.exists(), "{args:?} ran a shell");
+        }
+    }
+}
+
+/// Shell injection, bad addresses and netmasks, extra, non-UTF-8 and huge arguments,
+/// another protocol version, an unknown transport: refused, nothing changed.
+fn malformed_argv_is_refused_with_one_clear_line() {
+    let h = Hostile::new();
+    let inject = format!("tap0;{}", h.touch_pwned());
+    let subst = format!("$({})", h.touch_pwned());
+    let long = "9".repeat(10_000);
     let o = |s: &'static str| OsStr::new(s);
-    let cases: Vec<(Vec<&OsStr>, Reply, Option<u32>, &str)> = vec![
+    let cases: Vec<Refusal<'_>> = vec![
         (
             vec![
                 o("4"),
@@ -356,60 +451,6 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             Reply::Stream,
             None,
             "argv[5]: expected a contiguous netmask",
-        ),
-        (
-            vec![o("4"), o("add"), o("tapn"), o("127.0.0.1"), o("255.0.0.0")],
-            Reply::Stream,
-            None,
-            "refusing guest address 127.0.0.1",
-        ),
-        (
-            vec![
-                o("4"),
-                o("add"),
-                o("lan0"),
-                o("10.5.0.100"),
-                o("255.255.255.0"),
-            ],
-            Reply::Stream,
-            None,
-            "is an address of this host",
-        ),
-        (
-            vec![
-                o("4"),
-                o("add"),
-                o("tapn"),
-                o("10.5.0.1"),
-                o("255.255.255.0"),
-            ],
-            Reply::Stream,
-            None,
-            "refusing guest address 10.5.0.1: it is the gateway of a route on lan0",
-        ),
-        (
-            vec![
-                o("4"),
-                o("add"),
-                o("tapn"),
-                o("10.5.0.50"),
-                o("255.255.255.0"),
-            ],
-            Reply::Stream,
-            None,
-            "refusing guest address 10.5.0.50: a machine on lan0 already uses it",
-        ),
-        (
-            vec![
-                o("4"),
-                o("add"),
-                o("nosuch0"),
-                o("10.5.0.2"),
-                o("255.255.255.0"),
-            ],
-            Reply::Stream,
-            None,
-            "no host device 'nosuch0'",
         ),
         (
             vec![
@@ -467,7 +508,79 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             "Unknown transport : 'bogus'",
         ),
         (vec![o("4")], Reply::Stream, None, "bad argument list"),
-        // As an ordinary user through the setuid copy: only their own TAP may change.
+    ];
+    h.refuses(&cases);
+}
+
+/// Loopback, the host's own address, a route's gateway, a known neighbour and a device
+/// that does not exist: refused, nothing changed.
+fn guest_addresses_taken_on_the_host_or_its_lan_are_refused() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<Refusal<'_>> = vec![
+        (
+            vec![o("4"), o("add"), o("tapn"), o("127.0.0.1"), o("255.0.0.0")],
+            Reply::Stream,
+            None,
+            "refusing guest address 127.0.0.1",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("lan0"),
+                o("10.5.0.100"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "is an address of this host",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.1"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "refusing guest address 10.5.0.1: it is the gateway of a route on lan0",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.50"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "refusing guest address 10.5.0.50: a machine on lan0 already uses it",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("nosuch0"),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "no host device 'nosuch0'",
+        ),
+    ];
+    h.refuses(&cases);
+}
+
+/// As an ordinary user through the setuid copy: only their own TAP may change.
+fn an_ordinary_user_may_not_change_what_is_not_their_tap() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<Refusal<'_>> = vec![
         (
             vec![
                 o("4"),
@@ -492,7 +605,15 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             Some(1000),
             "not a TUN/TAP device owned by uid 1000",
         ),
-        // tuntap up: a bad gate, extra arguments, fd 1 not the kernel's datagram socket.
+    ];
+    h.refuses(&cases);
+}
+
+/// tuntap up: a bad gate, extra arguments, fd 1 not the kernel's datagram socket.
+fn bad_tuntap_up_calls_are_refused() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<Refusal<'_>> = vec![
         (
             vec![o("4"), o("tuntap"), o("up"), o("010.0.0.1")],
             Reply::Datagram,
@@ -517,6 +638,16 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             None,
             "must be the kernel's unix datagram socket",
         ),
+    ];
+    h.refuses(&cases);
+}
+
+/// ethertap: fd numbers and device names, a data fd that is open but a file; slip up
+/// without its tty.
+fn bad_ethertap_and_slip_calls_are_refused() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<Refusal<'_>> = vec![
         // ethertap: fd numbers and device names.
         (
             vec![o("4"), o("ethertap"), o("tap0"), o("1"), o("10.5.0.1")],
@@ -556,29 +687,14 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             "stdin is not a terminal",
         ),
     ];
-    for (args, reply, user, expect) in &cases {
-        let exe = if user.is_some() { &suid } else { &ours };
-        let (code, text) = call(&ns, exe, *user, args, *reply);
-        assert_ne!(code, Some(0), "{args:?} must fail; said {text:?}");
-        assert!(
-            text.contains(expect),
-            "{args:?}: expected {expect:?} in {text:?}"
-        );
-        assert!(
-            text.trim_end().lines().count() <= 2,
-            "{args:?}: a refusal is one clear line, got {text:?}"
-        );
-        assert_eq!(host_state(&ns), before, "{args:?} changed the host");
-        assert!(!pwned.exists(), "{args:?} ran a shell");
-    }
-
+    h.refuses(&cases);
     // A data fd that is open but a file, not a socket.
     let script = format!(
         "exec 5</etc/hostname; exec {} 4 ethertap tap0 5 10.5.0.1",
-        ours.display()
+        h.ours.display()
     );
     let (code, text) = call(
-        &ns,
+        &h.ns,
         Path::new("sh"),
         None,
         &[o("-c"), OsStr::new(&script)],
@@ -589,13 +705,18 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
         text.contains("data fd 5 is not a unix datagram socket (it is not a socket)"),
         "{text}"
     );
-    assert_eq!(host_state(&ns), before);
+    assert_eq!(host_state(&h.ns), h.before);
+}
 
+/// The owner of a TAP may have the setuid helper configure it; del undoes add.
+fn the_owner_of_a_tap_may_configure_it_through_the_setuid_helper() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
     // The owner of a TAP may have the setuid helper configure it, and only with
     // CAP_NET_ADMIN left: the helper reports what it did, the route is there.
     let (code, text) = call(
-        &ns,
-        &suid,
+        &h.ns,
+        &h.suid,
         Some(65534),
         &[
             o("4"),
@@ -611,11 +732,11 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
         text.contains("* ip route add 10.5.0.2/32 dev tapn"),
         "{text}"
     );
-    assert!(ns.sh("ip route").contains("10.5.0.2 dev tapn"));
-    assert!(ns.sh("ip neigh show proxy").contains("10.5.0.2 dev lan0"));
+    assert!(h.ns.sh("ip route").contains("10.5.0.2 dev tapn"));
+    assert!(h.ns.sh("ip neigh show proxy").contains("10.5.0.2 dev lan0"));
     let (code, _) = call(
-        &ns,
-        &suid,
+        &h.ns,
+        &h.suid,
         Some(65534),
         &[
             o("4"),
@@ -627,8 +748,12 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
         Reply::Stream,
     );
     assert_eq!(code, Some(0));
-    assert_eq!(host_state(&ns), before, "del undoes add");
+    assert_eq!(host_state(&h.ns), h.before, "del undoes add");
+}
 
+/// Dry runs, by flag or by environment, of every form: the plan, nothing applied.
+fn dry_runs_print_the_plan_and_apply_nothing() {
+    let h = Hostile::new();
     // Dry runs of the device forms print their plans and create nothing.
     for (args, expect) in [
         (
@@ -640,27 +765,28 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             "* ip link set dev tap7 mtu 1500\n* ip addr add 10.5.0.1/32 dev tap7\n",
         ),
     ] {
-        let out = ns.sh_output(&format!("{} --dry-run {args}", ours.display()));
+        let out =
+            h.ns.sh_output(&format!("{} --dry-run {args}", h.ours.display()));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{args}: {stdout}");
         assert!(stdout.contains(expect), "{args}: {stdout}");
-        assert_eq!(host_state(&ns), before, "{args}");
+        assert_eq!(host_state(&h.ns), h.before, "{args}");
     }
 
     // Dry run, by flag or by environment: the plan, nothing applied.
-    let out = ns.sh_output(&format!(
+    let out = h.ns.sh_output(&format!(
         "UML_NET_DRY_RUN=1 {} 4 add tapn 10.5.0.2 255.255.255.0",
-        ours.display()
+        h.ours.display()
     ));
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stdout).starts_with("* ip route add 10.5.0.2/32 dev tapn\n")
     );
-    assert_eq!(host_state(&ns), before);
+    assert_eq!(host_state(&h.ns), h.before);
     // Dry run: the plan, nothing applied.
-    let out = ns.sh_output(&format!(
+    let out = h.ns.sh_output(&format!(
         "{} --dry-run 4 add tapn 10.5.0.2 255.255.255.0",
-        ours.display()
+        h.ours.display()
     ));
     assert!(out.status.success());
     assert_eq!(
@@ -669,7 +795,7 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
          * sysctl -w net.ipv4.conf.tapn.proxy_arp=1\n\
          * ip neigh add proxy 10.5.0.2 dev lan0\n"
     );
-    assert_eq!(host_state(&ns), before);
+    assert_eq!(host_state(&h.ns), h.before);
 }
 
 /// Boots a guest with `eth0=ethertap,tap0,,10.9.5.1` and the given helper directory
