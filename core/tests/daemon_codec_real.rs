@@ -13,7 +13,9 @@ use umlnet_core::daemon::{
     DataAddr, MAX_REQUEST_LEN, REPLY_LEN, REQUEST_LEN, RequestRepr, emit_reply, parse_reply,
 };
 use umlnet_core::mac::MacAddr;
-use umlnet_testkit::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, real, run_cases, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, TempDir, UmlBoot, UmlGuest, dir_and_netns, real, run_cases, wait_for,
+};
 
 fn main() {
     run_cases(vec![
@@ -65,8 +67,7 @@ fn fake_switch(listener: UnixListener, reply: Vec<u8>) -> std::thread::JoinHandl
 }
 
 fn kernel_request_decodes_and_only_a_110_byte_reply_is_accepted() {
-    let dir = TempDir::new("daemon-codec-kernel");
-    let ns = Netns::new("dck");
+    let (dir, ns) = dir_and_netns("dck");
     let good = dir.join("good.ctl");
     let bad = dir.join("bad.ctl");
     let switch_addr = DataAddr::uml_abstract(std::process::id(), 4242);
@@ -163,8 +164,7 @@ fn answer(c: &mut UnixStream) -> Result<Vec<u8>, ()> {
 }
 
 fn original_uml_switch_answers_our_requests() {
-    let dir = TempDir::new("daemon-codec-sw");
-    let ns = Netns::new("dcs");
+    let (dir, ns) = dir_and_netns("dcs");
     let ctl = dir.join("sw.ctl");
     let sw = original_switch(&ns, &dir, &ctl);
     let mac = MacAddr([0xfe, 0xfd, 10, 0, 0, 1]);
@@ -228,8 +228,7 @@ fn original_uml_switch_answers_our_requests() {
 }
 
 fn vde_switch_answers_our_request_with_a_path() {
-    let dir = TempDir::new("daemon-codec-vde");
-    let ns = Netns::new("dcv");
+    let (dir, ns) = dir_and_netns("dcv");
     let swdir = dir.join("vde.ctl");
     // vde_switch reads commands from stdin; keep it open.
     let mut child: Child = ns
@@ -280,8 +279,7 @@ fn vde_switch_answers_our_request_with_a_path() {
 }
 
 fn vde_plug_request_decodes_with_its_description() {
-    let dir = TempDir::new("daemon-codec-plug");
-    let ns = Netns::new("dcp");
+    let (dir, ns) = dir_and_netns("dcp");
     let listener = UnixListener::bind(dir.join("ctl")).unwrap();
     let mut plug: Child = ns
         .command("vde_plug")

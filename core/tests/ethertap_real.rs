@@ -16,7 +16,7 @@ use umlnet_core::ethernet::{
     EtherType, EthertapPacket, Frame, HEADER_LEN, Repr, prefix_ethertap, strip_ethertap,
 };
 use umlnet_core::mac::MacAddr;
-use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, real, run_cases};
+use umlnet_testkit::{UmlBoot, UmlGuest, dir_and_netns, real, run_cases};
 
 fn main() {
     run_cases(vec![real(
@@ -122,8 +122,7 @@ struct Seen {
 }
 
 fn ethertap_frames_against_real_kernel() {
-    let ns = Netns::new("etap");
-    let dir = TempDir::new("etap");
+    let (dir, ns) = dir_and_netns("etap");
     let bin = dir.join("bin");
     std::fs::create_dir(&bin).unwrap();
     let helper = bin.join("uml_net");

@@ -12,7 +12,7 @@ use std::os::unix::net::UnixListener;
 use std::time::Duration;
 
 use umlnet_core::slip::{DecodeError, Decoder, ESC, encode, max_encoded_len};
-use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, real, run_cases};
+use umlnet_testkit::{UmlBoot, UmlGuest, dir_and_netns, real, run_cases};
 
 fn main() {
     run_cases(vec![real(
@@ -132,8 +132,7 @@ fn far_end(listener: UnixListener) -> Seen {
 }
 
 fn slip_codec_against_real_kernel_over_slirp() {
-    let ns = Netns::new("slip");
-    let dir = TempDir::new("slipreal");
+    let (dir, ns) = dir_and_netns("slip");
     // The kernel turns '_' into ' ' in slirp arguments; our paths must not have one.
     assert!(!dir.path().to_string_lossy().contains('_'));
     let sock = dir.join("line.sock");

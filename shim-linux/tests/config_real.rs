@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, bin, real, run_cases, wait_for};
+use umlnet_testkit::{
+    Netns, TempDir, UmlBoot, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
 
 fn main() {
     run_cases(vec![
@@ -292,8 +294,7 @@ fn down_leaves_nothing_and_a_second_down_has_nothing_to_undo() {
 }
 
 fn a_config_error_names_its_line_and_key_and_changes_nothing() {
-    let ns = Netns::new("cfg-err");
-    let dir = TempDir::new("cfg-err");
+    let (dir, ns) = dir_and_netns("cfg-err");
     let file = dir.join("bad.toml");
     std::fs::write(
         &file,
@@ -314,8 +315,7 @@ fn a_config_error_names_its_line_and_key_and_changes_nothing() {
 }
 
 fn a_failure_half_way_leaves_the_host_as_before() {
-    let ns = Netns::new("cfg-fail");
-    let dir = TempDir::new("cfg-fail");
+    let (dir, ns) = dir_and_netns("cfg-fail");
     lan(&ns);
     // tap1 is taken by a veth: the second TAP cannot be made.
     ns.sh("ip link add tap1 type veth peer name tap1p");
@@ -369,8 +369,7 @@ fn a_failure_half_way_leaves_the_host_as_before() {
 }
 
 fn a_real_uml_on_a_tap_made_by_umlnet_up_pings_the_host() {
-    let ns = Netns::new("cfg-uml");
-    let dir = TempDir::new("cfg-uml");
+    let (dir, ns) = dir_and_netns("cfg-uml");
     let file = dir.join("umlnet.toml");
     std::fs::write(
         &file,

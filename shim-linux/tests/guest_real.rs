@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 
-use umlnet_testkit::{Daemon, Netns, TempDir, UmlGuest, bin, real, run_cases, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, TempDir, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
 
 fn main() {
     run_cases(vec![
@@ -181,14 +183,12 @@ fn ping_both_ways_with_real_uml(ns: &Netns, dir: &TempDir, ours: &str, theirs: &
 }
 
 fn our_guest_and_a_real_uml_kernel_ping_each_other_over_mcast() {
-    let ns = Netns::new("g-mcast");
-    let dir = TempDir::new("g-mcast");
+    let (dir, ns) = dir_and_netns("g-mcast");
     ping_both_ways_with_real_uml(&ns, &dir, "eth0=mcast", "eth0=mcast");
 }
 
 fn our_guest_and_a_real_uml_kernel_ping_each_other_on_the_original_uml_switch() {
-    let ns = Netns::new("g-usw");
-    let dir = TempDir::new("g-usw");
+    let (dir, ns) = dir_and_netns("g-usw");
     let ctl = dir.join("uml.ctl");
     let _sw = Daemon::spawn(
         "uml_switch",
@@ -205,8 +205,7 @@ fn our_guest_and_a_real_uml_kernel_ping_each_other_on_the_original_uml_switch() 
 }
 
 fn our_guest_and_a_real_uml_kernel_ping_each_other_on_a_vde_switch() {
-    let ns = Netns::new("g-vde");
-    let dir = TempDir::new("g-vde");
+    let (dir, ns) = dir_and_netns("g-vde");
     let sw = dir.join("vde");
     ns.sh(&format!("vde_switch -s {} -d", sw.display()));
     wait_for(
@@ -232,8 +231,7 @@ fn mebibyte() -> Vec<u8> {
 }
 
 fn two_of_our_guests_move_a_mebibyte_over_tcp_through_our_uml_switch() {
-    let ns = Netns::new("g-tcp");
-    let dir = TempDir::new("g-tcp");
+    let (dir, ns) = dir_and_netns("g-tcp");
     let ctl = dir.join("uml.ctl");
     let _sw = Daemon::spawn(
         "our uml_switch",
@@ -508,8 +506,7 @@ fn uml_mconsole(ns: &Netns, socket: &Path, command: &[&str]) -> (i32, String) {
 }
 
 fn uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it() {
-    let ns = Netns::new("g-mc");
-    let dir = TempDir::new("g-mc");
+    let (dir, ns) = dir_and_netns("g-mc");
     // A real UML kernel on a group of its own, waiting for someone at 10.7.0.1.
     let mut kernel = UmlGuest::boot_in(
         &ns,
@@ -599,8 +596,7 @@ fn uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it() {
 }
 
 fn our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways() {
-    let host = Netns::new("g-etap");
-    let dir = TempDir::new("g-etap");
+    let (dir, host) = dir_and_netns("g-etap");
     let mut guest = OurGuest::spawn(
         &host,
         &dir,
@@ -634,8 +630,7 @@ fn our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways() {
 }
 
 fn our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways() {
-    let host = Netns::new("g-slip");
-    let dir = TempDir::new("g-slip");
+    let (dir, host) = dir_and_netns("g-slip");
     let mut guest = OurGuest::spawn(
         &host,
         &dir,
@@ -667,8 +662,7 @@ fn our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways() {
 }
 
 fn a_script_runs_in_order_and_failures_show_in_messages_and_exit_status() {
-    let ns = Netns::new("g-script");
-    let dir = TempDir::new("g-script");
+    let (dir, ns) = dir_and_netns("g-script");
     let script = dir.join("script");
     std::fs::write(
         &script,

@@ -13,7 +13,7 @@ use umlnet_guest::smoltcp::time::Instant;
 use umlnet_guest::{Guest, Run};
 use umlnet_linux::sys::process::enter_netns;
 use umlnet_linux::transport::daemon::DaemonLink;
-use umlnet_testkit::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, real, run_cases, wait_for};
+use umlnet_testkit::{Daemon, UmlBoot, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for};
 
 fn main() {
     run_cases(vec![real(
@@ -68,8 +68,7 @@ fn lines_with(said: &[String], tag: &str) -> String {
 }
 
 fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
-    let ns = Netns::new("gstack-real");
-    let dir = TempDir::new("gstack-real");
+    let (dir, ns) = dir_and_netns("gstack-real");
     let ctl = dir.join("uml.ctl");
     let log = dir.join("switch.log");
     let mut cmd = ns.command(bin!("uml_switch"));

@@ -20,7 +20,7 @@ use umlnet_linux::sys::process::enter_netns;
 use umlnet_linux::sys::socket::{
     DgramSocket, SOCKADDR_UN_LEN, path_addr_bytes, unix_addr_bytes, wait_readable,
 };
-use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, real, run_cases, wait_for};
+use umlnet_testkit::{Netns, UmlBoot, UmlGuest, dir_and_netns, real, run_cases, wait_for};
 
 fn main() {
     run_cases(vec![real(
@@ -84,8 +84,7 @@ fn ask(sock: &DgramSocket, console: &Path, command: &str) -> (i32, String, Vec<V
 }
 
 fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
-    let ns = Netns::new("mcon");
-    let dir = TempDir::new("mcon");
+    let (dir, ns) = dir_and_netns("mcon");
     let umid = "mconreal";
     // mconsole=notify:<path>: the kernel announces its console there, and relays what
     // the guest writes to /proc/mconsole.

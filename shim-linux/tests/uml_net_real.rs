@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, bin, real, run_cases, wait_for};
+use umlnet_testkit::{
+    Netns, TempDir, UmlBoot, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
 
 fn main() {
     run_cases(vec![
@@ -132,8 +134,7 @@ fn state(ns: &Netns) -> String {
 }
 
 fn tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest() {
-    let tmp = TempDir::new("umlnet-tuntap");
-    let ns = Netns::new("umlnet-tuntap");
+    let (tmp, ns) = dir_and_netns("umlnet-tuntap");
     add_lan(&ns, "10.9.0.100/24");
     let go = tmp.join("go");
     let done = tmp.join("done");
@@ -885,8 +886,7 @@ fn ethertap_real_uml_works_with_ours_and_not_with_the_original() {
 }
 
 fn slirp_real_uml_reaches_the_host_over_slip_through_our_bridge() {
-    let tmp = TempDir::new("umlnet-slirp");
-    let ns = Netns::new("umlnet-slirp");
+    let (tmp, ns) = dir_and_netns("umlnet-slirp");
     add_lan(&ns, "10.9.7.100/24");
     let done = tmp.join("done");
     let script = format!(
@@ -1071,8 +1071,7 @@ fn slip_up_without_n_slip_bridges_the_pty_in_user_space() {
 }
 
 fn slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing() {
-    let tmp = TempDir::new("umlnet-slip");
-    let ns = Netns::new("umlnet-slip");
+    let (tmp, ns) = dir_and_netns("umlnet-slip");
     let script = "ip addr add 10.9.9.2/24 dev eth0\n\
                   if ip link set eth0 up; then say 'UP ok'; else say 'UP fail'; fi\n";
     let helpers = helper_dir(&tmp);

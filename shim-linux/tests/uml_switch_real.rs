@@ -14,7 +14,9 @@ use umlnet_core::mac::MacAddr;
 use umlnet_linux::switchd::client::{Client, uml_like_addr};
 use umlnet_linux::sys::process::open_fd_count;
 use umlnet_linux::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
-use umlnet_testkit::{Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, real, run_cases, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
 
 fn main() {
     run_cases(vec![
@@ -158,8 +160,7 @@ fn drain(c: &Client) -> usize {
 }
 
 fn two_real_uml_kernels_ping_each_other_through_our_switch() {
-    let ns = Netns::new("sw-ping");
-    let dir = TempDir::new("sw-ping");
+    let (dir, ns) = dir_and_netns("sw-ping");
     let ctl = dir.join("uml.ctl");
     let sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
     let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
@@ -295,8 +296,7 @@ fn a_hub_shows_unicast_to_a_third_guest_and_a_switch_does_not() {
 }
 
 fn vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across() {
-    let ns = Netns::new("sw-vde");
-    let dir = TempDir::new("sw-vde");
+    let (dir, ns) = dir_and_netns("sw-vde");
     // libvdeplug's vde:// URL names a switch *directory* whose control socket is <dir>/ctl.
     let ours = dir.join("ours");
     std::fs::create_dir_all(&ours).unwrap();
@@ -391,8 +391,7 @@ fn v3_request(addr: &DataAddr) -> Vec<u8> {
 }
 
 fn bad_requests_are_closed_and_the_switch_keeps_serving() {
-    let ns = Netns::new("sw-bad");
-    let dir = TempDir::new("sw-bad");
+    let (dir, ns) = dir_and_netns("sw-bad");
     let ctl = dir.join("uml.ctl");
     let mut sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
     let ctl2 = ctl.clone();
@@ -446,8 +445,7 @@ fn bad_requests_are_closed_and_the_switch_keeps_serving() {
 }
 
 fn only_its_client_can_send_into_a_port() {
-    let ns = Netns::new("sw-spoof");
-    let dir = TempDir::new("sw-spoof");
+    let (dir, ns) = dir_and_netns("sw-spoof");
     let ctl = dir.join("uml.ctl");
     let _sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
     ns.run_inside(move || {
@@ -473,8 +471,7 @@ fn only_its_client_can_send_into_a_port() {
 }
 
 fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
-    let ns = Netns::new("sw-leave");
-    let dir = TempDir::new("sw-leave");
+    let (dir, ns) = dir_and_netns("sw-leave");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let _sw = OurSwitch::start(
@@ -525,8 +522,7 @@ fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
 }
 
 fn a_thousand_attach_detach_cycles_leak_no_descriptors() {
-    let ns = Netns::new("sw-fds");
-    let dir = TempDir::new("sw-fds");
+    let (dir, ns) = dir_and_netns("sw-fds");
     let ctl = dir.join("uml.ctl");
     let sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
     let pid = sw.daemon.pid();
@@ -560,8 +556,7 @@ fn a_thousand_attach_detach_cycles_leak_no_descriptors() {
 }
 
 fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
-    let ns = Netns::new("sw-flood");
-    let dir = TempDir::new("sw-flood");
+    let (dir, ns) = dir_and_netns("sw-flood");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let _sw = OurSwitch::start(
@@ -634,8 +629,7 @@ fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
 }
 
 fn version_1_and_compat_version_0_clients_attach() {
-    let ns = Netns::new("sw-v0");
-    let dir = TempDir::new("sw-v0");
+    let (dir, ns) = dir_and_netns("sw-v0");
     let ctl = dir.join("uml.ctl");
     let data = dir.join("uml.data");
     let log = dir.join("switch.log");
@@ -727,8 +721,7 @@ fn version_1_and_compat_version_0_clients_attach() {
 }
 
 fn control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals() {
-    let ns = Netns::new("sw-life");
-    let dir = TempDir::new("sw-life");
+    let (dir, ns) = dir_and_netns("sw-life");
     let ctl = dir.join("uml.ctl");
     // A stale socket file (its server is gone) is reclaimed silently.
     drop(UnixListener::bind(&ctl).unwrap());
@@ -779,8 +772,7 @@ fn control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals() {
 }
 
 fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
-    let ns = Netns::new("sw-pcap");
-    let dir = TempDir::new("sw-pcap");
+    let (dir, ns) = dir_and_netns("sw-pcap");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let pcap = dir.join("cap.pcap");
@@ -861,8 +853,7 @@ fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
 }
 
 fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
-    let ns = Netns::new("sw-slow");
-    let dir = TempDir::new("sw-slow");
+    let (dir, ns) = dir_and_netns("sw-slow");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let _sw = OurSwitch::start(
@@ -944,8 +935,7 @@ fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
 }
 
 fn a_tap_port_and_daemon_mode_reach_a_uml_guest() {
-    let ns = Netns::new("sw-tap");
-    let dir = TempDir::new("sw-tap");
+    let (dir, ns) = dir_and_netns("sw-tap");
     let ctl = dir.join("uml.ctl");
     // -daemon: the command returns once the switch is ready; the switch lives on (its
     // stdout stays open, as daemon(0, 1) keeps it, so it goes to a file here).

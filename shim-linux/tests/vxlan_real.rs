@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use umlnet_linux::switchd::client::{Client, uml_like_addr};
-use umlnet_testkit::{Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, real, run_cases, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
 
 fn main() {
     run_cases(vec![
@@ -519,8 +521,7 @@ fn floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_send
 }
 
 fn bad_vxlan_arguments_are_refused_with_the_reason() {
-    let ns = Netns::new("vx-args");
-    let dir = TempDir::new("vx-args");
+    let (dir, ns) = dir_and_netns("vx-args");
     let ctl = dir.join("uml.ctl");
     let run = |spec: &str| {
         let out = ns

@@ -20,7 +20,7 @@ mod trial;
 mod uml;
 
 pub use host::{missing_needs, require_real_host, under_ci, which};
-pub use netns::Netns;
+pub use netns::{Netns, dir_and_netns};
 pub use process::{Daemon, run_ok, wait_for};
 pub use switch::OurSwitch;
 pub use tempdir::TempDir;

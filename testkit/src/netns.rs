@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::process::run_ok;
+use crate::tempdir::TempDir;
 
 /// A network namespace created for one test, deleted (with every process still in it
 /// killed) on drop.
@@ -141,4 +142,11 @@ fn enter(name: &str) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// The usual start of a real-host case: a temporary directory and a network namespace,
+/// both named after `tag`. Bind them in this order (`let (dir, ns) = dir_and_netns(..)`)
+/// so that the namespace, with every process still in it, goes before the directory.
+pub fn dir_and_netns(tag: &str) -> (TempDir, Netns) {
+    (TempDir::new(tag), Netns::new(tag))
 }
