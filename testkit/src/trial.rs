@@ -25,23 +25,41 @@ pub fn real(
     if let (true, Some(needs)) = (ignored, needs) {
         IGNORED.lock().unwrap().push((name.to_string(), needs));
     }
+    let thread = name.to_string();
     Trial::test(name, move || match missing_needs(programs) {
         Some(needs) => Err(Failed::from(format!(
             "{needs} — but real-host cases must run here (CI=true or --include-ignored)"
         ))),
-        None => {
-            body();
-            Ok(())
-        }
+        None => on_a_thread_of_its_own(thread, body),
     })
     .with_ignored_flag(ignored)
 }
 
 /// A case that needs nothing from the machine.
 pub fn case(name: &str, body: impl FnOnce() + Send + 'static) -> Trial {
-    Trial::test(name, move || {
-        body();
-        Ok(())
+    let thread = name.to_string();
+    Trial::test(name, move || on_a_thread_of_its_own(thread, body))
+}
+
+/// Runs `body` on a new thread named after the case, as the built-in harness does: a
+/// case that moves its thread into a network namespace leaves no other case there, and
+/// a panic names the case.
+fn on_a_thread_of_its_own(
+    name: String,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<(), Failed> {
+    let joined = std::thread::Builder::new()
+        .name(name)
+        .spawn(body)
+        .expect("spawn the case's thread")
+        .join();
+    joined.map_err(|panic| {
+        let text = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("(a panic without a message)");
+        Failed::from(format!("test panicked: {text}"))
     })
 }
 
