@@ -13,8 +13,8 @@ static IGNORED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 /// A real-host case named `name`, needing root and `programs` on PATH.
 ///
 /// When they are missing the case is listed as ignored (the runner counts it and
-/// [`run_cases`] prints the reason), except under `CI=true`. A case that runs without what it
-/// needs (`CI=true`, or `--include-ignored`) fails with the reason instead of running.
+/// [`run_cases`] prints the reason), except under `CI=true`. A case that runs without
+/// what it needs (`CI=true`, or `--include-ignored`) fails with the reason instead.
 pub fn real(
     name: &str,
     programs: &'static [&'static str],
@@ -33,12 +33,6 @@ pub fn real(
         None => on_a_thread_of_its_own(thread, body),
     })
     .with_ignored_flag(ignored)
-}
-
-/// A case that needs nothing from the machine.
-pub fn case(name: &str, body: impl FnOnce() + Send + 'static) -> Trial {
-    let thread = name.to_string();
-    Trial::test(name, move || on_a_thread_of_its_own(thread, body))
 }
 
 /// Runs `body` on a new thread named after the case, as the built-in harness does: a
