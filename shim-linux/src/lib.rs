@@ -11,4 +11,5 @@ pub mod switchd;
 pub mod sys;
 pub mod transport;
 pub mod tunctl;
-pub mod umlkernel;
+/// Starting a UML kernel on this host (the XSAVE shim UML 6.1 needs on AVX-512/AMX CPUs).
+pub use umlnet_xstate::launch as umlkernel;

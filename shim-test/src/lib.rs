@@ -17,7 +17,7 @@
 //! * [`scenario`]: seeds (fixed lists and proptest), replay with `UMLNET_SIM_SEED`; a
 //!   failing run leaves its transcript and pcaps in `UMLNET_SIM_OUT` if set.
 //!
-//! The scenarios themselves are the `sim_*` tests of `umlnet-tests`; the benchmark is
+//! The scenarios themselves are the `sim_*` tests in `shim-test/tests/`; the benchmark is
 //! `umlnet-bench sim` (crate `umlnet-bench`).
 //!
 //! No wall clock, no threads, no hash-map order: one seed gives a byte-identical run.

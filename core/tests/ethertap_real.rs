@@ -16,7 +16,15 @@ use umlnet_core::ethernet::{
     EtherType, EthertapPacket, Frame, HEADER_LEN, Repr, prefix_ethertap, strip_ethertap,
 };
 use umlnet_core::mac::MacAddr;
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, require_real_host};
+use umlnet_testkit::{UmlBoot, UmlGuest, dir_and_netns, real, run_cases};
+
+fn main() {
+    run_cases(vec![real(
+        "ethertap_frames_against_real_kernel",
+        &["linux.uml", "python3"],
+        ethertap_frames_against_real_kernel,
+    )]);
+}
 
 const GUEST_MAC: MacAddr = MacAddr([0xfe, 0xfd, 10, 0, 3, 2]);
 const HOST_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 3, 1]);
@@ -113,13 +121,8 @@ struct Seen {
     prefixes: Vec<[u8; 2]>,
 }
 
-#[test]
 fn ethertap_frames_against_real_kernel() {
-    if !require_real_host("ethertap_real", &["linux.uml", "python3"]) {
-        return;
-    }
-    let ns = Netns::new("etap");
-    let dir = TempDir::new("etap");
+    let (dir, ns) = dir_and_netns("etap");
     let bin = dir.join("bin");
     std::fs::create_dir(&bin).unwrap();
     let helper = bin.join("uml_net");

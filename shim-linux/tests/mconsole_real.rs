@@ -7,7 +7,7 @@
 
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use umlnet_core::mconsole::{
@@ -20,7 +20,45 @@ use umlnet_linux::sys::process::enter_netns;
 use umlnet_linux::sys::socket::{
     DgramSocket, SOCKADDR_UN_LEN, path_addr_bytes, unix_addr_bytes, wait_readable,
 };
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, require_real_host, wait_for};
+use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, dir_and_netns, real, run_cases, wait_for};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "the_kernel_announces_its_console_and_relays_the_guests_text",
+            NEEDS,
+            the_kernel_announces_its_console_and_relays_the_guests_text,
+        ),
+        real(
+            "version_is_one_chunk_and_a_prefix_of_it_is_enough",
+            NEEDS,
+            version_is_one_chunk_and_a_prefix_of_it_is_enough,
+        ),
+        real(
+            "help_spans_chunks_and_reassembles_whole",
+            NEEDS,
+            help_spans_chunks_and_reassembles_whole,
+        ),
+        real(
+            "commands_we_classify_get_the_kernels_matching_answers",
+            NEEDS,
+            commands_we_classify_get_the_kernels_matching_answers,
+        ),
+        real(
+            "oversized_and_version_0_requests_are_rejected",
+            NEEDS,
+            oversized_and_version_0_requests_are_rejected,
+        ),
+        real(
+            "uml_mconsole_reads_the_version_our_decoder_reads",
+            NEEDS,
+            uml_mconsole_reads_the_version_our_decoder_reads,
+        ),
+    ]);
+}
+
+/// What every case needs.
+const NEEDS: &[&str] = &["linux.uml", "uml_mconsole"];
 
 /// A client socket bound to `"\0umlnet-mcon-<pid>"` with addrlen 110, created inside `ns`.
 fn client_socket(ns: &Netns) -> DgramSocket {
@@ -75,13 +113,23 @@ fn ask(sock: &DgramSocket, console: &Path, command: &str) -> (i32, String, Vec<V
     ask_raw(sock, console, &req[..n])
 }
 
-#[test]
-fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
-    if !require_real_host("mconsole_real", &["linux.uml", "uml_mconsole"]) {
-        return;
-    }
-    let ns = Netns::new("mcon");
-    let dir = TempDir::new("mcon");
+/// A guest booted with `mconsole=notify:`, in a namespace of its own, that has said it
+/// is ready; its console and a client socket bound inside the namespace. The guest
+/// goes first when it drops, the namespace before the directory.
+struct Running {
+    _guest: UmlGuest,
+    /// The socket the kernel's notifications arrive on.
+    notify: UnixDatagram,
+    /// The guest's console socket.
+    console: PathBuf,
+    /// Our client socket, inside the namespace.
+    sock: DgramSocket,
+    ns: Netns,
+    _dir: TempDir,
+}
+
+fn running(tag: &str) -> Running {
+    let (dir, ns) = dir_and_netns(tag);
     let umid = "mconreal";
     // mconsole=notify:<path>: the kernel announces its console there, and relays what
     // the guest writes to /proc/mconsole.
@@ -101,38 +149,55 @@ fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
     });
     let console = dir.path().join(umid).join("mconsole");
 
-    let mut buf = [0u8; 2048];
-    let n = notify.recv(&mut buf).expect("the socket notification");
-    let packet = NotifyPacket::new_checked(&buf[..n]).expect("a notification we decode");
-    let repr = NotifyRepr::parse(&packet).unwrap();
-    assert_eq!(repr.notify_type, NotifyType::Socket);
-    let mut want = console.to_string_lossy().into_owned().into_bytes();
-    want.push(0);
-    assert_eq!(
-        repr.data,
-        &want[..],
-        "data is the console path with its NUL"
-    );
-    let n = notify.recv(&mut buf).expect("the user notification");
-    let repr = NotifyRepr::parse(&NotifyPacket::new_checked(&buf[..n]).unwrap()).unwrap();
-    assert_eq!(
-        (repr.notify_type, repr.data),
-        (NotifyType::User, &b"hello-notify"[..])
-    );
-
     guest.wait_said("READY", Duration::from_secs(90));
     wait_for("the mconsole socket", Duration::from_secs(10), || {
         console.exists()
     });
     let sock = client_socket(&ns);
 
-    // version: one chunk, err 0, the kernel's uname fields.
+    Running {
+        _guest: guest,
+        notify,
+        console,
+        sock,
+        ns,
+        _dir: dir,
+    }
+}
+
+/// The kernel announces its console socket, then relays what the guest writes to
+/// /proc/mconsole.
+fn the_kernel_announces_its_console_and_relays_the_guests_text() {
+    let c = running("mcon-ntf");
+    let mut buf = [0u8; 2048];
+    let n = c.notify.recv(&mut buf).expect("the socket notification");
+    let packet = NotifyPacket::new_checked(&buf[..n]).expect("a notification we decode");
+    let repr = NotifyRepr::parse(&packet).unwrap();
+    assert_eq!(repr.notify_type, NotifyType::Socket);
+    let mut want = c.console.to_string_lossy().into_owned().into_bytes();
+    want.push(0);
+    assert_eq!(
+        repr.data,
+        &want[..],
+        "data is the console path with its NUL"
+    );
+    let n = c.notify.recv(&mut buf).expect("the user notification");
+    let repr = NotifyRepr::parse(&NotifyPacket::new_checked(&buf[..n]).unwrap()).unwrap();
+    assert_eq!(
+        (repr.notify_type, repr.data),
+        (NotifyType::User, &b"hello-notify"[..])
+    );
+}
+
+/// version: one chunk, err 0, the kernel's uname fields; a prefix is enough.
+fn version_is_one_chunk_and_a_prefix_of_it_is_enough() {
+    let c = running("mcon-ver");
     assert_eq!(
         Command::parse(b"version"),
         Command::Version,
         "our parser agrees on the command"
     );
-    let (err, version, raw) = ask(&sock, &console, "version");
+    let (err, version, raw) = ask(&c.sock, &c.console, "version");
     assert_eq!(err, 0);
     assert!(version.starts_with("Linux "), "version reply: {version:?}");
     assert!(version.contains("6.1"), "version reply: {version:?}");
@@ -143,10 +208,13 @@ fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
 
     // Prefix matching: the kernel also takes "versionXYZ" as version, as our parser does.
     assert_eq!(Command::parse(b"versionXYZ"), Command::Version);
-    assert_eq!(ask(&sock, &console, "versionXYZ").1, version);
+    assert_eq!(ask(&c.sock, &c.console, "versionXYZ").1, version);
+}
 
-    // help is longer than one chunk: more=1 on all but the last, reassembled whole.
-    let (err, help, raw) = ask(&sock, &console, "help");
+/// help is longer than one chunk: more=1 on all but the last, reassembled whole.
+fn help_spans_chunks_and_reassembles_whole() {
+    let c = running("mcon-help");
+    let (err, help, raw) = ask(&c.sock, &c.console, "help");
     assert_eq!(err, 0);
     assert!(help.contains("config <dev>=<config>"), "help: {help:?}");
     assert!(help.contains("remove <dev>"), "help: {help:?}");
@@ -157,8 +225,11 @@ fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
             assert!(p.more() && p.text().len() == 511);
         }
     }
+}
 
-    // What our Command parser classifies, the kernel answers accordingly.
+/// What our Command parser classifies, the kernel answers accordingly.
+fn commands_we_classify_get_the_kernels_matching_answers() {
+    let c = running("mcon-cmd");
     let cases: [(&str, Command<'_>, i32, &str); 5] = [
         (
             "config eth4",
@@ -195,10 +266,14 @@ fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
     ];
     for (text, parsed, want_err, want_text) in cases {
         assert_eq!(Command::parse(text.as_bytes()), parsed, "{text}");
-        let (err, reply, _) = ask(&sock, &console, text);
+        let (err, reply, _) = ask(&c.sock, &c.console, text);
         assert_eq!((err, reply.as_str()), (want_err, want_text), "{text}");
     }
+}
 
+/// A request too large and a version 0 client's bare text are rejected.
+fn oversized_and_version_0_requests_are_rejected() {
+    let c = running("mcon-rej");
     // len >= 512: "Request too large".
     let mut req = [0u8; REQUEST_LEN];
     RequestRepr::new(b"version")
@@ -206,28 +281,33 @@ fn mconsole_codec_against_real_kernel_and_uml_mconsole() {
         .encode(&mut req)
         .unwrap();
     req[8..12].copy_from_slice(&512u32.to_ne_bytes());
-    let (err, reply, _) = ask_raw(&sock, &console, &req);
+    let (err, reply, _) = ask_raw(&c.sock, &c.console, &req);
     assert_eq!((err, reply.as_str()), (1, REQUEST_TOO_LARGE));
 
     // A wrong magic (a version 0 client's bare text) gets the plain-text rejection.
-    let addr = path_addr_bytes(&console).unwrap();
-    sock.send_to_raw(b"version", &addr, SOCKADDR_UN_LEN)
+    let addr = path_addr_bytes(&c.console).unwrap();
+    c.sock
+        .send_to_raw(b"version", &addr, SOCKADDR_UN_LEN)
         .unwrap()
         .unwrap();
-    let d = recv(&sock);
+    let d = recv(&c.sock);
     assert!(d.len() <= MAX_REPLY_LEN);
     assert_eq!(
         parse_reply_datagram(&d),
         Ok(ReplyDatagram::PlainText(V0_REJECTION.as_bytes()))
     );
+}
 
-    // The real client agrees with what our decoder read.
-    let out = ns
-        .command("uml_mconsole")
-        .arg(&console)
-        .arg("version")
-        .output()
-        .expect("run uml_mconsole");
+/// The real `uml_mconsole` client agrees with what our decoder read.
+fn uml_mconsole_reads_the_version_our_decoder_reads() {
+    let c = running("mcon-cli");
+    let (_, version, _) = ask(&c.sock, &c.console, "version");
+    let out =
+        c.ns.command("uml_mconsole")
+            .arg(&c.console)
+            .arg("version")
+            .output()
+            .expect("run uml_mconsole");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "uml_mconsole failed: {out:?}");
     assert_eq!(stdout.trim_end(), format!("OK {version}"));

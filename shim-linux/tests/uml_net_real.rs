@@ -2,20 +2,99 @@
 //! Every test runs in a network namespace of its own, with our `uml_net` first in the
 //! PATH the kernel searches.
 
+use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{
+    Netns, TempDir, UmlBoot, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest",
+            &["linux.uml", "ip", "ping"],
+            tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest,
+        ),
+        real(
+            "malformed_argv_is_refused_with_one_clear_line",
+            &["ip", "setpriv"],
+            malformed_argv_is_refused_with_one_clear_line,
+        ),
+        real(
+            "guest_addresses_taken_on_the_host_or_its_lan_are_refused",
+            &["ip", "setpriv"],
+            guest_addresses_taken_on_the_host_or_its_lan_are_refused,
+        ),
+        real(
+            "an_ordinary_user_may_not_change_what_is_not_their_tap",
+            &["ip", "setpriv"],
+            an_ordinary_user_may_not_change_what_is_not_their_tap,
+        ),
+        real(
+            "bad_tuntap_up_calls_are_refused",
+            &["ip", "setpriv"],
+            bad_tuntap_up_calls_are_refused,
+        ),
+        real(
+            "bad_ethertap_and_slip_calls_are_refused",
+            &["ip", "setpriv"],
+            bad_ethertap_and_slip_calls_are_refused,
+        ),
+        real(
+            "the_owner_of_a_tap_may_configure_it_through_the_setuid_helper",
+            &["ip", "setpriv"],
+            the_owner_of_a_tap_may_configure_it_through_the_setuid_helper,
+        ),
+        real(
+            "dry_runs_print_the_plan_and_apply_nothing",
+            &["ip", "setpriv"],
+            dry_runs_print_the_plan_and_apply_nothing,
+        ),
+        real(
+            "ethertap_real_uml_works_with_ours_and_not_with_the_original",
+            &["linux.uml", "ip", "ping"],
+            ethertap_real_uml_works_with_ours_and_not_with_the_original,
+        ),
+        real(
+            "slirp_real_uml_reaches_the_host_over_slip_through_our_bridge",
+            &["linux.uml", "ip", "ping"],
+            slirp_real_uml_reaches_the_host_over_slip_through_our_bridge,
+        ),
+        real(
+            "slip_up_without_n_slip_bridges_the_pty_in_user_space",
+            &["ip"],
+            slip_up_without_n_slip_bridges_the_pty_in_user_space,
+        ),
+        real(
+            "slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing",
+            &["linux.uml", "ip"],
+            slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing,
+        ),
+        real(
+            "tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails",
+            &["linux.uml", "ip", "ping"],
+            tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails,
+        ),
+        real(
+            "tuntap_for_an_ordinary_user_through_the_setuid_helper",
+            &["linux.uml", "ip", "ping", "setpriv"],
+            tuntap_for_an_ordinary_user_through_the_setuid_helper,
+        ),
+    ]);
+}
 
 /// A directory holding only a link to our `uml_net`, to put first in PATH.
 fn helper_dir(tmp: &TempDir) -> std::path::PathBuf {
     let dir = tmp.join("helper");
     std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::symlink(bin("uml_net"), dir.join("uml_net")).unwrap();
+    std::os::unix::fs::symlink(bin!("uml_net"), dir.join("uml_net")).unwrap();
     dir
 }
 
@@ -54,16 +133,8 @@ fn state(ns: &Netns) -> String {
     ns.sh("ip -o link show; ip -4 -o addr show; ip route show; ip neigh show proxy")
 }
 
-#[test]
 fn tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest() {
-    if !require_real_host(
-        "uml_net tuntap with linux.uml",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
-    let tmp = TempDir::new("umlnet-tuntap");
-    let ns = Netns::new("umlnet-tuntap");
+    let (tmp, ns) = dir_and_netns("umlnet-tuntap");
     add_lan(&ns, "10.9.0.100/24");
     let go = tmp.join("go");
     let done = tmp.join("done");
@@ -246,41 +317,100 @@ fn host_state(ns: &Netns) -> String {
 fn setuid_copy(tmp: &TempDir) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let p = tmp.join("uml_net_setuid");
-    std::fs::copy(bin("uml_net"), &p).unwrap();
+    std::fs::copy(bin!("uml_net"), &p).unwrap();
     std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o4755)).unwrap();
     p
 }
 
-#[test]
-fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
-    if !require_real_host("uml_net hostile argv", &["ip", "setpriv"]) {
-        return;
-    }
-    use std::ffi::OsStr;
-    use std::os::unix::ffi::OsStrExt;
-    let tmp = TempDir::new("umlnet-hostile");
-    let ns = Netns::new("umlnet-hostile");
-    // A LAN, forwarding off, and a TAP that belongs to uid 65534.
-    add_lan(&ns, "10.5.0.100/24");
-    ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
-    // Other machines on the LAN: a router (a route's gateway) and a known neighbour.
-    ns.sh("ip route add 192.0.2.0/24 via 10.5.0.1 dev lan0 && \
-         ip neigh add 10.5.0.50 lladdr 02:00:00:00:00:50 dev lan0 nud permanent");
-    ns.sh(&format!(
-        "{} -t tapn -u 65534 >/dev/null && ip link set tapn up",
-        bin("tunctl").display()
-    ));
-    let ours = bin("uml_net");
-    let suid = setuid_copy(&tmp);
-    let pwned = tmp.join("pwned");
-    let inject = format!("tap0;touch {}", pwned.display());
-    let subst = format!("$(touch {})", pwned.display());
-    let long = "9".repeat(10_000);
-    let before = host_state(&ns);
+/// A namespace for hostile callers: a LAN, forwarding off, and a TAP that belongs to
+/// uid 65534; our `uml_net`, a setuid-root copy of it, and what the host looked like.
+struct Hostile {
+    _tmp: TempDir,
+    ns: Netns,
+    ours: std::path::PathBuf,
+    suid: std::path::PathBuf,
+    /// The file a shell injection would create.
+    pwned: std::path::PathBuf,
+    /// The host state before any call ([`host_state`]).
+    before: String,
+}
 
+/// One refusal: the arguments, the reply channel, the user (through the setuid copy),
+/// and the words the refusal must contain.
+type Refusal<'a> = (Vec<&'a OsStr>, Reply, Option<u32>, &'a str);
+
+impl Hostile {
+    fn new() -> Hostile {
+        let tmp = TempDir::new("umlnet-hostile");
+        let ns = Netns::new("umlnet-hostile");
+        // A LAN, forwarding off, and a TAP that belongs to uid 65534.
+        add_lan(&ns, "10.5.0.100/24");
+        ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
+        // Other machines on the LAN: a router (a route's gateway) and a known neighbour.
+        ns.sh("ip route add 192.0.2.0/24 via 10.5.0.1 dev lan0 && \
+             ip neigh add 10.5.0.50 lladdr 02:00:00:00:00:50 dev lan0 nud permanent");
+        ns.sh(&format!(
+            "{} -t tapn -u 65534 >/dev/null && ip link set tapn up",
+            bin!("tunctl").display()
+        ));
+        let ours = bin!("uml_net");
+        let suid = setuid_copy(&tmp);
+        let pwned = tmp.join("pwned");
+        let before = host_state(&ns);
+        Hostile {
+            _tmp: tmp,
+            ns,
+            ours,
+            suid,
+            pwned,
+            before,
+        }
+    }
+
+    /// A shell command that would create [`Hostile::pwned`] if a shell ran it.
+    fn touch_pwned(&self) -> String {
+        format!("touch {}", self.pwned.display())
+    }
+
+    /// Each call fails with one clear line containing the expected words, changes
+    /// nothing on the host and runs no shell.
+    fn refuses(&self, cases: &[Refusal<'_>]) {
+        for (args, reply, user, expect) in cases {
+            let exe = if user.is_some() {
+                &self.suid
+            } else {
+                &self.ours
+            };
+            let (code, text) = call(&self.ns, exe, *user, args, *reply);
+            assert_ne!(code, Some(0), "{args:?} must fail; said {text:?}");
+            assert!(
+                text.contains(expect),
+                "{args:?}: expected {expect:?} in {text:?}"
+            );
+            assert!(
+                text.trim_end().lines().count() <= 2,
+                "{args:?}: a refusal is one clear line, got {text:?}"
+            );
+            assert_eq!(
+                host_state(&self.ns),
+                self.before,
+                "{args:?} changed the host"
+            );
+            assert!(!self.pwned.exists(), "{args:?} ran a shell");
+        }
+    }
+}
+
+/// Shell injection, bad addresses and netmasks, extra, non-UTF-8 and huge arguments,
+/// another protocol version, an unknown transport: refused, nothing changed.
+fn malformed_argv_is_refused_with_one_clear_line() {
+    let h = Hostile::new();
+    let inject = format!("tap0;{}", h.touch_pwned());
+    let subst = format!("$({})", h.touch_pwned());
+    let long = "9".repeat(10_000);
     let o = |s: &'static str| OsStr::new(s);
-    let cases: Vec<(Vec<&OsStr>, Reply, Option<u32>, &str)> = vec![
+    let cases: Vec<Refusal<'_>> = vec![
         (
             vec![
                 o("4"),
@@ -322,60 +452,6 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             Reply::Stream,
             None,
             "argv[5]: expected a contiguous netmask",
-        ),
-        (
-            vec![o("4"), o("add"), o("tapn"), o("127.0.0.1"), o("255.0.0.0")],
-            Reply::Stream,
-            None,
-            "refusing guest address 127.0.0.1",
-        ),
-        (
-            vec![
-                o("4"),
-                o("add"),
-                o("lan0"),
-                o("10.5.0.100"),
-                o("255.255.255.0"),
-            ],
-            Reply::Stream,
-            None,
-            "is an address of this host",
-        ),
-        (
-            vec![
-                o("4"),
-                o("add"),
-                o("tapn"),
-                o("10.5.0.1"),
-                o("255.255.255.0"),
-            ],
-            Reply::Stream,
-            None,
-            "refusing guest address 10.5.0.1: it is the gateway of a route on lan0",
-        ),
-        (
-            vec![
-                o("4"),
-                o("add"),
-                o("tapn"),
-                o("10.5.0.50"),
-                o("255.255.255.0"),
-            ],
-            Reply::Stream,
-            None,
-            "refusing guest address 10.5.0.50: a machine on lan0 already uses it",
-        ),
-        (
-            vec![
-                o("4"),
-                o("add"),
-                o("nosuch0"),
-                o("10.5.0.2"),
-                o("255.255.255.0"),
-            ],
-            Reply::Stream,
-            None,
-            "no host device 'nosuch0'",
         ),
         (
             vec![
@@ -433,7 +509,79 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             "Unknown transport : 'bogus'",
         ),
         (vec![o("4")], Reply::Stream, None, "bad argument list"),
-        // As an ordinary user through the setuid copy: only their own TAP may change.
+    ];
+    h.refuses(&cases);
+}
+
+/// Loopback, the host's own address, a route's gateway, a known neighbour and a device
+/// that does not exist: refused, nothing changed.
+fn guest_addresses_taken_on_the_host_or_its_lan_are_refused() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<Refusal<'_>> = vec![
+        (
+            vec![o("4"), o("add"), o("tapn"), o("127.0.0.1"), o("255.0.0.0")],
+            Reply::Stream,
+            None,
+            "refusing guest address 127.0.0.1",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("lan0"),
+                o("10.5.0.100"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "is an address of this host",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.1"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "refusing guest address 10.5.0.1: it is the gateway of a route on lan0",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("tapn"),
+                o("10.5.0.50"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "refusing guest address 10.5.0.50: a machine on lan0 already uses it",
+        ),
+        (
+            vec![
+                o("4"),
+                o("add"),
+                o("nosuch0"),
+                o("10.5.0.2"),
+                o("255.255.255.0"),
+            ],
+            Reply::Stream,
+            None,
+            "no host device 'nosuch0'",
+        ),
+    ];
+    h.refuses(&cases);
+}
+
+/// As an ordinary user through the setuid copy: only their own TAP may change.
+fn an_ordinary_user_may_not_change_what_is_not_their_tap() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<Refusal<'_>> = vec![
         (
             vec![
                 o("4"),
@@ -458,7 +606,15 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             Some(1000),
             "not a TUN/TAP device owned by uid 1000",
         ),
-        // tuntap up: a bad gate, extra arguments, fd 1 not the kernel's datagram socket.
+    ];
+    h.refuses(&cases);
+}
+
+/// tuntap up: a bad gate, extra arguments, fd 1 not the kernel's datagram socket.
+fn bad_tuntap_up_calls_are_refused() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<Refusal<'_>> = vec![
         (
             vec![o("4"), o("tuntap"), o("up"), o("010.0.0.1")],
             Reply::Datagram,
@@ -483,6 +639,16 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             None,
             "must be the kernel's unix datagram socket",
         ),
+    ];
+    h.refuses(&cases);
+}
+
+/// ethertap: fd numbers and device names, a data fd that is open but a file; slip up
+/// without its tty.
+fn bad_ethertap_and_slip_calls_are_refused() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
+    let cases: Vec<Refusal<'_>> = vec![
         // ethertap: fd numbers and device names.
         (
             vec![o("4"), o("ethertap"), o("tap0"), o("1"), o("10.5.0.1")],
@@ -522,29 +688,14 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             "stdin is not a terminal",
         ),
     ];
-    for (args, reply, user, expect) in &cases {
-        let exe = if user.is_some() { &suid } else { &ours };
-        let (code, text) = call(&ns, exe, *user, args, *reply);
-        assert_ne!(code, Some(0), "{args:?} must fail; said {text:?}");
-        assert!(
-            text.contains(expect),
-            "{args:?}: expected {expect:?} in {text:?}"
-        );
-        assert!(
-            text.trim_end().lines().count() <= 2,
-            "{args:?}: a refusal is one clear line, got {text:?}"
-        );
-        assert_eq!(host_state(&ns), before, "{args:?} changed the host");
-        assert!(!pwned.exists(), "{args:?} ran a shell");
-    }
-
+    h.refuses(&cases);
     // A data fd that is open but a file, not a socket.
     let script = format!(
         "exec 5</etc/hostname; exec {} 4 ethertap tap0 5 10.5.0.1",
-        ours.display()
+        h.ours.display()
     );
     let (code, text) = call(
-        &ns,
+        &h.ns,
         Path::new("sh"),
         None,
         &[o("-c"), OsStr::new(&script)],
@@ -555,13 +706,18 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
         text.contains("data fd 5 is not a unix datagram socket (it is not a socket)"),
         "{text}"
     );
-    assert_eq!(host_state(&ns), before);
+    assert_eq!(host_state(&h.ns), h.before);
+}
 
+/// The owner of a TAP may have the setuid helper configure it; del undoes add.
+fn the_owner_of_a_tap_may_configure_it_through_the_setuid_helper() {
+    let h = Hostile::new();
+    let o = |s: &'static str| OsStr::new(s);
     // The owner of a TAP may have the setuid helper configure it, and only with
     // CAP_NET_ADMIN left: the helper reports what it did, the route is there.
     let (code, text) = call(
-        &ns,
-        &suid,
+        &h.ns,
+        &h.suid,
         Some(65534),
         &[
             o("4"),
@@ -577,11 +733,11 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
         text.contains("* ip route add 10.5.0.2/32 dev tapn"),
         "{text}"
     );
-    assert!(ns.sh("ip route").contains("10.5.0.2 dev tapn"));
-    assert!(ns.sh("ip neigh show proxy").contains("10.5.0.2 dev lan0"));
+    assert!(h.ns.sh("ip route").contains("10.5.0.2 dev tapn"));
+    assert!(h.ns.sh("ip neigh show proxy").contains("10.5.0.2 dev lan0"));
     let (code, _) = call(
-        &ns,
-        &suid,
+        &h.ns,
+        &h.suid,
         Some(65534),
         &[
             o("4"),
@@ -593,8 +749,12 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
         Reply::Stream,
     );
     assert_eq!(code, Some(0));
-    assert_eq!(host_state(&ns), before, "del undoes add");
+    assert_eq!(host_state(&h.ns), h.before, "del undoes add");
+}
 
+/// Dry runs, by flag or by environment, of every form: the plan, nothing applied.
+fn dry_runs_print_the_plan_and_apply_nothing() {
+    let h = Hostile::new();
     // Dry runs of the device forms print their plans and create nothing.
     for (args, expect) in [
         (
@@ -606,27 +766,28 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
             "* ip link set dev tap7 mtu 1500\n* ip addr add 10.5.0.1/32 dev tap7\n",
         ),
     ] {
-        let out = ns.sh_output(&format!("{} --dry-run {args}", ours.display()));
+        let out =
+            h.ns.sh_output(&format!("{} --dry-run {args}", h.ours.display()));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{args}: {stdout}");
         assert!(stdout.contains(expect), "{args}: {stdout}");
-        assert_eq!(host_state(&ns), before, "{args}");
+        assert_eq!(host_state(&h.ns), h.before, "{args}");
     }
 
     // Dry run, by flag or by environment: the plan, nothing applied.
-    let out = ns.sh_output(&format!(
+    let out = h.ns.sh_output(&format!(
         "UML_NET_DRY_RUN=1 {} 4 add tapn 10.5.0.2 255.255.255.0",
-        ours.display()
+        h.ours.display()
     ));
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stdout).starts_with("* ip route add 10.5.0.2/32 dev tapn\n")
     );
-    assert_eq!(host_state(&ns), before);
+    assert_eq!(host_state(&h.ns), h.before);
     // Dry run: the plan, nothing applied.
-    let out = ns.sh_output(&format!(
+    let out = h.ns.sh_output(&format!(
         "{} --dry-run 4 add tapn 10.5.0.2 255.255.255.0",
-        ours.display()
+        h.ours.display()
     ));
     assert!(out.status.success());
     assert_eq!(
@@ -635,7 +796,7 @@ fn hostile_argv_and_bad_fds_are_refused_and_leave_nothing() {
          * sysctl -w net.ipv4.conf.tapn.proxy_arp=1\n\
          * ip neigh add proxy 10.5.0.2 dev lan0\n"
     );
-    assert_eq!(host_state(&ns), before);
+    assert_eq!(host_state(&h.ns), h.before);
 }
 
 /// Boots a guest with `eth0=ethertap,tap0,,10.9.5.1` and the given helper directory
@@ -661,14 +822,7 @@ fn ethertap_guest(ns: &Netns, tmp: &TempDir, name: &str, helpers: &Path) -> UmlG
     })
 }
 
-#[test]
 fn ethertap_real_uml_works_with_ours_and_not_with_the_original() {
-    if !require_real_host(
-        "uml_net ethertap with linux.uml",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
     let tmp = TempDir::new("umlnet-ethertap");
 
     // The original helper: this host has no ethertap driver, so the device never comes up.
@@ -731,16 +885,8 @@ fn ethertap_real_uml_works_with_ours_and_not_with_the_original() {
     );
 }
 
-#[test]
 fn slirp_real_uml_reaches_the_host_over_slip_through_our_bridge() {
-    if !require_real_host(
-        "umlnet slip-bridge with linux.uml",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
-    let tmp = TempDir::new("umlnet-slirp");
-    let ns = Netns::new("umlnet-slirp");
+    let (tmp, ns) = dir_and_netns("umlnet-slirp");
     add_lan(&ns, "10.9.7.100/24");
     let done = tmp.join("done");
     let script = format!(
@@ -751,7 +897,7 @@ fn slirp_real_uml_reaches_the_host_over_slip_through_our_bridge() {
          {}\n",
         wait_file(&done)
     );
-    let umlnet = bin("umlnet");
+    let umlnet = bin!("umlnet");
     let eth = [format!(
         "eth0=slirp,,{},slip-bridge,--local,10.9.7.1,--peer,10.9.7.2",
         umlnet.display()
@@ -821,16 +967,12 @@ fn echo_request(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
     ip
 }
 
-#[test]
 fn slip_up_without_n_slip_bridges_the_pty_in_user_space() {
-    if !require_real_host("uml_net slip up user-space bridge", &["ip"]) {
-        return;
-    }
     use std::io::Write;
     use umlnet_core::slip::{Decoder, encode, max_encoded_len};
     let ns = Netns::new("umlnet-slipup");
     add_lan(&ns, "10.9.8.100/24");
-    let ours = bin("uml_net");
+    let ours = bin!("uml_net");
     let (master, slave) = umlnet_linux::sys::pty::open_pair().unwrap();
     let (mut reply, theirs) = UnixStream::pair().unwrap();
     let mut cmd = ns.command(&ours);
@@ -928,13 +1070,8 @@ fn slip_up_without_n_slip_bridges_the_pty_in_user_space() {
     );
 }
 
-#[test]
 fn slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing() {
-    if !require_real_host("uml_net slip with linux.uml", &["linux.uml", "ip"]) {
-        return;
-    }
-    let tmp = TempDir::new("umlnet-slip");
-    let ns = Netns::new("umlnet-slip");
+    let (tmp, ns) = dir_and_netns("umlnet-slip");
     let script = "ip addr add 10.9.9.2/24 dev eth0\n\
                   if ip link set eth0 up; then say 'UP ok'; else say 'UP fail'; fi\n";
     let helpers = helper_dir(&tmp);
@@ -961,11 +1098,7 @@ fn slip_with_the_real_6_1_kernel_fails_at_siocgifname_and_leaves_nothing() {
     );
 }
 
-#[test]
 fn tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails() {
-    if !require_real_host("uml_net tuntap without gate", &["linux.uml", "ip", "ping"]) {
-        return;
-    }
     let tmp = TempDir::new("umlnet-nogate");
     let script = |done: &Path| {
         format!(
@@ -1015,14 +1148,7 @@ fn tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails() {
     }
 }
 
-#[test]
 fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
-    if !require_real_host(
-        "uml_net setuid with linux.uml as nobody",
-        &["linux.uml", "ip", "ping", "setpriv"],
-    ) {
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let tmp = TempDir::new("umlnet-suid");
     let ns = Netns::new("umlnet-suid");
@@ -1088,7 +1214,7 @@ fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
     .env("TMPDIR", &home)
     .env("HOME", &home);
     let log = tmp.join("console.log");
-    let _uml = umlnet_tests::Daemon::spawn("linux.uml as nobody", &mut cmd, &log);
+    let _uml = umlnet_testkit::Daemon::spawn("linux.uml as nobody", &mut cmd, &log);
     let said = || std::fs::read_to_string(&out).unwrap_or_default();
     wait_for("the guest's result", Duration::from_secs(60), || {
         said().contains("RESULT")

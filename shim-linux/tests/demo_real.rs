@@ -3,14 +3,18 @@
 
 use std::process::Command;
 
-use umlnet_tests::{bin, require_real_host};
+use umlnet_testkit::{bin, real, run_cases};
 
-#[test]
+fn main() {
+    run_cases(vec![real(
+        "real_uml_demo_pings_fetches_and_cleans_up",
+        &["linux.uml", "ip", "python3", "ping"],
+        real_uml_demo_pings_fetches_and_cleans_up,
+    )]);
+}
+
 fn real_uml_demo_pings_fetches_and_cleans_up() {
-    if !require_real_host("real_uml_demo", &["linux.uml", "ip", "python3", "ping"]) {
-        return;
-    }
-    let out = Command::new(bin("umlnet"))
+    let out = Command::new(bin!("umlnet"))
         .args(["demo", "--real-uml"])
         .output()
         .expect("run umlnet demo --real-uml");

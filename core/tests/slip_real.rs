@@ -12,7 +12,15 @@ use std::os::unix::net::UnixListener;
 use std::time::Duration;
 
 use umlnet_core::slip::{DecodeError, Decoder, ESC, encode, max_encoded_len};
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, require_real_host};
+use umlnet_testkit::{UmlBoot, UmlGuest, dir_and_netns, real, run_cases};
+
+fn main() {
+    run_cases(vec![real(
+        "slip_codec_against_real_kernel_over_slirp",
+        &["linux.uml", "python3"],
+        slip_codec_against_real_kernel_over_slirp,
+    )]);
+}
 
 /// What the far end saw.
 #[derive(Debug, Default)]
@@ -123,13 +131,8 @@ fn far_end(listener: UnixListener) -> Seen {
     seen
 }
 
-#[test]
 fn slip_codec_against_real_kernel_over_slirp() {
-    if !require_real_host("slip_real", &["linux.uml", "python3"]) {
-        return;
-    }
-    let ns = Netns::new("slip");
-    let dir = TempDir::new("slipreal");
+    let (dir, ns) = dir_and_netns("slip");
     // The kernel turns '_' into ' ' in slirp arguments; our paths must not have one.
     assert!(!dir.path().to_string_lossy().contains('_'));
     let sock = dir.join("line.sock");
@@ -138,7 +141,7 @@ fn slip_codec_against_real_kernel_over_slirp() {
     let listener = UnixListener::bind(&sock).unwrap();
     let far = std::thread::spawn(move || far_end(listener));
 
-    let python = umlnet_tests::which("python3").unwrap();
+    let python = umlnet_testkit::which("python3").unwrap();
     let eth = [format!(
         "eth0=slirp,,{},{},{}",
         python.display(),

@@ -1,10 +1,7 @@
 //! Starting a UML kernel so that it runs on this host.
 //!
-//! Debian's UML 6.1 kernel keeps its processes' FPU state in an 832-byte XSAVE image; on
-//! a host whose image is larger (AVX-512, AMX) the host refuses to load it and the kernel
-//! kills its first process. Where CPUID says so, a kernel started through
-//! [`KernelLaunch`] gets the `umlnet_xstate` library preloaded (crate
-//! `umlnet-xstate-preload`), which lets it keep x87, SSE and AVX state, and one more
+//! Where CPUID says the host's XSAVE image is larger than UML 6.1's, a kernel started
+//! through [`KernelLaunch`] gets this library preloaded (see the crate doc) and one more
 //! kernel argument, [`GLIBC_NO_AVX512`], which tells the C library of every process in
 //! the guest not to use the AVX-512 registers the kernel cannot keep.
 //! `docs/running-uml.md` tells the whole story.

@@ -3,7 +3,22 @@
 
 use std::process::Output;
 
-use umlnet_tests::{Netns, bin, require_real_host};
+use umlnet_testkit::{Netns, bin, real, run_cases};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "create_shows_owner_in_ip_link_and_delete_removes_it",
+            &["ip"],
+            create_shows_owner_in_ip_link_and_delete_removes_it,
+        ),
+        real(
+            "the_same_results_as_the_original_where_it_was_right",
+            &["ip", "tunctl"],
+            the_same_results_as_the_original_where_it_was_right,
+        ),
+    ]);
+}
 
 fn run(ns: &Netns, program: &str, args: &[&str]) -> Output {
     ns.command(program)
@@ -20,13 +35,9 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
-#[test]
 fn create_shows_owner_in_ip_link_and_delete_removes_it() {
-    if !require_real_host("tunctl create/delete", &["ip"]) {
-        return;
-    }
     let ns = Netns::new("tunctl");
-    let ours = bin("tunctl");
+    let ours = bin!("tunctl");
     let ours = ours.to_str().unwrap();
 
     let o = run(&ns, ours, &["-t", "tapu1", "-u", "65534", "-g", "65534"]);
@@ -63,13 +74,9 @@ fn create_shows_owner_in_ip_link_and_delete_removes_it() {
     assert!(!ns.sh("ip -o link show").contains(&name));
 }
 
-#[test]
 fn the_same_results_as_the_original_where_it_was_right() {
-    if !require_real_host("tunctl vs the original", &["ip", "tunctl"]) {
-        return;
-    }
     let ns = Netns::new("tunctl-orig");
-    let ours = bin("tunctl");
+    let ours = bin!("tunctl");
     let ours = ours.to_str().unwrap();
     for (prog, dev) in [("/usr/bin/tunctl", "tapo"), (ours, "tapn")] {
         let o = run(&ns, prog, &["-t", dev, "-u", "65534"]);

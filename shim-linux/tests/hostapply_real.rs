@@ -7,7 +7,22 @@ use std::net::Ipv4Addr;
 use umlnet_core::cmdline::{DeviceSpec, Transport, Tuntap};
 use umlnet_core::host::{self, GuestAddr, HostContext, LanRoute, Setup};
 use umlnet_linux::hostapply::{Applier, Tolerance};
-use umlnet_tests::{Netns, require_real_host};
+use umlnet_testkit::{Netns, real, run_cases};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "a_manual_tuntap_plan_applies_and_rolls_back_to_the_same_host",
+            &["ip"],
+            a_manual_tuntap_plan_applies_and_rolls_back_to_the_same_host,
+        ),
+        real(
+            "a_failed_plan_undoes_its_own_first_steps",
+            &["ip"],
+            a_failed_plan_undoes_its_own_first_steps,
+        ),
+    ]);
+}
 
 fn state(ns: &Netns) -> String {
     ns.sh(
@@ -17,11 +32,7 @@ fn state(ns: &Netns) -> String {
     )
 }
 
-#[test]
 fn a_manual_tuntap_plan_applies_and_rolls_back_to_the_same_host() {
-    if !require_real_host("hostapply tuntap plan", &["ip"]) {
-        return;
-    }
     let ns = Netns::new("hostapply");
     ns.sh(
         "ip link add lan0 type veth peer name lanpeer && ip addr add 10.8.0.100/24 dev lan0 && \
@@ -92,11 +103,7 @@ fn a_manual_tuntap_plan_applies_and_rolls_back_to_the_same_host() {
     assert_eq!(state(&ns), before);
 }
 
-#[test]
 fn a_failed_plan_undoes_its_own_first_steps() {
-    if !require_real_host("hostapply rollback on failure", &["ip"]) {
-        return;
-    }
     let ns = Netns::new("hostapply-fail");
     let before = state(&ns);
     // Create a tap, address it, then fail on a route through a device that is not there.

@@ -11,7 +11,57 @@ use umlnet_core::cmdline::{DeviceSpec, Ethertap, IfName, Slip, Transport, Tuntap
 use umlnet_core::host::{
     self, GuestAddr, HostAction, HostContext, IfAddr, LanRoute, Plan, Prefix, Route, Setup, Tap,
 };
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, require_real_host, run_ok, wait_for};
+use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, real, run_cases, run_ok, wait_for};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "seed_manual_tuntap_plan_applies_and_rolls_back",
+            &["ip", "sysctl", "ping"],
+            seed_manual_tuntap_plan_applies_and_rolls_back,
+        ),
+        real(
+            "helper_tuntap_plan_on_a_kernel_chosen_tap",
+            &["ip", "sysctl"],
+            helper_tuntap_plan_on_a_kernel_chosen_tap,
+        ),
+        real(
+            "manual_ethertap_plan_applies_and_rolls_back",
+            &["ip", "sysctl", "ping"],
+            manual_ethertap_plan_applies_and_rolls_back,
+        ),
+        real(
+            "helper_ethertap_plan_and_its_del_and_down",
+            &["ip", "sysctl", "ping"],
+            helper_ethertap_plan_and_its_del_and_down,
+        ),
+        real(
+            "manual_slip_plan_applies_and_rolls_back",
+            &["ip", "sysctl", "ping"],
+            manual_slip_plan_applies_and_rolls_back,
+        ),
+        real(
+            "helper_slip_plan_and_its_slip_down",
+            &["ip", "sysctl", "ping"],
+            helper_slip_plan_and_its_slip_down,
+        ),
+        real(
+            "every_action_kind_is_a_valid_command",
+            &["ip", "sysctl"],
+            every_action_kind_is_a_valid_command,
+        ),
+        real(
+            "a_flush_takes_every_address_off",
+            &["ip", "sysctl"],
+            a_flush_takes_every_address_off,
+        ),
+        real(
+            "real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup",
+            &["ip", "sysctl", "linux.uml"],
+            real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup,
+        ),
+    ]);
+}
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -102,14 +152,7 @@ fn assert_host_answers_arp_for(host: &Netns, lan: &Netns, guest: &str) {
     );
 }
 
-#[test]
 fn seed_manual_tuntap_plan_applies_and_rolls_back() {
-    if !require_real_host(
-        "seed_manual_tuntap_plan_applies_and_rolls_back",
-        &["ip", "sysctl", "ping"],
-    ) {
-        return;
-    }
     let (host, lan) = host_on_lan("hp-seed");
     let routes = proc_routes(&host);
     assert!(
@@ -181,14 +224,7 @@ fn seed_manual_tuntap_plan_applies_and_rolls_back() {
     assert_eq!(sysctl(&host, "net.ipv4.ip_forward"), "1");
 }
 
-#[test]
 fn helper_tuntap_plan_on_a_kernel_chosen_tap() {
-    if !require_real_host(
-        "helper_tuntap_plan_on_a_kernel_chosen_tap",
-        &["ip", "sysctl"],
-    ) {
-        return;
-    }
     let (host, _lan) = host_on_lan("hp-helper");
     // The helper's TUNSETIFF with an empty name: the kernel picks tap<n>.
     let mut create = Plan::new();
@@ -237,23 +273,17 @@ fn helper_tuntap_plan_on_a_kernel_chosen_tap() {
     assert_eq!(snapshot(&host), before);
 }
 
-#[test]
-fn ethertap_and_slip_plans_apply_and_roll_back() {
-    if !require_real_host(
-        "ethertap_and_slip_plans_apply_and_roll_back",
-        &["ip", "sysctl", "ping"],
-    ) {
-        return;
-    }
-    let (host, lan) = host_on_lan("hp-etsl");
+/// The seed's "no host address" ethertap block on an emulated (named TAP) ethertap,
+/// applied and undone.
+fn manual_ethertap_plan_applies_and_rolls_back() {
+    let (host, lan) = host_on_lan("hp-etm");
     let routes = proc_routes(&host);
     let before = snapshot(&host);
-
-    // Ethertap, the seed's "no host address" block on an emulated (named TAP) ethertap.
     let guests = [GuestAddr {
         ip: ip("192.168.0.250"),
         netmask: None,
     }];
+    // Ethertap, the seed's "no host address" block on an emulated (named TAP) ethertap.
     let ctx = HostContext {
         setup: Setup::Manual {
             gate: Some(ip("192.168.0.251")),
@@ -280,7 +310,16 @@ fn ethertap_and_slip_plans_apply_and_roll_back() {
     assert_host_answers_arp_for(&host, &lan, "192.168.0.250");
     run_lines(&host, &plan.undo());
     assert_eq!(snapshot(&host), before);
+}
 
+/// The helper's ethertap plan, its DEL message and its `ifconfig tap0 0.0.0.0 down`.
+fn helper_ethertap_plan_and_its_del_and_down() {
+    let (host, _lan) = host_on_lan("hp-eth");
+    let routes = proc_routes(&host);
+    let guests = [GuestAddr {
+        ip: ip("192.168.0.250"),
+        netmask: None,
+    }];
     // The helper's ethertap plan (`ifconfig tap0 arp mtu 1500 <gate> netmask
     // 255.255.255.255 up`, then ADD), the DEL message and the helper's
     // `ifconfig tap0 0.0.0.0 down` when the guest closes the device.
@@ -288,7 +327,7 @@ fn ethertap_and_slip_plans_apply_and_roll_back() {
     let with_tap = snapshot(&host);
     let ctx = HostContext {
         setup: Setup::Helper,
-        ..ctx
+        ..HostContext::new(None, &guests, &routes)
     };
     let spec = DeviceSpec {
         index: 0,
@@ -310,7 +349,17 @@ fn ethertap_and_slip_plans_apply_and_roll_back() {
     assert_eq!(host.sh("ip -o -4 addr show dev tap0"), "");
     assert_eq!(snapshot(&host), with_tap);
     host.sh("ip tuntap del dev tap0 mode tap");
+}
 
+/// A manual SLIP plan on a stand-in line (this host has no SLIP line discipline),
+/// applied and undone.
+fn manual_slip_plan_applies_and_rolls_back() {
+    let (host, _lan) = host_on_lan("hp-slm");
+    let routes = proc_routes(&host);
+    let guests = [GuestAddr {
+        ip: ip("192.168.0.250"),
+        netmask: None,
+    }];
     // SLIP: this host has no SLIP line discipline, so a point-to-point tun device named
     // sl0 stands in for the line the kernel would make.
     host.sh("ip tuntap add dev sl0 mode tun");
@@ -343,12 +392,29 @@ fn ethertap_and_slip_plans_apply_and_roll_back() {
     );
     run_lines(&host, &plan.undo());
     assert_eq!(snapshot(&host), with_sl0);
+}
 
+/// The helper's SLIP plan and its `slip down`, on the same stand-in line.
+fn helper_slip_plan_and_its_slip_down() {
+    let (host, _lan) = host_on_lan("hp-slh");
+    let routes = proc_routes(&host);
+    let guests = [GuestAddr {
+        ip: ip("192.168.0.250"),
+        netmask: None,
+    }];
     // The helper's SLIP plan (`ifconfig sl0 <gate> mtu 1500 up`, then `add`) and its
     // `slip down`.
+    host.sh("ip tuntap add dev sl0 mode tun");
+    let with_sl0 = snapshot(&host);
     let ctx = HostContext {
         setup: Setup::Helper,
-        ..ctx
+        ..HostContext::new(Some("sl0"), &guests, &routes)
+    };
+    let spec = DeviceSpec {
+        index: 0,
+        transport: Transport::Slip(Slip {
+            gate: Some(ip("192.168.0.251")),
+        }),
     };
     let plan = host::plan_for(&spec, &ctx).unwrap();
     run_lines(&host, &plan);
@@ -362,16 +428,20 @@ fn ethertap_and_slip_plans_apply_and_roll_back() {
     assert_eq!(snapshot(&host), with_sl0);
 }
 
-#[test]
-fn every_action_kind_is_a_valid_command() {
-    if !require_real_host("every_action_kind_is_a_valid_command", &["ip", "sysctl"]) {
-        return;
-    }
-    let (host, _lan) = host_on_lan("hp-all");
+/// A namespace on a LAN without a default route and with a device whose name has a dot
+/// (for the sysctl key's '/' form); the host before anything ran.
+fn bare_host(tag: &str) -> (Netns, Netns, String) {
+    let (host, lan) = host_on_lan(tag);
     host.sh("ip route del default");
     // A device whose name has a dot, for the sysctl key's '/' form.
     host.sh("ip link add eth0.5 type veth peer name x5 && ip link set x5 up");
     let before = snapshot(&host);
+    (host, lan, before)
+}
+
+/// Every kind of action, applied: the host shows each; undone: the host is as before.
+fn every_action_kind_is_a_valid_command() {
+    let (host, _lan, before) = bare_host("hp-all");
     let actions = [
         HostAction::CreateTap(Tap {
             name: Some(name("tap7")),
@@ -449,8 +519,11 @@ fn every_action_kind_is_a_valid_command() {
 
     run_lines(&host, &plan.undo());
     assert_eq!(snapshot(&host), before);
+}
 
-    // A flush takes every address off (the peer form too), and the routes with them.
+/// A flush takes every address off (the peer form too), and the routes with them.
+fn a_flush_takes_every_address_off() {
+    let (host, _lan, before) = bare_host("hp-flush");
     let mut plan = Plan::new();
     for a in plan_items_for_flush() {
         plan.push(a).unwrap();
@@ -490,14 +563,7 @@ fn plan_items_for_flush() -> [HostAction; 4] {
     ]
 }
 
-#[test]
 fn real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup() {
-    if !require_real_host(
-        "real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup",
-        &["ip", "sysctl", "linux.uml"],
-    ) {
-        return;
-    }
     let (host, lan) = host_on_lan("hp-uml");
     let dir = TempDir::new("hp-uml");
     let routes = proc_routes(&host);

@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use core::net::Ipv4Addr;
@@ -15,7 +16,32 @@ use umlnet_core::helper::{
     ADDR_CHANGE_LEN, AddrChange, AddrChangeRepr, AddrOp, ChangeOp, Command, EchoLine,
     EthertapStatus, HelperCall, IfName, TuntapUpReply, emit_output_block,
 };
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, require_real_host};
+use umlnet_testkit::{Netns, UmlBoot, UmlGuest, dir_and_netns, real, run_cases};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "the_kernel_accepts_our_replies",
+            &["linux.uml", "python3"],
+            the_kernel_accepts_our_replies,
+        ),
+        real(
+            "every_argv_the_kernel_ran_parses_and_encodes_back",
+            &["linux.uml", "python3"],
+            every_argv_the_kernel_ran_parses_and_encodes_back,
+        ),
+        real(
+            "the_kernels_ethertap_address_changes_decode",
+            &["linux.uml", "python3"],
+            the_kernels_ethertap_address_changes_decode,
+        ),
+        real(
+            "original_uml_net_refusals_match_our_errors",
+            &["uml_net"],
+            original_uml_net_refusals_match_our_errors,
+        ),
+    ]);
+}
 
 const FAKE_UML_NET: &str = r#"#!/usr/bin/python3
 # Test stand-in for uml_net: records argv, answers with pre-encoded bytes.
@@ -97,16 +123,30 @@ fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
-#[test]
-fn real_kernel_argv_parses_and_accepts_our_replies() {
-    if !require_real_host(
-        "real_kernel_argv_parses_and_accepts_our_replies",
-        &["linux.uml", "python3"],
-    ) {
-        return;
-    }
-    let dir = TempDir::new("helper-codec");
-    let ns = Netns::new("hck");
+/// What one boot with a stand-in helper showed: the cases share it (the guest boots
+/// once, the first case to ask waits for it).
+struct Boot {
+    /// What the guest's script said.
+    said: Vec<String>,
+    /// The kernel console.
+    console: String,
+    /// The stand-in helper's argv, one call a line, fields split by 0x1f.
+    argv_log: Option<String>,
+    /// The messages the kernel sent on the ethertap control socket, in hex, one a line.
+    ctl: String,
+}
+
+/// The shared boot, made by the first case that asks.
+fn boot() -> &'static Boot {
+    static BOOT: OnceLock<Boot> = OnceLock::new();
+    BOOT.get_or_init(boot_once)
+}
+
+/// Boots one guest whose `uml_net` is a stand-in answering with our encoder's bytes,
+/// brings up a tuntap, a refused tuntap, an ethertap and a slip device, and reads back
+/// what the kernel and the stand-in recorded. The namespace and files are gone after.
+fn boot_once() -> Boot {
+    let (dir, ns) = dir_and_netns("hck");
     let bin = dir.join("bin");
     std::fs::create_dir(&bin).unwrap();
     let helper = bin.join("uml_net");
@@ -139,6 +179,18 @@ fn real_kernel_argv_parses_and_accepts_our_replies() {
     });
     let said = guest.finish(Duration::from_secs(90));
     let console = guest.console();
+    Boot {
+        said,
+        console,
+        argv_log: std::fs::read_to_string(dir.join("argv.log")).ok(),
+        ctl: std::fs::read_to_string(dir.join("etap_ctl.log")).unwrap_or_default(),
+    }
+}
+
+/// The kernel took our tuntap reply with its fd, our output blocks, the failure form
+/// and the ethertap status byte, and printed our texts.
+fn the_kernel_accepts_our_replies() {
+    let Boot { said, console, .. } = boot();
     let has = |l: &str| said.iter().any(|s| s == l);
     let dmesg = |needle: &str| {
         said.iter()
@@ -156,9 +208,12 @@ fn real_kernel_argv_parses_and_accepts_our_replies() {
     // Ethertap: our status byte and block opened the device.
     assert!(has("RESULT eth2 up"), "{said:?}\n{console}");
     assert!(dmesg("umlnet-ethertap-ready"), "{said:?}");
+}
 
-    // Every argv the kernel ran the helper with parses, and our encoder gives it back.
-    let log = std::fs::read_to_string(dir.join("argv.log")).unwrap();
+/// Every argv the kernel ran the helper with parses, and our encoder gives it back.
+fn every_argv_the_kernel_ran_parses_and_encodes_back() {
+    let Boot { argv_log, .. } = boot();
+    let log = argv_log.as_deref().expect("the helper logged its argv");
     let mut calls = Vec::new();
     for line in log.lines() {
         let args: Vec<&str> = line.split('\x1f').collect();
@@ -206,9 +261,11 @@ fn real_kernel_argv_parses_and_accepts_our_replies() {
         .unwrap_or_else(|| panic!("no ethertap call in {log}"));
     assert_eq!(etap.0.as_str(), "tap5");
     assert_eq!(etap.2, Some(ip("10.9.5.1")));
+}
 
-    // The kernel's address-change messages on the ethertap control socket.
-    let ctl = std::fs::read_to_string(dir.join("etap_ctl.log")).unwrap_or_default();
+/// The kernel's address-change messages on the ethertap control socket decode.
+fn the_kernels_ethertap_address_changes_decode() {
+    let Boot { ctl, .. } = boot();
     let msgs: Vec<AddrChangeRepr> = ctl
         .lines()
         .map(|h| {
@@ -237,11 +294,7 @@ fn real_kernel_argv_parses_and_accepts_our_replies() {
 
 /// The original helper refuses these before touching the host; its message must be
 /// the Display of our error for the same argv.
-#[test]
 fn original_uml_net_refusals_match_our_errors() {
-    if !require_real_host("original_uml_net_refusals_match_our_errors", &["uml_net"]) {
-        return;
-    }
     let ns = Netns::new("hcm");
     let cases: &[&[&str]] = &[
         &["5", "tuntap", "up"],

@@ -14,7 +14,79 @@ use umlnet_core::mac::MacAddr;
 use umlnet_linux::switchd::client::{Client, uml_like_addr};
 use umlnet_linux::sys::process::open_fd_count;
 use umlnet_linux::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
-use umlnet_tests::{Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "two_real_uml_kernels_ping_each_other_through_our_switch",
+            &["linux.uml", "ip"],
+            two_real_uml_kernels_ping_each_other_through_our_switch,
+        ),
+        real(
+            "a_hub_shows_unicast_to_a_third_guest_and_a_switch_does_not",
+            &["linux.uml", "tcpdump"],
+            a_hub_shows_unicast_to_a_third_guest_and_a_switch_does_not,
+        ),
+        real(
+            "vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across",
+            &["linux.uml", "vde_plug", "vde_switch"],
+            vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across,
+        ),
+        real(
+            "bad_requests_are_closed_and_the_switch_keeps_serving",
+            &["ip"],
+            bad_requests_are_closed_and_the_switch_keeps_serving,
+        ),
+        real(
+            "only_its_client_can_send_into_a_port",
+            &["ip"],
+            only_its_client_can_send_into_a_port,
+        ),
+        real(
+            "a_client_leaving_mid_stream_is_purged_and_others_keep_flowing",
+            &["ip"],
+            a_client_leaving_mid_stream_is_purged_and_others_keep_flowing,
+        ),
+        real(
+            "a_thousand_attach_detach_cycles_leak_no_descriptors",
+            &["ip"],
+            a_thousand_attach_detach_cycles_leak_no_descriptors,
+        ),
+        real(
+            "a_64k_address_flood_from_one_port_does_not_stop_forwarding",
+            &["ip"],
+            a_64k_address_flood_from_one_port_does_not_stop_forwarding,
+        ),
+        real(
+            "version_1_and_compat_version_0_clients_attach",
+            &["ip"],
+            version_1_and_compat_version_0_clients_attach,
+        ),
+        real(
+            "control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals",
+            &["ip"],
+            control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals,
+        ),
+        real(
+            "pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs",
+            &["linux.uml", "tcpdump"],
+            pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs,
+        ),
+        real(
+            "a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others",
+            &["ip"],
+            a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others,
+        ),
+        real(
+            "a_tap_port_and_daemon_mode_reach_a_uml_guest",
+            &["linux.uml", "ip", "ping"],
+            a_tap_port_and_daemon_mode_reach_a_uml_guest,
+        ),
+    ]);
+}
 
 const BOOT: Duration = Duration::from_secs(90);
 
@@ -87,18 +159,10 @@ fn drain(c: &Client) -> usize {
     n
 }
 
-#[test]
 fn two_real_uml_kernels_ping_each_other_through_our_switch() {
-    if !require_real_host(
-        "two_real_uml_kernels_ping_each_other_through_our_switch",
-        &["linux.uml", "ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-ping");
-    let dir = TempDir::new("sw-ping");
+    let (dir, ns) = dir_and_netns("sw-ping");
     let ctl = dir.join("uml.ctl");
-    let sw = OurSwitch::start(&ns, &dir, "switch", &ctl, &[]);
+    let sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
     let eth = vec![format!("eth0=daemon,,unix,{}", ctl.display())];
     let mut b = UmlGuest::boot_in(
         &ns,
@@ -152,7 +216,7 @@ fn third_guest_sees(hub: bool) -> usize {
     let dir = TempDir::new(tag);
     let ctl = dir.join("uml.ctl");
     let extra: &[&str] = if hub { &["-hub"] } else { &[] };
-    let sw = OurSwitch::start(&ns, &dir, "switch", &ctl, extra);
+    let sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, extra);
     if hub {
         assert!(
             sw.log_text().contains("will be a hub instead of a switch"),
@@ -217,14 +281,7 @@ fn third_guest_sees(hub: bool) -> usize {
     seen["SEEN ".len()..].trim().parse().expect("a count")
 }
 
-#[test]
 fn a_hub_shows_unicast_to_a_third_guest_and_a_switch_does_not() {
-    if !require_real_host(
-        "a_hub_shows_unicast_to_a_third_guest_and_a_switch_does_not",
-        &["linux.uml", "tcpdump"],
-    ) {
-        return;
-    }
     // Five echo requests and five replies between a and b.
     let hub = third_guest_sees(true);
     assert!(
@@ -238,20 +295,19 @@ fn a_hub_shows_unicast_to_a_third_guest_and_a_switch_does_not() {
     );
 }
 
-#[test]
 fn vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across() {
-    if !require_real_host(
-        "vde_plug_joins_our_switch_to_a_vde_switch_and_uml_guests_ping_across",
-        &["linux.uml", "vde_plug", "vde_switch"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-vde");
-    let dir = TempDir::new("sw-vde");
+    let (dir, ns) = dir_and_netns("sw-vde");
     // libvdeplug's vde:// URL names a switch *directory* whose control socket is <dir>/ctl.
     let ours = dir.join("ours");
     std::fs::create_dir_all(&ours).unwrap();
-    let sw = OurSwitch::start(&ns, &dir, "switch", &ours.join("ctl"), &[]);
+    let sw = OurSwitch::start(
+        &bin!("uml_switch"),
+        &ns,
+        &dir,
+        "switch",
+        &ours.join("ctl"),
+        &[],
+    );
     let theirs = dir.join("theirs");
     ns.sh(&format!("vde_switch -s {} -d", theirs.display()));
     wait_for(
@@ -334,18 +390,10 @@ fn v3_request(addr: &DataAddr) -> Vec<u8> {
     b[..n].to_vec()
 }
 
-#[test]
 fn bad_requests_are_closed_and_the_switch_keeps_serving() {
-    if !require_real_host(
-        "bad_requests_are_closed_and_the_switch_keeps_serving",
-        &["ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-bad");
-    let dir = TempDir::new("sw-bad");
+    let (dir, ns) = dir_and_netns("sw-bad");
     let ctl = dir.join("uml.ctl");
-    let mut sw = OurSwitch::start(&ns, &dir, "switch", &ctl, &[]);
+    let mut sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
     let ctl2 = ctl.clone();
     ns.run_inside(move || {
         let ctl = ctl2;
@@ -396,15 +444,10 @@ fn bad_requests_are_closed_and_the_switch_keeps_serving() {
     assert!(sw.daemon.alive(), "the switch died");
 }
 
-#[test]
 fn only_its_client_can_send_into_a_port() {
-    if !require_real_host("only_its_client_can_send_into_a_port", &["ip"]) {
-        return;
-    }
-    let ns = Netns::new("sw-spoof");
-    let dir = TempDir::new("sw-spoof");
+    let (dir, ns) = dir_and_netns("sw-spoof");
     let ctl = dir.join("uml.ctl");
-    let _sw = OurSwitch::start(&ns, &dir, "switch", &ctl, &[]);
+    let _sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
     ns.run_inside(move || {
         let a = client(&ctl, 1);
         let b = client(&ctl, 2);
@@ -427,19 +470,12 @@ fn only_its_client_can_send_into_a_port() {
     });
 }
 
-#[test]
 fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
-    if !require_real_host(
-        "a_client_leaving_mid_stream_is_purged_and_others_keep_flowing",
-        &["ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-leave");
-    let dir = TempDir::new("sw-leave");
+    let (dir, ns) = dir_and_netns("sw-leave");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let _sw = OurSwitch::start(
+        &bin!("uml_switch"),
         &ns,
         &dir,
         "switch",
@@ -485,18 +521,10 @@ fn a_client_leaving_mid_stream_is_purged_and_others_keep_flowing() {
     });
 }
 
-#[test]
 fn a_thousand_attach_detach_cycles_leak_no_descriptors() {
-    if !require_real_host(
-        "a_thousand_attach_detach_cycles_leak_no_descriptors",
-        &["ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-fds");
-    let dir = TempDir::new("sw-fds");
+    let (dir, ns) = dir_and_netns("sw-fds");
     let ctl = dir.join("uml.ctl");
-    let sw = OurSwitch::start(&ns, &dir, "switch", &ctl, &[]);
+    let sw = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
     let pid = sw.daemon.pid();
     let before = open_fd_count(pid).unwrap();
     let ctl2 = ctl.clone();
@@ -527,19 +555,12 @@ fn a_thousand_attach_detach_cycles_leak_no_descriptors() {
     assert_eq!(open_fd_count(pid).unwrap(), before);
 }
 
-#[test]
 fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
-    if !require_real_host(
-        "a_64k_address_flood_from_one_port_does_not_stop_forwarding",
-        &["ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-flood");
-    let dir = TempDir::new("sw-flood");
+    let (dir, ns) = dir_and_netns("sw-flood");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let _sw = OurSwitch::start(
+        &bin!("uml_switch"),
         &ns,
         &dir,
         "switch",
@@ -607,17 +628,12 @@ fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
     });
 }
 
-#[test]
 fn version_1_and_compat_version_0_clients_attach() {
-    if !require_real_host("version_1_and_compat_version_0_clients_attach", &["ip"]) {
-        return;
-    }
-    let ns = Netns::new("sw-v0");
-    let dir = TempDir::new("sw-v0");
+    let (dir, ns) = dir_and_netns("sw-v0");
     let ctl = dir.join("uml.ctl");
     let data = dir.join("uml.data");
     let log = dir.join("switch.log");
-    let mut cmd = ns.command(bin("uml_switch"));
+    let mut cmd = ns.command(bin!("uml_switch"));
     cmd.arg("-compat-v0").arg("-unix").arg(&ctl).arg(&data);
     let _d = Daemon::spawn("switch", &mut cmd, &log);
     let banner = format!(
@@ -704,24 +720,16 @@ fn version_1_and_compat_version_0_clients_attach() {
     });
 }
 
-#[test]
 fn control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals() {
-    if !require_real_host(
-        "control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals",
-        &["ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-life");
-    let dir = TempDir::new("sw-life");
+    let (dir, ns) = dir_and_netns("sw-life");
     let ctl = dir.join("uml.ctl");
     // A stale socket file (its server is gone) is reclaimed silently.
     drop(UnixListener::bind(&ctl).unwrap());
     assert!(ctl.exists());
-    let mut first = OurSwitch::start(&ns, &dir, "first", &ctl, &[]);
+    let mut first = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "first", &ctl, &[]);
     // A second switch on the live socket is refused and leaves it alone.
     let out = ns
-        .command(bin("uml_switch"))
+        .command(bin!("uml_switch"))
         .arg("-unix")
         .arg(&ctl)
         .output()
@@ -747,12 +755,12 @@ fn control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals() {
     );
     assert!(!ctl.exists(), "SIGTERM left the control socket behind");
     // SIGINT too.
-    let mut second = OurSwitch::start(&ns, &dir, "second", &ctl, &[]);
+    let mut second = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "second", &ctl, &[]);
     second.daemon.signal(libc::SIGINT);
     assert!(second.daemon.wait_timeout(Duration::from_secs(5)).is_some());
     assert!(!ctl.exists(), "SIGINT left the control socket behind");
     // Unknown options: usage, exit 1. -hub announces itself.
-    let out = Command::new(bin("uml_switch"))
+    let out = Command::new(bin!("uml_switch"))
         .arg("-bogus")
         .output()
         .unwrap();
@@ -763,20 +771,13 @@ fn control_socket_lifecycle_live_refused_stale_reclaimed_removed_on_signals() {
     );
 }
 
-#[test]
 fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
-    if !require_real_host(
-        "pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs",
-        &["linux.uml", "tcpdump"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-pcap");
-    let dir = TempDir::new("sw-pcap");
+    let (dir, ns) = dir_and_netns("sw-pcap");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let pcap = dir.join("cap.pcap");
     let sw = OurSwitch::start(
+        &bin!("uml_switch"),
         &ns,
         &dir,
         "switch",
@@ -851,19 +852,12 @@ fn pcap_capture_reads_back_with_tcpdump_and_console_lists_ports_and_macs() {
     );
 }
 
-#[test]
 fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
-    if !require_real_host(
-        "a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others",
-        &["ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-slow");
-    let dir = TempDir::new("sw-slow");
+    let (dir, ns) = dir_and_netns("sw-slow");
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let _sw = OurSwitch::start(
+        &bin!("uml_switch"),
         &ns,
         &dir,
         "switch",
@@ -940,22 +934,14 @@ fn a_slow_receiver_gets_a_bounded_backlog_and_never_blocks_the_others() {
     });
 }
 
-#[test]
 fn a_tap_port_and_daemon_mode_reach_a_uml_guest() {
-    if !require_real_host(
-        "a_tap_port_and_daemon_mode_reach_a_uml_guest",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("sw-tap");
-    let dir = TempDir::new("sw-tap");
+    let (dir, ns) = dir_and_netns("sw-tap");
     let ctl = dir.join("uml.ctl");
     // -daemon: the command returns once the switch is ready; the switch lives on (its
     // stdout stays open, as daemon(0, 1) keeps it, so it goes to a file here).
     let log = dir.join("switch.out");
     let status = ns
-        .command(bin("uml_switch"))
+        .command(bin!("uml_switch"))
         .args(["-tap", "umltap0", "-daemon", "-unix"])
         .arg(&ctl)
         .stdin(std::process::Stdio::null())
@@ -968,7 +954,7 @@ fn a_tap_port_and_daemon_mode_reach_a_uml_guest() {
         std::fs::read_to_string(&log).unwrap().trim(),
         format!(
             "{} attached to unix socket '{}' tap device 'umltap0'",
-            bin("uml_switch").display(),
+            bin!("uml_switch").display(),
             ctl.display()
         )
     );

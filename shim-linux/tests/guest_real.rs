@@ -8,7 +8,64 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 
-use umlnet_tests::{Daemon, Netns, TempDir, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, TempDir, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "our_guest_and_a_real_uml_kernel_ping_each_other_over_mcast",
+            &["linux.uml", "ip"],
+            our_guest_and_a_real_uml_kernel_ping_each_other_over_mcast,
+        ),
+        real(
+            "our_guest_and_a_real_uml_kernel_ping_each_other_on_the_original_uml_switch",
+            &["linux.uml", "uml_switch"],
+            our_guest_and_a_real_uml_kernel_ping_each_other_on_the_original_uml_switch,
+        ),
+        real(
+            "our_guest_and_a_real_uml_kernel_ping_each_other_on_a_vde_switch",
+            &["linux.uml", "vde_switch"],
+            our_guest_and_a_real_uml_kernel_ping_each_other_on_a_vde_switch,
+        ),
+        real(
+            "two_of_our_guests_move_a_mebibyte_over_tcp_through_our_uml_switch",
+            &["ip"],
+            two_of_our_guests_move_a_mebibyte_over_tcp_through_our_uml_switch,
+        ),
+        real(
+            "our_guest_on_tuntap_through_our_uml_net_reaches_the_host_and_the_net_behind_it",
+            &["ip", "ping"],
+            our_guest_on_tuntap_through_our_uml_net_reaches_the_host_and_the_net_behind_it,
+        ),
+        real(
+            "the_seeds_network_route_warning_holds_and_its_fix_works",
+            &["ip", "ping"],
+            the_seeds_network_route_warning_holds_and_its_fix_works,
+        ),
+        real(
+            "uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it",
+            &["linux.uml", "uml_mconsole"],
+            uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it,
+        ),
+        real(
+            "our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways",
+            &["ip", "ping"],
+            our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways,
+        ),
+        real(
+            "our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways",
+            &["ip", "ping"],
+            our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways,
+        ),
+        real(
+            "a_script_runs_in_order_and_failures_show_in_messages_and_exit_status",
+            &["ip"],
+            a_script_runs_in_order_and_failures_show_in_messages_and_exit_status,
+        ),
+    ]);
+}
 
 /// Our guest as a background process whose output goes to a log file.
 struct OurGuest {
@@ -19,12 +76,12 @@ struct OurGuest {
 impl OurGuest {
     fn spawn(ns: &Netns, dir: &TempDir, name: &str, args: &[String], cmds: &[&str]) -> OurGuest {
         let log = dir.join(&format!("{name}.log"));
-        let mut cmd = ns.command(bin("umlnet"));
+        let mut cmd = ns.command(bin!("umlnet"));
         cmd.arg("guest")
             .arg(format!("umid={name}"))
             .arg(format!("uml_dir={}/", dir.path().display()))
             .arg("--helper")
-            .arg(bin("uml_net"))
+            .arg(bin!("uml_net"))
             .args(args);
         for c in cmds {
             cmd.arg("-c").arg(c);
@@ -125,29 +182,13 @@ fn ping_both_ways_with_real_uml(ns: &Netns, dir: &TempDir, ours: &str, theirs: &
     assert_eq!(code, 0, "{out}");
 }
 
-#[test]
 fn our_guest_and_a_real_uml_kernel_ping_each_other_over_mcast() {
-    if !require_real_host(
-        "our_guest_and_a_real_uml_kernel_ping_each_other_over_mcast",
-        &["linux.uml", "ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("g-mcast");
-    let dir = TempDir::new("g-mcast");
+    let (dir, ns) = dir_and_netns("g-mcast");
     ping_both_ways_with_real_uml(&ns, &dir, "eth0=mcast", "eth0=mcast");
 }
 
-#[test]
 fn our_guest_and_a_real_uml_kernel_ping_each_other_on_the_original_uml_switch() {
-    if !require_real_host(
-        "our_guest_and_a_real_uml_kernel_ping_each_other_on_the_original_uml_switch",
-        &["linux.uml", "uml_switch"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("g-usw");
-    let dir = TempDir::new("g-usw");
+    let (dir, ns) = dir_and_netns("g-usw");
     let ctl = dir.join("uml.ctl");
     let _sw = Daemon::spawn(
         "uml_switch",
@@ -163,16 +204,8 @@ fn our_guest_and_a_real_uml_kernel_ping_each_other_on_the_original_uml_switch() 
     ping_both_ways_with_real_uml(&ns, &dir, &eth, &eth);
 }
 
-#[test]
 fn our_guest_and_a_real_uml_kernel_ping_each_other_on_a_vde_switch() {
-    if !require_real_host(
-        "our_guest_and_a_real_uml_kernel_ping_each_other_on_a_vde_switch",
-        &["linux.uml", "vde_switch"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("g-vde");
-    let dir = TempDir::new("g-vde");
+    let (dir, ns) = dir_and_netns("g-vde");
     let sw = dir.join("vde");
     ns.sh(&format!("vde_switch -s {} -d", sw.display()));
     wait_for(
@@ -197,20 +230,12 @@ fn mebibyte() -> Vec<u8> {
         .collect()
 }
 
-#[test]
 fn two_of_our_guests_move_a_mebibyte_over_tcp_through_our_uml_switch() {
-    if !require_real_host(
-        "two_of_our_guests_move_a_mebibyte_over_tcp_through_our_uml_switch",
-        &["ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("g-tcp");
-    let dir = TempDir::new("g-tcp");
+    let (dir, ns) = dir_and_netns("g-tcp");
     let ctl = dir.join("uml.ctl");
     let _sw = Daemon::spawn(
         "our uml_switch",
-        ns.command(bin("uml_switch")).arg("-unix").arg(&ctl),
+        ns.command(bin!("uml_switch")).arg("-unix").arg(&ctl),
         &dir.join("switch.log"),
     );
     wait_for(
@@ -266,14 +291,7 @@ fn after<'a>(out: &'a str, marker: &str) -> &'a str {
     out.rfind(marker).map_or("", |i| &out[i..])
 }
 
-#[test]
 fn our_guest_on_tuntap_through_our_uml_net_reaches_the_host_and_the_net_behind_it() {
-    if !require_real_host(
-        "our_guest_on_tuntap_through_our_uml_net_reaches_the_host_and_the_net_behind_it",
-        &["ip", "ping"],
-    ) {
-        return;
-    }
     let host = Netns::new("g-tap");
     let lan = Netns::new("g-tap-lan");
     let dir = TempDir::new("g-tap");
@@ -338,14 +356,7 @@ fn our_guest_on_tuntap_through_our_uml_net_reaches_the_host_and_the_net_behind_i
 /// by name, but without proxy ARP on the TAP: with `proxy_arp` on (as `uml_net add`
 /// sets it) a modern host answers those ARP requests for the LAN, and the warning no
 /// longer bites (checked at the end).
-#[test]
 fn the_seeds_network_route_warning_holds_and_its_fix_works() {
-    if !require_real_host(
-        "the_seeds_network_route_warning_holds_and_its_fix_works",
-        &["ip", "ping"],
-    ) {
-        return;
-    }
     let host = Netns::new("g-warn");
     let lan = Netns::new("g-warn-lan");
     let dir = TempDir::new("g-warn");
@@ -428,7 +439,7 @@ impl PipedGuest {
         let log = dir.join(&format!("{name}.log"));
         let f = std::fs::File::create(&log).unwrap();
         let mut child = ns
-            .command(bin("umlnet"))
+            .command(bin!("umlnet"))
             .arg("guest")
             .arg(format!("umid={name}"))
             .arg(format!("uml_dir={}/", dir.path().display()))
@@ -494,16 +505,8 @@ fn uml_mconsole(ns: &Netns, socket: &Path, command: &[&str]) -> (i32, String) {
     )
 }
 
-#[test]
 fn uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it() {
-    if !require_real_host(
-        "uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it",
-        &["linux.uml", "uml_mconsole"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("g-mc");
-    let dir = TempDir::new("g-mc");
+    let (dir, ns) = dir_and_netns("g-mc");
     // A real UML kernel on a group of its own, waiting for someone at 10.7.0.1.
     let mut kernel = UmlGuest::boot_in(
         &ns,
@@ -592,16 +595,8 @@ fn uml_mconsole_adds_an_mcast_device_to_our_running_guest_and_removes_it() {
     assert!(!socket.exists(), "the mconsole socket outlived the guest");
 }
 
-#[test]
 fn our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways() {
-    if !require_real_host(
-        "our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways",
-        &["ip", "ping"],
-    ) {
-        return;
-    }
-    let host = Netns::new("g-etap");
-    let dir = TempDir::new("g-etap");
+    let (dir, host) = dir_and_netns("g-etap");
     let mut guest = OurGuest::spawn(
         &host,
         &dir,
@@ -634,16 +629,8 @@ fn our_guest_on_ethertap_through_our_uml_net_pings_the_host_both_ways() {
     assert_eq!(code, 0, "{out}");
 }
 
-#[test]
 fn our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways() {
-    if !require_real_host(
-        "our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways",
-        &["ip", "ping"],
-    ) {
-        return;
-    }
-    let host = Netns::new("g-slip");
-    let dir = TempDir::new("g-slip");
+    let (dir, host) = dir_and_netns("g-slip");
     let mut guest = OurGuest::spawn(
         &host,
         &dir,
@@ -674,16 +661,8 @@ fn our_guest_on_slip_through_our_uml_net_pings_the_host_both_ways() {
     assert_eq!(code, 0, "{out}");
 }
 
-#[test]
 fn a_script_runs_in_order_and_failures_show_in_messages_and_exit_status() {
-    if !require_real_host(
-        "a_script_runs_in_order_and_failures_show_in_messages_and_exit_status",
-        &["ip"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("g-script");
-    let dir = TempDir::new("g-script");
+    let (dir, ns) = dir_and_netns("g-script");
     let script = dir.join("script");
     std::fs::write(
         &script,
@@ -697,7 +676,7 @@ fn a_script_runs_in_order_and_failures_show_in_messages_and_exit_status() {
     .unwrap();
     let run = |args: &[&str]| {
         let out = ns
-            .command(bin("umlnet"))
+            .command(bin!("umlnet"))
             .arg("guest")
             .arg(format!("uml_dir={}/", dir.path().display()))
             .args(args)

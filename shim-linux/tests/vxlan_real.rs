@@ -5,10 +5,63 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use umlnet_linux::switchd::client::{Client, uml_like_addr};
-use umlnet_tests::{Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "a_uml_guest_on_our_switch_pings_a_kernel_vxlan_device",
+            &["linux.uml", "ip", "ping", "tcpdump"],
+            a_uml_guest_on_our_switch_pings_a_kernel_vxlan_device,
+        ),
+        real(
+            "the_kernel_vxlan_device_pings_the_uml_guest_back",
+            &["linux.uml", "ip", "ping", "tcpdump"],
+            the_kernel_vxlan_device_pings_the_uml_guest_back,
+        ),
+        real(
+            "the_kernels_frames_arrive_on_the_uplink_and_none_is_malformed",
+            &["linux.uml", "ip", "ping", "tcpdump"],
+            the_kernels_frames_arrive_on_the_uplink_and_none_is_malformed,
+        ),
+        real(
+            "on_the_wire_from_our_switch_only_the_guests_frames_with_vxlan_headers",
+            &["linux.uml", "ip", "ping", "tcpdump"],
+            on_the_wire_from_our_switch_only_the_guests_frames_with_vxlan_headers,
+        ),
+        real(
+            "uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan",
+            &["linux.uml", "ip", "ping"],
+            uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan,
+        ),
+        real(
+            "malformed_vxlan_datagrams_are_counted_and_dropped",
+            &["ip"],
+            malformed_vxlan_datagrams_are_counted_and_dropped,
+        ),
+        real(
+            "floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_sender",
+            &["ip"],
+            floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_sender,
+        ),
+        real(
+            "bad_vxlan_arguments_are_refused_with_the_reason",
+            &["ip"],
+            bad_vxlan_arguments_are_refused_with_the_reason,
+        ),
+        real(
+            "an_ipv6_uplink_carries_frames_both_ways",
+            &["ip"],
+            an_ipv6_uplink_carries_frames_both_ways,
+        ),
+    ]);
+}
 
 const BOOT: Duration = Duration::from_secs(90);
 
@@ -68,14 +121,33 @@ fn mac_bytes(text: &str) -> [u8; 6] {
     v.try_into().unwrap()
 }
 
-#[test]
-fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
-    if !require_real_host(
-        "a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other",
-        &["linux.uml", "ip", "ping", "tcpdump"],
-    ) {
-        return;
-    }
+/// What one run showed: a real UML guest on our switch (host A, with a VXLAN uplink to
+/// B) and the kernel's own VXLAN device on host B pinging each other, host B capturing
+/// the UDP on its side of the veth. The cases share it: the first case to ask runs it,
+/// and the namespaces and files are gone when it returns.
+struct KernelPeer {
+    /// What the guest said of its ping of B's device (`PING <exit status>`).
+    ping: String,
+    /// The guest's ping output.
+    guest_ping: String,
+    /// The switch's log and the guest's console after the guest's ping.
+    logs_after_ping: (String, String),
+    /// Whether host B's ping of the guest succeeded, its output, the switch's log then.
+    back: (bool, String, String),
+    /// The guest's MAC address.
+    guest_mac: [u8; 6],
+    /// The switch's statistics after both pings.
+    status: String,
+    /// The datagrams host B received from A (10.99.0.1).
+    from_a: Vec<Captured>,
+}
+
+fn kernel_peer() -> &'static KernelPeer {
+    static RUN: OnceLock<KernelPeer> = OnceLock::new();
+    RUN.get_or_init(kernel_peer_once)
+}
+
+fn kernel_peer_once() -> KernelPeer {
     let a = Netns::new("vx-kern-a");
     let b = Netns::new("vx-kern-b");
     a.veth_to(&b, ("va", "10.99.0.1/24"), ("vb", "10.99.0.2/24"));
@@ -105,6 +177,7 @@ fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let sw = OurSwitch::start(
+        &bin!("uml_switch"),
         &a,
         &dir,
         "switch",
@@ -132,47 +205,81 @@ fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
     );
     let ping = g.wait_said("PING", BOOT);
     let guest_mac = mac_bytes(&g.wait_said("MAC", BOOT)[4..]);
-    let out = std::fs::read_to_string(dir.join("g-ping.txt")).unwrap_or_default();
-    assert_eq!(
-        ping,
-        "PING 0",
-        "the UML guest could not ping the kernel's vxlan device:\n{out}\nswitch log:\n{}\nconsole:\n{}",
-        sw.log_text(),
-        g.console()
-    );
-    assert!(out.contains("3 received"), "{out}");
+    let guest_ping = std::fs::read_to_string(dir.join("g-ping.txt")).unwrap_or_default();
+    let logs_after_ping = (sw.log_text(), g.console());
     // And back: host B pings the guest through its vxlan device.
     let back = b.sh_output("ping -c 3 -W 2 192.168.42.1");
-    let text = String::from_utf8_lossy(&back.stdout);
-    assert!(
-        back.status.success() && text.contains("3 received"),
-        "host B could not ping the UML guest:\n{text}\nswitch log:\n{}",
-        sw.log_text()
+    let back = (
+        back.status.success(),
+        String::from_utf8_lossy(&back.stdout).into_owned(),
+        sw.log_text(),
     );
     let status = umlnet_linux::switchd::switch_status(&mgmt).unwrap();
     std::fs::write(dir.join("done"), b"").unwrap();
     g.finish(BOOT);
     tcpdump.signal(libc::SIGINT);
     tcpdump.wait_timeout(Duration::from_secs(5));
-    // The kernel's frames went in as frames of the uplink port, none was malformed.
-    assert!(stat(&status, "vxlan_rx_frames") >= 6, "{status}");
+    KernelPeer {
+        ping,
+        guest_ping,
+        logs_after_ping,
+        back,
+        guest_mac,
+        status,
+        from_a: udp_in_pcap(&cap)
+            .into_iter()
+            .filter(|c| c.src == [10, 99, 0, 1])
+            .collect(),
+    }
+}
+
+/// The UML guest on our switch pings the kernel's vxlan device on host B.
+fn a_uml_guest_on_our_switch_pings_a_kernel_vxlan_device() {
+    let KernelPeer {
+        ping,
+        guest_ping: out,
+        logs_after_ping: (switch_log, console),
+        ..
+    } = kernel_peer();
+    assert_eq!(
+        ping, "PING 0",
+        "the UML guest could not ping the kernel's vxlan device:\n{out}\nswitch log:\n{switch_log}\nconsole:\n{console}",
+    );
+    assert!(out.contains("3 received"), "{out}");
+}
+
+/// Host B pings the guest back through its vxlan device.
+fn the_kernel_vxlan_device_pings_the_uml_guest_back() {
+    let (ok, text, switch_log) = &kernel_peer().back;
+    assert!(
+        *ok && text.contains("3 received"),
+        "host B could not ping the UML guest:\n{text}\nswitch log:\n{switch_log}",
+    );
+}
+
+/// The kernel's frames went in as frames of the uplink port, none was malformed.
+fn the_kernels_frames_arrive_on_the_uplink_and_none_is_malformed() {
+    let status = &kernel_peer().status;
+    assert!(stat(status, "vxlan_rx_frames") >= 6, "{status}");
     for bad in [
         "vxlan_drops_short",
         "vxlan_drops_bad_flags",
         "vxlan_drops_wrong_vni",
         "vxlan_drops_unknown_endpoint",
     ] {
-        assert_eq!(stat(&status, bad), 0, "{status}");
+        assert_eq!(stat(status, bad), 0, "{status}");
     }
-    // On the wire from A: proper VXLAN headers, the guest's frames, and never a frame
-    // of host B's own sent back to it.
-    let from_a: Vec<Captured> = udp_in_pcap(&cap)
-        .into_iter()
-        .filter(|c| c.src == [10, 99, 0, 1])
-        .collect();
+}
+
+/// On the wire from A: proper VXLAN headers, the guest's frames, and never a frame of
+/// host B's own sent back to it.
+fn on_the_wire_from_our_switch_only_the_guests_frames_with_vxlan_headers() {
+    let KernelPeer {
+        guest_mac, from_a, ..
+    } = kernel_peer();
     assert!(from_a.len() >= 7, "only {} datagrams from A", from_a.len());
     let b_mac = [2, 0, 0, 0, 0x42, 2];
-    for c in &from_a {
+    for c in from_a {
         assert_eq!(
             &c.payload[..8],
             &[0x08, 0, 0, 0, 0, 0, 42, 0],
@@ -188,14 +295,7 @@ fn a_uml_guest_on_our_switch_and_a_kernel_vxlan_device_ping_each_other() {
     );
 }
 
-#[test]
 fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
-    if !require_real_host(
-        "uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan",
-        &["linux.uml", "ip", "ping"],
-    ) {
-        return;
-    }
     let na = Netns::new("vx-two-a");
     let nb = Netns::new("vx-two-b");
     na.veth_to(&nb, ("va", "10.98.0.1/24"), ("vb", "10.98.0.2/24"));
@@ -204,6 +304,7 @@ fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
     let mgmt_a = dir.join("a.mgmt");
     // B listens on a port of its own, to show ports are honoured both ways.
     let sw_a = OurSwitch::start(
+        &bin!("uml_switch"),
         &na,
         &dir,
         "switch-a",
@@ -216,6 +317,7 @@ fn uml_guests_on_two_of_our_switches_ping_each_other_over_vxlan() {
         ],
     );
     let sw_b = OurSwitch::start(
+        &bin!("uml_switch"),
         &nb,
         &dir,
         "switch-b",
@@ -295,7 +397,7 @@ fn rig(tag: &str, b_addrs: &[&str], uplinks: &[&str]) -> Rig {
         args.extend(["-vxlan", u]);
     }
     args.extend(["-mgmt", mgmt.to_str().unwrap()]);
-    let sw = OurSwitch::start(&a, &dir, "switch", &ctl, &args);
+    let sw = OurSwitch::start(&bin!("uml_switch"), &a, &dir, "switch", &ctl, &args);
     let c = ctl.clone();
     let client = a.run_inside(move || {
         Client::attach(&c, uml_like_addr(std::process::id(), 1, 77)).expect("attach")
@@ -374,11 +476,7 @@ const BCAST: [u8; 6] = [0xff; 6];
 const REMOTE_MAC: [u8; 6] = [2, 0, 0, 0, 0x97, 2];
 const CLIENT_MAC: [u8; 6] = [2, 0, 0, 0, 0x97, 1];
 
-#[test]
 fn malformed_vxlan_datagrams_are_counted_and_dropped() {
-    if !require_real_host("malformed_vxlan_datagrams_are_counted_and_dropped", &["ip"]) {
-        return;
-    }
     let r = rig(
         "vx-bad",
         &["10.97.0.2/24", "10.97.0.9/24"],
@@ -431,14 +529,7 @@ fn malformed_vxlan_datagrams_are_counted_and_dropped() {
     assert!(received(&stranger).is_empty());
 }
 
-#[test]
 fn floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_sender() {
-    if !require_real_host(
-        "floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_sender",
-        &["ip"],
-    ) {
-        return;
-    }
     // Two uplinks sharing the local address: VNI 42 to two endpoints, VNI 43 to one.
     let r = rig(
         "vx-flood",
@@ -505,17 +596,12 @@ fn floods_reach_every_endpoint_known_unicast_one_and_nothing_returns_to_its_send
     );
 }
 
-#[test]
 fn bad_vxlan_arguments_are_refused_with_the_reason() {
-    if !require_real_host("bad_vxlan_arguments_are_refused_with_the_reason", &["ip"]) {
-        return;
-    }
-    let ns = Netns::new("vx-args");
-    let dir = TempDir::new("vx-args");
+    let (dir, ns) = dir_and_netns("vx-args");
     let ctl = dir.join("uml.ctl");
     let run = |spec: &str| {
         let out = ns
-            .command(bin("uml_switch"))
+            .command(bin!("uml_switch"))
             .arg("-unix")
             .arg(&ctl)
             .args(["-vxlan", spec])
@@ -546,11 +632,7 @@ fn bad_vxlan_arguments_are_refused_with_the_reason() {
     );
 }
 
-#[test]
 fn an_ipv6_uplink_carries_frames_both_ways() {
-    if !require_real_host("an_ipv6_uplink_carries_frames_both_ways", &["ip"]) {
-        return;
-    }
     let a = Netns::new("vx6-a");
     let b = Netns::new("vx6-b");
     a.veth_to(&b, ("va", "10.95.0.1/24"), ("vb", "10.95.0.2/24"));
@@ -560,6 +642,7 @@ fn an_ipv6_uplink_carries_frames_both_ways() {
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("mgmt");
     let sw = OurSwitch::start(
+        &bin!("uml_switch"),
         &a,
         &dir,
         "switch",

@@ -13,7 +13,34 @@ use umlnet_core::daemon::{
     DataAddr, MAX_REQUEST_LEN, REPLY_LEN, REQUEST_LEN, RequestRepr, emit_reply, parse_reply,
 };
 use umlnet_core::mac::MacAddr;
-use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, require_real_host, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, TempDir, UmlBoot, UmlGuest, dir_and_netns, real, run_cases, wait_for,
+};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "kernel_request_decodes_and_only_a_110_byte_reply_is_accepted",
+            &["linux.uml"],
+            kernel_request_decodes_and_only_a_110_byte_reply_is_accepted,
+        ),
+        real(
+            "original_uml_switch_answers_our_requests",
+            &["uml_switch"],
+            original_uml_switch_answers_our_requests,
+        ),
+        real(
+            "vde_switch_answers_our_request_with_a_path",
+            &["vde_switch"],
+            vde_switch_answers_our_request_with_a_path,
+        ),
+        real(
+            "vde_plug_request_decodes_with_its_description",
+            &["vde_plug"],
+            vde_plug_request_decodes_with_its_description,
+        ),
+    ]);
+}
 
 /// What a fake switch saw on one control connection.
 struct Seen {
@@ -39,13 +66,8 @@ fn fake_switch(listener: UnixListener, reply: Vec<u8>) -> std::thread::JoinHandl
     })
 }
 
-#[test]
 fn kernel_request_decodes_and_only_a_110_byte_reply_is_accepted() {
-    if !require_real_host("kernel_request_decodes", &["linux.uml"]) {
-        return;
-    }
-    let dir = TempDir::new("daemon-codec-kernel");
-    let ns = Netns::new("dck");
+    let (dir, ns) = dir_and_netns("dck");
     let good = dir.join("good.ctl");
     let bad = dir.join("bad.ctl");
     let switch_addr = DataAddr::uml_abstract(std::process::id(), 4242);
@@ -141,13 +163,8 @@ fn answer(c: &mut UnixStream) -> Result<Vec<u8>, ()> {
     }
 }
 
-#[test]
 fn original_uml_switch_answers_our_requests() {
-    if !require_real_host("original_uml_switch_answers_our_requests", &["uml_switch"]) {
-        return;
-    }
-    let dir = TempDir::new("daemon-codec-sw");
-    let ns = Netns::new("dcs");
+    let (dir, ns) = dir_and_netns("dcs");
     let ctl = dir.join("sw.ctl");
     let sw = original_switch(&ns, &dir, &ctl);
     let mac = MacAddr([0xfe, 0xfd, 10, 0, 0, 1]);
@@ -210,16 +227,8 @@ fn original_uml_switch_answers_our_requests() {
     }
 }
 
-#[test]
 fn vde_switch_answers_our_request_with_a_path() {
-    if !require_real_host(
-        "vde_switch_answers_our_request_with_a_path",
-        &["vde_switch"],
-    ) {
-        return;
-    }
-    let dir = TempDir::new("daemon-codec-vde");
-    let ns = Netns::new("dcv");
+    let (dir, ns) = dir_and_netns("dcv");
     let swdir = dir.join("vde.ctl");
     // vde_switch reads commands from stdin; keep it open.
     let mut child: Child = ns
@@ -269,16 +278,8 @@ fn vde_switch_answers_our_request_with_a_path() {
     let _ = child.wait();
 }
 
-#[test]
 fn vde_plug_request_decodes_with_its_description() {
-    if !require_real_host(
-        "vde_plug_request_decodes_with_its_description",
-        &["vde_plug"],
-    ) {
-        return;
-    }
-    let dir = TempDir::new("daemon-codec-plug");
-    let ns = Netns::new("dcp");
+    let (dir, ns) = dir_and_netns("dcp");
     let listener = UnixListener::bind(dir.join("ctl")).unwrap();
     let mut plug: Child = ns
         .command("vde_plug")

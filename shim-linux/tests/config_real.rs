@@ -4,14 +4,56 @@
 //! line; a failure half way leaves the host as before; a real UML on a TAP made by
 //! `umlnet up` pings the host.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use umlnet_tests::{Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host};
+use umlnet_testkit::{
+    Netns, TempDir, UmlBoot, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "plan_prints_the_commands_and_changes_nothing",
+            &["ip"],
+            plan_prints_the_commands_and_changes_nothing,
+        ),
+        real(
+            "up_makes_what_the_file_declares",
+            &["ip"],
+            up_makes_what_the_file_declares,
+        ),
+        real(
+            "a_second_up_changes_nothing_and_says_so",
+            &["ip"],
+            a_second_up_changes_nothing_and_says_so,
+        ),
+        real(
+            "down_leaves_nothing_and_a_second_down_has_nothing_to_undo",
+            &["ip"],
+            down_leaves_nothing_and_a_second_down_has_nothing_to_undo,
+        ),
+        real(
+            "a_config_error_names_its_line_and_key_and_changes_nothing",
+            &["ip"],
+            a_config_error_names_its_line_and_key_and_changes_nothing,
+        ),
+        real(
+            "a_failure_half_way_leaves_the_host_as_before",
+            &["ip"],
+            a_failure_half_way_leaves_the_host_as_before,
+        ),
+        real(
+            "a_real_uml_on_a_tap_made_by_umlnet_up_pings_the_host",
+            &["ip", "linux.uml", "ping"],
+            a_real_uml_on_a_tap_made_by_umlnet_up_pings_the_host,
+        ),
+    ]);
+}
 
 fn umlnet(ns: &Netns, args: &[&str], file: &Path) -> Output {
-    ns.command(bin("umlnet"))
+    ns.command(bin!("umlnet"))
         .args(args)
         .arg("-c")
         .arg(file)
@@ -44,13 +86,18 @@ fn lan(ns: &Netns) {
     );
 }
 
-#[test]
-fn up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing() {
-    if !require_real_host("config up/down", &["ip"]) {
-        return;
-    }
-    let ns = Netns::new("cfg-up");
-    let dir = TempDir::new("cfg-up");
+/// A namespace with a LAN, a file declaring two taps (one with guests) and a switch, and
+/// a snapshot of the host before anything ran.
+struct Declared {
+    ns: Netns,
+    dir: TempDir,
+    file: PathBuf,
+    before: String,
+}
+
+fn declared(tag: &str) -> Declared {
+    let ns = Netns::new(tag);
+    let dir = TempDir::new(tag);
     lan(&ns);
     let file = dir.join("umlnet.toml");
     std::fs::write(
@@ -77,8 +124,58 @@ fn up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing() {
     )
     .unwrap();
     let before = snapshot(&ns);
+    Declared {
+        ns,
+        dir,
+        file,
+        before,
+    }
+}
 
-    // plan: the commands, nothing changed.
+/// Waits until the switch `up` started blocks SIGTERM for its signal descriptor, so that
+/// `down`'s SIGTERM reaches its clean exit. Right after `up` returns the switch already
+/// answers on its socket but may not take SIGTERM yet; one arriving then kills it with
+/// its socket file left behind.
+fn wait_switch_takes_sigterm(dir: &TempDir) {
+    const SIGTERM_BIT: u64 = 1 << (15 - 1);
+    let takes_sigterm = |pid_file: &Path| {
+        let pid = std::fs::read_to_string(pid_file).unwrap_or_default();
+        std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).is_ok_and(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("SigBlk:"))
+                .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+                .is_some_and(|mask| mask & SIGTERM_BIT != 0)
+        })
+    };
+    wait_for(
+        "the switch to take SIGTERM",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_dir(dir.join("state"))
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "pid"))
+                .any(|p| takes_sigterm(&p))
+        },
+    );
+}
+
+/// `umlnet up` with the declared file, which must succeed.
+fn up(d: &Declared) {
+    let o = umlnet(&d.ns, &["up"], &d.file);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// plan: the commands, nothing changed.
+fn plan_prints_the_commands_and_changes_nothing() {
+    let Declared {
+        ns,
+        dir,
+        file,
+        before,
+    } = declared("cfg-plan");
     let o = umlnet(&ns, &["plan"], &file);
     assert!(o.status.success(), "{}", text(&o));
     let plan = String::from_utf8_lossy(&o.stdout).to_string();
@@ -98,7 +195,11 @@ fn up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing() {
         "{plan}"
     );
     assert_eq!(snapshot(&ns), before);
+}
 
+/// up makes the taps, addresses, routes, proxy entries and the switch the file declares.
+fn up_makes_what_the_file_declares() {
+    let Declared { ns, dir, file, .. } = declared("cfg-up");
     let o = umlnet(&ns, &["up"], &file);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
@@ -143,8 +244,13 @@ fn up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing() {
         std::os::unix::net::UnixStream::connect(dir.join("sw.ctl")).is_ok(),
         "the switch does not answer on its socket"
     );
+}
 
-    // A second up changes nothing and says so.
+/// A second up changes nothing and says so.
+fn a_second_up_changes_nothing_and_says_so() {
+    let d = declared("cfg-up2");
+    up(&d);
+    let Declared { ns, file, .. } = d;
     let after_up = snapshot(&ns);
     let o = umlnet(&ns, &["up"], &file);
     assert!(o.status.success(), "{}", text(&o));
@@ -155,8 +261,20 @@ fn up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing() {
         "{out}"
     );
     assert_eq!(snapshot(&ns), after_up);
+}
 
-    // down removes exactly what up made (forwarding stays on: it has no inverse).
+/// down removes exactly what up made (forwarding stays on: it has no inverse), and a
+/// second down has nothing to undo.
+fn down_leaves_nothing_and_a_second_down_has_nothing_to_undo() {
+    let d = declared("cfg-down");
+    up(&d);
+    wait_switch_takes_sigterm(&d.dir);
+    let Declared {
+        ns,
+        dir,
+        file,
+        before,
+    } = d;
     let o = umlnet(&ns, &["down"], &file);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
@@ -175,13 +293,8 @@ fn up_makes_what_the_file_declares_twice_is_a_no_op_and_down_leaves_nothing() {
     );
 }
 
-#[test]
 fn a_config_error_names_its_line_and_key_and_changes_nothing() {
-    if !require_real_host("config error line", &["ip"]) {
-        return;
-    }
-    let ns = Netns::new("cfg-err");
-    let dir = TempDir::new("cfg-err");
+    let (dir, ns) = dir_and_netns("cfg-err");
     let file = dir.join("bad.toml");
     std::fs::write(
         &file,
@@ -201,13 +314,8 @@ fn a_config_error_names_its_line_and_key_and_changes_nothing() {
     assert_eq!(snapshot(&ns), before);
 }
 
-#[test]
 fn a_failure_half_way_leaves_the_host_as_before() {
-    if !require_real_host("config rollback", &["ip"]) {
-        return;
-    }
-    let ns = Netns::new("cfg-fail");
-    let dir = TempDir::new("cfg-fail");
+    let (dir, ns) = dir_and_netns("cfg-fail");
     lan(&ns);
     // tap1 is taken by a veth: the second TAP cannot be made.
     ns.sh("ip link add tap1 type veth peer name tap1p");
@@ -260,13 +368,8 @@ fn a_failure_half_way_leaves_the_host_as_before() {
     assert_eq!(snapshot(&ns), before);
 }
 
-#[test]
 fn a_real_uml_on_a_tap_made_by_umlnet_up_pings_the_host() {
-    if !require_real_host("config real uml", &["ip", "linux.uml", "ping"]) {
-        return;
-    }
-    let ns = Netns::new("cfg-uml");
-    let dir = TempDir::new("cfg-uml");
+    let (dir, ns) = dir_and_netns("cfg-uml");
     let file = dir.join("umlnet.toml");
     std::fs::write(
         &file,

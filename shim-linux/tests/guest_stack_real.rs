@@ -13,7 +13,37 @@ use umlnet_guest::smoltcp::time::Instant;
 use umlnet_guest::{Guest, Run};
 use umlnet_linux::sys::process::enter_netns;
 use umlnet_linux::transport::daemon::DaemonLink;
-use umlnet_tests::{Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, require_real_host, wait_for};
+use umlnet_testkit::{
+    Daemon, Netns, TempDir, UmlBoot, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
+};
+
+fn main() {
+    run_cases(vec![
+        real(
+            "the_kernel_pings_our_guest_and_learns_its_derived_mac",
+            NEEDS,
+            the_kernel_pings_our_guest_and_learns_its_derived_mac,
+        ),
+        real(
+            "route_n_of_the_kernel_and_of_our_guest_agree",
+            NEEDS,
+            route_n_of_the_kernel_and_of_our_guest_agree,
+        ),
+        real(
+            "our_guest_pings_the_kernel_in_iputils_format",
+            NEEDS,
+            our_guest_pings_the_kernel_in_iputils_format,
+        ),
+        real(
+            "our_guest_fetches_a_page_from_the_kernels_http_server",
+            NEEDS,
+            our_guest_fetches_a_page_from_the_kernels_http_server,
+        ),
+    ]);
+}
+
+/// What every case needs.
+const NEEDS: &[&str] = &["linux.uml", "ip", "python3"];
 
 const BOOT: Duration = Duration::from_secs(90);
 
@@ -59,19 +89,33 @@ fn lines_with(said: &[String], tag: &str) -> String {
         .collect()
 }
 
-#[test]
-fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
-    if !require_real_host(
-        "guest_stack_talks_to_a_real_uml_kernel_through_our_switch",
-        &["linux.uml", "ip", "python3"],
-    ) {
-        return;
-    }
-    let ns = Netns::new("gstack-real");
-    let dir = TempDir::new("gstack-real");
+/// Our switch in a namespace of its own, a real UML kernel on it (serving a page over
+/// HTTP), and our guest attached to the same switch, having answered the kernel's ARP
+/// and pings until it said READY. The test thread is inside the namespace.
+struct Lab {
+    uml: UmlGuest,
+    g: Guest<DaemonLink>,
+    /// The clock our guest runs on ([`since`]).
+    start: StdInstant,
+    /// When the whole exchange must be over.
+    deadline: StdInstant,
+    /// The page the UML serves.
+    page: Vec<u8>,
+    _switch: Daemon,
+    _ns: Netns,
+    dir: TempDir,
+}
+
+/// Our guest's clock: the time since `start`.
+fn since(start: StdInstant) -> Instant {
+    Instant::from_micros(start.elapsed().as_micros() as i64)
+}
+
+fn lab(tag: &str) -> Lab {
+    let (dir, ns) = dir_and_netns(tag);
     let ctl = dir.join("uml.ctl");
     let log = dir.join("switch.log");
-    let mut cmd = ns.command(bin("uml_switch"));
+    let mut cmd = ns.command(bin!("uml_switch"));
     cmd.arg("-unix").arg(&ctl);
     let _switch = Daemon::spawn("switch", &mut cmd, &log);
     wait_for("the switch banner", Duration::from_secs(10), || {
@@ -103,7 +147,7 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
          say READY\n\
          i=0; while [ ! -f {d}/done ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done\n"
     );
-    let mut uml = UmlGuest::boot(UmlBoot {
+    let uml = UmlGuest::boot(UmlBoot {
         netns: &ns,
         dir: dir.path(),
         name: "uml",
@@ -121,7 +165,7 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
     };
     let link = DaemonLink::open(0, spec).expect("attach to our uml_switch");
     let start = StdInstant::now();
-    let now = || Instant::from_micros(start.elapsed().as_micros() as i64);
+    let now = || since(start);
     let mut g: Guest<DaemonLink> = Guest::new(0x6a7, now());
     g.add_device(&parsed.spec, link).unwrap();
     let Run::Done(out) = g.run("ifconfig eth0 192.168.0.254 up", now()) else {
@@ -141,6 +185,31 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
         g.poll(now());
         std::thread::sleep(Duration::from_millis(1));
     }
+    Lab {
+        uml,
+        g,
+        start,
+        deadline,
+        page,
+        _switch,
+        _ns: ns,
+        dir,
+    }
+}
+
+impl Lab {
+    /// Lets the UML's script finish (it waits for a `done` file) and power off.
+    fn finish(mut self) {
+        std::fs::write(self.dir.join("done"), b"").unwrap();
+        self.uml.finish(BOOT);
+    }
+}
+
+/// The real kernel pings our guest (fragmented both ways with a 3000-byte payload) and
+/// learnt our derived fe:fd:<ip> address.
+fn the_kernel_pings_our_guest_and_learns_its_derived_mac() {
+    let lab = lab("gs-ping");
+    let Lab { uml, dir, .. } = &lab;
     let said = uml.said();
     let uml_ping = std::fs::read_to_string(dir.join("uml-ping.txt")).unwrap_or_default();
     assert!(said.contains(&"PING 0".to_string()), "{uml_ping}");
@@ -163,7 +232,14 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
             && l.ends_with(" eth0")),
         "{arp}"
     );
-    // `route -n` of the real kernel and ours, for the same commands, byte for byte.
+
+    lab.finish();
+}
+
+/// `route -n` of the real kernel and ours, for the same commands, byte for byte.
+fn route_n_of_the_kernel_and_of_our_guest_agree() {
+    let lab = lab("gs-route");
+    let said = lab.uml.said();
     assert_eq!(
         lines_with(&said, "R1|"),
         our_route_n(&["ifconfig eth0 192.168.0.253 up"])
@@ -178,7 +254,17 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
         ])
     );
 
-    // Our ping of the real kernel, in iputils format.
+    lab.finish();
+}
+
+/// Our ping of the real kernel, in iputils format.
+fn our_guest_pings_the_kernel_in_iputils_format() {
+    let mut lab = lab("gs-oping");
+    let Lab {
+        g, start, deadline, ..
+    } = &mut lab;
+    let (start, deadline) = (*start, *deadline);
+    let now = || since(start);
     let Run::Started(job) = g.run("ping -c 3 -i 0.2 192.168.0.253", now()) else {
         panic!("ping did not start")
     };
@@ -204,7 +290,22 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
         out.text
     );
 
-    // Fetch the page over TCP from the UML's HTTP server (it may still be starting).
+    lab.finish();
+}
+
+/// Our guest fetches a 200 kB page over TCP from the UML's HTTP server, intact.
+fn our_guest_fetches_a_page_from_the_kernels_http_server() {
+    let mut lab = lab("gs-http");
+    let Lab {
+        g,
+        start,
+        deadline,
+        page,
+        ..
+    } = &mut lab;
+    let (start, deadline) = (*start, *deadline);
+    let now = || since(start);
+    // The UML's HTTP server may still be starting.
     let body = loop {
         assert!(
             StdInstant::now() < deadline,
@@ -246,12 +347,11 @@ fn guest_stack_talks_to_a_real_uml_kernel_through_our_switch() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(
-        body == page,
+        body == *page,
         "page differs: {} bytes of {}",
         body.len(),
         page.len()
     );
 
-    std::fs::write(dir.join("done"), b"").unwrap();
-    uml.finish(BOOT);
+    lab.finish();
 }
