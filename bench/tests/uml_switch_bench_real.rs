@@ -6,24 +6,37 @@
 use std::path::PathBuf;
 
 use umlnet_bench::switch::{Clients, Running, SCENARIOS, Target, run_row, run_rtt};
-use umlnet_tests::{Netns, TempDir, bin, require_real_host};
+use umlnet_testkit::{Netns, TempDir, real, run_cases};
+
+fn main() {
+    run_cases(vec![real(
+        "the_generator_measures_every_switch_with_both_kinds_of_clients",
+        &["taskset", "uml_switch", "vde_switch"],
+        the_generator_measures_every_switch_with_both_kinds_of_clients,
+    )]);
+}
+
+/// Our `uml_switch`, where cargo puts the workspace's binaries beside `umlnet-bench`
+/// (`cargo test --workspace` builds them; `cargo build -p umlnet-linux` does too).
+fn our_switch() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_BIN_EXE_umlnet-bench")).with_file_name("uml_switch");
+    assert!(
+        p.is_file(),
+        "{} is missing: build it with `cargo build -p umlnet-linux`",
+        p.display()
+    );
+    p
+}
 
 fn targets() -> Vec<Target> {
     vec![
-        Target::Ours(bin("uml_switch")),
+        Target::Ours(our_switch()),
         Target::Original(PathBuf::from("/usr/bin/uml_switch")),
         Target::Vde(PathBuf::from("/usr/bin/vde_switch")),
     ]
 }
 
-#[test]
 fn the_generator_measures_every_switch_with_both_kinds_of_clients() {
-    if !require_real_host(
-        "the_generator_measures_every_switch_with_both_kinds_of_clients",
-        &["taskset", "uml_switch", "vde_switch"],
-    ) {
-        return;
-    }
     let ns = Netns::new("sw-bench");
     let dir = TempDir::new("sw-bench");
     let path = dir.path().to_path_buf();
