@@ -95,7 +95,7 @@ pub fn run(input: &File, output: &File, tun: &Tap) -> io::Result<Stats> {
 
 /// `umlnet slip-bridge`: the program for the UML kernel's `slirp` transport, which
 /// speaks SLIP on the program's stdin/stdout. It makes a TUN device, sets the host up
-/// as the seed's by-hand SLIP setup says (the host end `--local` with the guest
+/// as the UML networking page's by-hand SLIP setup says (the host end `--local` with the guest
 /// `--peer` as its point-to-point peer, the guest's ARP entry published on the LAN
 /// devices whose routes hold it, forwarding), bridges until the guest goes, then
 /// withdraws what it set up (the TUN device goes with its descriptor).

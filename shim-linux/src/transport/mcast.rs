@@ -1,5 +1,5 @@
 //! `eth<n>=mcast,<mac>,<group>,<port>,<ttl>`: Ethernet frames as UDP datagrams to a
-//! multicast group (spec §4).
+//! multicast group (docs/protocols.md §4).
 //!
 //! The socket is set up in the kernel's order with its defaults (239.192.168.1:1102,
 //! TTL 1), one frame per datagram, no header. With `IP_MULTICAST_LOOP` on, every frame
