@@ -43,9 +43,9 @@ pub(super) struct Buffers {
     /// longer one is seen as such).
     tapbuf: Vec<u8>,
     /// Datagrams of one `recvmmsg` on a VXLAN socket.
-    vxbuf: Vec<u8>,
-    /// The frames of `vxbuf` for an uplink.
-    vxframes: Vec<(usize, std::ops::Range<usize>)>,
+    vxbatch: vxlan::RecvBatch,
+    /// The frames of `vxbatch` for an uplink.
+    vxframes: Vec<vxlan::UplinkFrame>,
 }
 
 impl Buffers {
@@ -56,7 +56,7 @@ impl Buffers {
             scratch: SendBatch::new(),
             out: Vec::with_capacity(RECV_BATCH * 4),
             tapbuf: vec![0u8; DEFAULT_MAX_FRAME_LEN + 1],
-            vxbuf: vec![0u8; vxlan::RECV_BUF],
+            vxbatch: vxlan::Uplinks::recv_buffers(),
             vxframes: Vec::with_capacity(vxlan::RECV_BATCH),
         }
     }
@@ -160,13 +160,13 @@ impl SwitchDaemon {
             let now = self.now();
             let n = self
                 .uplinks
-                .recv_batch(socket, &mut bufs.vxbuf, now, &mut bufs.vxframes)
+                .recv_batch(socket, &mut bufs.vxbatch, now, &mut bufs.vxframes)
                 .unwrap_or_else(|e| {
                     tracing::warn!("receiving on a VXLAN socket: {e}");
                     0
                 });
             self.forward_uplink_frames(
-                &bufs.vxbuf,
+                &bufs.vxbatch,
                 &bufs.vxframes,
                 &mut bufs.out,
                 &mut bufs.scratch,
@@ -256,11 +256,11 @@ impl SwitchDaemon {
         );
     }
 
-    /// Forwards frames taken from uplinks: `(uplink index, range in buf)`.
+    /// Forwards the frames of one batch taken from the uplinks.
     pub(super) fn forward_uplink_frames(
         &mut self,
-        buf: &[u8],
-        frames: &[(usize, std::ops::Range<usize>)],
+        batch: &vxlan::RecvBatch,
+        frames: &[vxlan::UplinkFrame],
         out: &mut Vec<(u16, u16)>,
         scratch: &mut SendBatch,
     ) {
@@ -269,19 +269,18 @@ impl SwitchDaemon {
         }
         let now = self.now();
         out.clear();
-        for (i, (u, r)) in frames.iter().enumerate() {
-            let Some(&ingress) = self.uplink_ports.get(*u) else {
+        for (i, uf) in frames.iter().enumerate() {
+            let Some(&ingress) = self.uplink_ports.get(uf.uplink) else {
                 continue;
             };
-            let f = buf.get(r.clone()).unwrap_or(&[]);
+            let f = uf.bytes(batch);
             self.decide(ingress, f, f.len(), now, i as u16, out);
         }
         self.deliver(
             |i| {
                 frames
                     .get(usize::from(i))
-                    .and_then(|(_, r)| buf.get(r.clone()))
-                    .unwrap_or(&[])
+                    .map_or(&[][..], |uf| uf.bytes(batch))
             },
             out,
             scratch,

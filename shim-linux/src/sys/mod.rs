@@ -8,8 +8,8 @@
 //! the raw bytes the kernel uses, so the callers can treat them as opaque.
 //!
 //! Submodules:
-//! - [`socket`]: unix datagram sockets with raw 110-byte `sockaddr_un` addresses,
-//!   `recvmmsg`/`sendmmsg` batches.
+//! - [`socket`]: unix datagram sockets with raw 110-byte `sockaddr_un` addresses.
+//! - [`mmsg`]: `recvmmsg`/`sendmmsg` batches for unix and UDP sockets alike.
 //! - [`epoll`]: a level-triggered readiness poller.
 //! - [`tun`]: `/dev/net/tun` TAP devices (`TUNSETIFF`).
 //! - [`signal`]: termination signals delivered as a readable descriptor (`signalfd`).
@@ -19,6 +19,7 @@ pub mod detach;
 pub mod epoll;
 pub mod fdpass;
 pub mod mcast;
+pub mod mmsg;
 pub mod netlink;
 pub mod privilege;
 pub mod process;

@@ -46,7 +46,7 @@ pub use classify::{RxDrop, classify};
 pub use spec::{SpecError, UplinkSpec};
 pub use stats::VxlanStats;
 pub use uplink::{Destinations, Uplink};
-pub use uplinks::{SEND_BATCH, Uplinks};
+pub use uplinks::{RecvBatch, SEND_BATCH, UplinkFrame, Uplinks};
 
 use umlnet_core::vxlan::HEADER_LEN;
 
@@ -62,9 +62,6 @@ pub const RECV_BATCH: usize = 32;
 /// frame the switch passes. A longer datagram is cut by the kernel, then counted as
 /// oversize and dropped.
 pub const SLOT: usize = 2048;
-
-/// The receive buffer [`Uplinks::recv_batch`] wants: [`RECV_BATCH`] slots.
-pub const RECV_BUF: usize = RECV_BATCH * SLOT;
 
 /// A slot holds the VXLAN header and the largest frame the switch passes (a
 /// compile-time guard against a future smaller slot).

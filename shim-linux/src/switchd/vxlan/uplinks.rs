@@ -3,7 +3,8 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::{AsRawFd, RawFd};
+use std::ops::Range;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use umlnet_core::mac::MacAddr;
 use umlnet_core::switch::Instant;
@@ -11,6 +12,44 @@ use umlnet_core::vxlan::{self, HEADER_LEN};
 
 use super::uplink::canonical_ip;
 use super::{Destinations, RECV_BATCH, SLOT, Uplink, UplinkSpec, VxlanStats, classify};
+use crate::sys::mmsg::{self, INET_ADDR_LEN, SendBatch, inet_addr_bytes, inet_addr_from_bytes};
+
+/// Datagrams of one `recvmmsg` on an uplink socket, with their senders' addresses.
+pub type RecvBatch = mmsg::RecvBatch<INET_ADDR_LEN>;
+
+/// A frame taken from a datagram of a [`RecvBatch`] for an uplink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UplinkFrame {
+    /// The uplink it came in on (its index in [`Uplinks`]).
+    pub uplink: usize,
+    /// The datagram of the batch it is in.
+    pub datagram: usize,
+    /// Where it is in that datagram (after the VXLAN header).
+    pub range: Range<usize>,
+}
+
+impl UplinkFrame {
+    /// The frame's bytes in `batch` (empty if the batch has changed since).
+    pub fn bytes<'b>(&self, batch: &'b RecvBatch) -> &'b [u8] {
+        batch
+            .get(self.datagram)
+            .and_then(|d| d.data.get(self.range.clone()))
+            .unwrap_or(&[])
+    }
+}
+
+/// An encapsulated datagram waiting for [`Uplinks::flush`].
+#[derive(Debug)]
+struct Pending {
+    /// The index of the socket it leaves by.
+    socket: usize,
+    /// Where it goes.
+    to: SocketAddr,
+    /// `to` as the kernel takes it.
+    name: [u8; INET_ADDR_LEN],
+    /// The datagram's bytes in [`Uplinks::out`].
+    range: Range<usize>,
+}
 
 /// One UDP socket and the uplinks that share its local address.
 #[derive(Debug)]
@@ -28,8 +67,12 @@ pub struct Uplinks {
     stats: VxlanStats,
     /// Encapsulated datagrams waiting for [`Uplinks::flush`], back to back.
     out: Vec<u8>,
-    /// What waits: (socket index, destination, range in `out`).
-    pending: Vec<(usize, SocketAddr, std::ops::Range<usize>)>,
+    /// What waits.
+    pending: Vec<Pending>,
+    /// The indices in `pending` of one socket's datagrams, while they are sent.
+    mine: Vec<usize>,
+    /// Scratch space for `sendmmsg`.
+    scratch: SendBatch,
 }
 
 /// Datagrams sent per `sendmmsg` ([`Uplinks::flush`]).
@@ -135,84 +178,67 @@ impl Uplinks {
         }
     }
 
+    /// Buffers for [`Uplinks::recv_batch`]: [`RECV_BATCH`] datagrams of [`SLOT`] bytes.
+    pub fn recv_buffers() -> RecvBatch {
+        RecvBatch::new(RECV_BATCH, SLOT)
+    }
+
     /// Reads up to [`RECV_BATCH`] datagrams from socket `socket` with one `recvmmsg`
-    /// into the [`SLOT`]-sized slots of `buf`, and puts the frames for an uplink into
-    /// `frames` as (uplink index, range in `buf`). Malformed and foreign datagrams are
-    /// counted and skipped. Returns how many datagrams were read (0: none waiting).
+    /// into `batch` (made by [`Uplinks::recv_buffers`]), and puts the frames for an
+    /// uplink into `frames`. Malformed and foreign datagrams are counted and skipped.
+    /// Returns how many datagrams were read (0: none waiting).
     pub fn recv_batch(
         &mut self,
         socket: usize,
-        buf: &mut [u8],
+        batch: &mut RecvBatch,
         now: Instant,
-        frames: &mut Vec<(usize, std::ops::Range<usize>)>,
+        frames: &mut Vec<UplinkFrame>,
     ) -> io::Result<usize> {
-        use nix::errno::Errno;
-        use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
         frames.clear();
         let Some(local) = self.locals.get(socket) else {
             return Ok(0);
         };
-        let slots = (buf.len() / SLOT).min(RECV_BATCH);
-        let mut got: Vec<(usize, Option<SocketAddr>, bool)> = Vec::with_capacity(slots);
-        {
-            let mut iovs: Vec<[io::IoSliceMut<'_>; 1]> = buf
-                .chunks_mut(SLOT)
-                .take(slots)
-                .map(|c| [io::IoSliceMut::new(c)])
-                .collect();
-            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(iovs.len(), None);
-            match recvmmsg(
-                local.sock.as_raw_fd(),
-                &mut headers,
-                iovs.iter_mut(),
-                MsgFlags::MSG_DONTWAIT,
-                None,
-            ) {
-                Ok(results) => {
-                    for r in results {
-                        let src = r.address.and_then(|a| {
-                            if let Some(v4) = a.as_sockaddr_in() {
-                                Some(SocketAddr::V4((*v4).into()))
-                            } else {
-                                a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
-                            }
-                        });
-                        got.push((r.bytes, src, r.flags.contains(MsgFlags::MSG_TRUNC)));
-                    }
-                }
-                Err(Errno::EAGAIN) | Err(Errno::EINTR) => return Ok(0),
-                // An ICMP error queued for an earlier send; it is not a datagram.
-                Err(Errno::ECONNREFUSED) => return Ok(0),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        for (k, &(n, src, cut)) in got.iter().enumerate() {
-            let base = k * SLOT;
-            self.stats.rx_datagrams += u64::from(cut);
-            if cut {
+        let got = match mmsg::recv(local.sock.as_fd(), batch, RECV_BATCH) {
+            Ok(n) => n,
+            Err(e) => match e.raw_os_error() {
+                // ECONNREFUSED: an ICMP error queued for an earlier send; it is not a
+                // datagram.
+                Some(libc::EAGAIN | libc::EINTR | libc::ECONNREFUSED) => return Ok(0),
+                _ => return Err(e),
+            },
+        };
+        for k in 0..got {
+            let Some(d) = batch.get(k) else {
+                break;
+            };
+            self.stats.rx_datagrams += u64::from(d.truncated);
+            if d.truncated {
                 self.stats.drops_oversize += 1;
                 continue;
             }
-            let Some(src) = src else {
+            let Some(src) = inet_addr_from_bytes(d.addr, d.addr_len) else {
                 continue;
             };
-            let datagram = &buf[base..base + n.min(SLOT)];
             match classify(
                 &mut self.uplinks,
                 &local.serving,
                 src,
-                datagram,
+                d.data,
                 now,
                 &mut self.stats,
             ) {
-                Ok((u, frame)) => {
-                    let start = base + (frame.as_ptr() as usize - datagram.as_ptr() as usize);
-                    frames.push((u, start..start + frame.len()));
+                Ok((uplink, frame)) => {
+                    let start = frame.as_ptr() as usize - d.data.as_ptr() as usize;
+                    frames.push(UplinkFrame {
+                        uplink,
+                        datagram: k,
+                        range: start..start + frame.len(),
+                    });
                 }
                 Err(why) => tracing::debug!("VXLAN datagram from {src} dropped: {why:?}"),
             }
         }
-        Ok(got.len())
+        Ok(got)
     }
 
     /// Queues `frame` for uplink `i`: to the endpoint its destination was learned
@@ -250,13 +276,23 @@ impl Uplinks {
         match up.destinations(MacAddr(dst), now) {
             Destinations::One(to) => {
                 self.stats.tx_unicast += 1;
-                self.pending.push((local, to, range));
+                self.pending.push(Pending {
+                    socket: local,
+                    to,
+                    name: inet_addr_bytes(to),
+                    range,
+                });
                 1
             }
             Destinations::All(all) => {
                 self.stats.tx_replicated += 1;
                 for &to in all {
-                    self.pending.push((local, to, range.clone()));
+                    self.pending.push(Pending {
+                        socket: local,
+                        to,
+                        name: inet_addr_bytes(to),
+                        range: range.clone(),
+                    });
                 }
                 all.len()
             }
@@ -266,43 +302,40 @@ impl Uplinks {
     /// Sends what [`Uplinks::send`] queued, with one `sendmmsg` per socket and batch.
     /// Never blocks; what the kernel refuses is counted as `tx_errors`.
     pub fn flush(&mut self) {
-        use nix::sys::socket::{ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, sendmmsg};
         if self.pending.is_empty() {
             return;
         }
         for (li, local) in self.locals.iter().enumerate() {
-            let mine: Vec<&(usize, SocketAddr, std::ops::Range<usize>)> =
-                self.pending.iter().filter(|p| p.0 == li).collect();
+            self.mine.clear();
+            self.mine.extend(
+                self.pending
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.socket == li)
+                    .map(|(i, _)| i),
+            );
             let mut k = 0;
-            while k < mine.len() {
-                let batch = &mine[k..];
-                let iovs: Vec<[io::IoSlice<'_>; 1]> = batch
-                    .iter()
-                    .map(|p| [io::IoSlice::new(&self.out[p.2.clone()])])
-                    .collect();
-                let addrs: Vec<Option<SockaddrStorage>> = batch
-                    .iter()
-                    .map(|p| Some(SockaddrStorage::from(p.1)))
-                    .collect();
-                let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(iovs.len(), None);
-                let cmsgs: [ControlMessage<'_>; 0] = [];
-                match sendmmsg(
-                    local.sock.as_raw_fd(),
-                    &mut headers,
-                    iovs.iter(),
-                    &addrs,
-                    cmsgs,
-                    MsgFlags::MSG_DONTWAIT,
+            while k < self.mine.len() {
+                let batch = &self.mine[k..];
+                let (pending, out) = (&self.pending, &self.out);
+                match mmsg::send(
+                    local.sock.as_fd(),
+                    &mut self.scratch,
+                    batch.len(),
+                    |i| {
+                        let p = &pending[batch[i]];
+                        (&out[p.range.clone()], Some(&p.name))
+                    },
+                    libc::MSG_DONTWAIT,
                 ) {
-                    Ok(results) => {
-                        let n = results.count().max(1);
+                    Ok(n) => {
                         self.stats.tx_datagrams += n as u64;
                         k += n;
                     }
                     Err(e) => {
                         // The first one failed: count it, go on with the next.
                         self.stats.tx_errors += 1;
-                        tracing::debug!("VXLAN send to {}: {e}", batch[0].1);
+                        tracing::debug!("VXLAN send to {}: {e}", pending[batch[0]].to);
                         k += 1;
                     }
                 }
