@@ -19,6 +19,7 @@ pub mod host;
 pub mod link;
 pub mod mac;
 pub mod mconsole;
+pub mod pcap;
 pub mod slip;
 pub mod switch;
 pub mod vxlan;
