@@ -1,5 +1,7 @@
-//! The only place in umlnet-linux with `unsafe`: thin, safe wrappers around the
-//! Linux system calls the host tools need.
+//! The only place in umlnet-linux with `unsafe` (the crate root denies it everywhere
+//! else): thin, safe wrappers around the Linux system calls the host tools need. The
+//! two functions whose preconditions no wrapper can check, [`detach::fork_detached`]
+//! and [`detach::close_other_fds`], are `unsafe fn`s with a `# Safety` section.
 //!
 //! Contract of every wrapper here: errors come back as [`std::io::Result`]; a call that
 //! would block on a non-blocking descriptor returns `Ok(None)` (or a count of zero
