@@ -2,7 +2,7 @@
 //! TAP device and the VXLAN uplinks, and the L2 forwarding decision for each.
 //!
 //! A batch's decisions are `(frame index, port)` pairs in `out`, handed to
-//! [`SwitchDaemon::deliver`](super::egress) at the end of the batch: the frames are never
+//! `SwitchDaemon::deliver` (`egress.rs`) at the end of the batch: the frames are not
 //! copied between the receive buffer and `sendmmsg`.
 
 use std::time::SystemTime;
@@ -31,7 +31,7 @@ fn frames_per_read(fanout: usize) -> usize {
     (DELIVERY_BUDGET / fanout.max(1)).clamp(1, RECV_BATCH)
 }
 
-/// The loop's reusable buffers: nothing on the path of a frame allocates per frame.
+/// The loop's buffers, made once and reused by every batch.
 pub(super) struct Buffers {
     /// Datagrams of one `recvmmsg` on a unix socket.
     batch: RecvBatch,

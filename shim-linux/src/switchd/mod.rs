@@ -42,25 +42,31 @@
 //!
 //! # The life of a frame
 //!
-//! The files of this module, in the order a frame meets them:
+//! From one client's `sendmmsg` to another's receive queue, through these files:
 //!
-//! 1. `mod.rs` (this file): the event loop. It waits in `epoll_wait` (or polls, see
-//!    `spin.rs`) and dispatches each report on its [`Token`](token) (`token.rs`).
-//! 2. `forward.rs`: ingress. A port's socket, the shared data socket, the TAP device or
-//!    a VXLAN uplink (`vxlan/`) is read in batches (`recvmmsg`, through
-//!    [`crate::sys::mmsg`]); each frame's ingress port is known from the socket it came
-//!    in on or looked up by its sender's address (`ports.rs`), and the core switch
-//!    [decides](umlnet_core::switch::Switch::forward_header) where it goes: the
-//!    `(frame, port)` pairs of a batch. A capture file gets a copy (`pcap.rs`).
-//! 3. `egress.rs`: delivery. One `sendmmsg` per destination socket for all of a batch's
-//!    frames to it; VXLAN uplinks encapsulate and send at the end of the batch.
-//! 4. `backlog.rs`: a frame that meets a full receive queue waits in its port's bounded
-//!    backlog and is sent, in order, when the kernel reports room.
+//! 1. `mod.rs` (this file) is the event loop: it waits in `epoll_wait` (or polls
+//!    without sleeping for a while after a frame, `spin.rs`) and dispatches each report
+//!    on its `Token` (`token.rs`): here `Token::PortData(port)`, the port's own socket.
+//! 2. `forward.rs`, ingress: `port_readable` takes a batch of datagrams with one
+//!    `recvmmsg` ([`crate::sys::mmsg::recv`], into a `RecvBatch` built once);
+//!    `forward_batch` knows the ingress port from the socket (on the shared data socket
+//!    it looks the sender's address up in the port table, `ports.rs`), and `decide`
+//!    asks the core switch for its [`Verdict`](umlnet_core::switch::Verdict): it learns
+//!    the source address and names the ports the frame goes to. A `-pcap` file gets a
+//!    copy (`pcap.rs`). The decisions of a batch are `(frame index, port)` pairs; the
+//!    frames stay in the receive buffers.
+//! 3. `egress.rs`, delivery: `deliver` sends all of a batch's frames for one port's
+//!    socket with one `sendmmsg` ([`crate::sys::mmsg::send`]); the TAP device gets one
+//!    `write` per frame, a VXLAN uplink encapsulates and sends at the end of the batch
+//!    (`vxlan/`).
+//! 4. `backlog.rs`: a frame that meets a full receive queue is copied into the port's
+//!    bounded backlog and sent, in order, when the kernel reports room.
 //!
-//! Beside the frames: `control.rs` accepts control connections and turns requests into
-//! ports, `ports.rs` keeps the port table, `mgmt.rs` serves the `-mgmt` console,
-//! `setup.rs` binds the sockets, `daemon.rs` holds the daemon's state, `program.rs` is
-//! the `uml_switch` program, `args.rs` its command line.
+//! Beside the frames: `control.rs` accepts control connections and turns requests
+//! into ports; `ports.rs` keeps the port table; `mgmt.rs` serves the `-mgmt` console;
+//! `setup.rs` binds the sockets; `daemon.rs` holds the daemon's state; `error.rs` says
+//! what went wrong; `program.rs` is the `uml_switch` program and `args.rs` its command
+//! line; `client.rs` is a client for tests and benchmarks.
 
 pub mod args;
 mod backlog;

@@ -80,7 +80,7 @@ pub(super) enum PortKind {
     },
     /// The `-tap` device.
     Tap,
-    /// A `-vxlan` uplink: its index in [`vxlan::Uplinks`].
+    /// A `-vxlan` uplink: its index in [`super::vxlan::Uplinks`].
     Vxlan(usize),
 }
 
@@ -97,7 +97,7 @@ impl PortKind {
 pub(super) struct Port {
     pub(super) kind: PortKind,
     pub(super) attached_at: Instant,
-    /// Frames that met a full receive queue, retried in order (see [`BACKLOG_FRAMES`]).
+    /// Frames that met a full receive queue, retried in order (see [`super::BACKLOG_FRAMES`]).
     pub(super) backlog: VecDeque<Vec<u8>>,
     /// The port's socket is watched for room in the client's queue (`EPOLLOUT`) while
     /// it has a backlog, which is retried then.
@@ -106,7 +106,7 @@ pub(super) struct Port {
     /// [`SwitchDaemon::flush_backlogs`] finds its backlog empty).
     pub(super) listed: bool,
     /// Ports each of the last frames from this port went to, on average (rounded up):
-    /// sizes its next `recvmmsg` (see [`DELIVERY_BUDGET`]).
+    /// sizes its next `recvmmsg` (see [`super::DELIVERY_BUDGET`]).
     pub(super) fanout: usize,
 }
 

@@ -32,7 +32,7 @@
 //! * a frame grows by 50 bytes on an IPv4 underlay (70 on IPv6): a 1514-byte frame
 //!   needs an underlay MTU of 1564 or is sent as IP fragments (which works, slower).
 //!
-//! The socket-free part ([`Uplink`], [`classify`]) is what the unit tests below drive;
+//! The socket-free part ([`Uplink`], [`classify()`]) is what the unit tests drive;
 //! the real-host tests run our switch against a kernel `vxlan` device in network
 //! namespaces.
 

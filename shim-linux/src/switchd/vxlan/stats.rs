@@ -16,7 +16,7 @@ pub struct VxlanStats {
     pub drops_wrong_vni: u64,
     /// Dropped: the sender is not a remote endpoint of the uplink with that VNI.
     pub drops_unknown_endpoint: u64,
-    /// Dropped: longer than a receive slot ([`SLOT`] bytes).
+    /// Dropped: longer than a receive slot ([`super::SLOT`] bytes).
     pub drops_oversize: u64,
     /// Taken although reserved bits were set (RFC 7348: ignored on receipt).
     pub reserved_bits_ignored: u64,
