@@ -16,6 +16,7 @@ use crate::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
 pub const MAX_REQUEST_READ: usize = umlnet_core::daemon::MAX_REQUEST_LEN;
 
 impl SwitchDaemon {
+    /// Accepts every waiting control connection; each waits for its request.
     pub(super) fn accept_all(&mut self, poller: &Poller) {
         loop {
             match self.listener.accept() {
@@ -44,6 +45,7 @@ impl SwitchDaemon {
         }
     }
 
+    /// Counts, logs and closes a control connection whose request is refused.
     pub(super) fn refuse(&mut self, poller: &Poller, fd: RawFd, why: &str) {
         self.stats.requests_refused += 1;
         tracing::warn!("refusing control connection (fd {fd}): {why}; connection closed");
@@ -51,6 +53,8 @@ impl SwitchDaemon {
         self.pending.remove(&fd);
     }
 
+    /// Reads the one request of a new control connection and answers it: a new
+    /// port, or a refusal that closes the connection.
     pub(super) fn read_request(&mut self, poller: &Poller, fd: RawFd) {
         let Some(stream) = self.pending.get_mut(&fd) else {
             return;
@@ -216,6 +220,8 @@ impl SwitchDaemon {
         Ok((s, own))
     }
 
+    /// Something happened on a port's control connection: EOF or an error detaches
+    /// the port; stray bytes are ignored.
     pub(super) fn port_control_event(&mut self, poller: &Poller, id: u16) {
         let Some(Port {
             kind: PortKind::Client { ctl, .. },

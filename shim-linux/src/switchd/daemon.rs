@@ -105,6 +105,7 @@ impl SwitchDaemon {
         self.stats
     }
 
+    /// The switch's clock: milliseconds since it started.
     pub(super) fn now(&self) -> Instant {
         Instant::from_millis(self.started.elapsed().as_millis() as u64)
     }

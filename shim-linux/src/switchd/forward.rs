@@ -212,6 +212,8 @@ impl SwitchDaemon {
         }
     }
 
+    /// Forwards the datagrams of one batch from a unix socket: the ingress port is
+    /// `fixed_ingress` (a port's own socket) or the sender's (the shared socket).
     pub(super) fn forward_batch(
         &mut self,
         batch: &RecvBatch,
@@ -287,6 +289,7 @@ impl SwitchDaemon {
         );
     }
 
+    /// Forwards one frame (from the TAP device).
     pub(super) fn forward_one(
         &mut self,
         ingress: u16,

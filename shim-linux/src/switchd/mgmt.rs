@@ -188,6 +188,7 @@ pub(super) struct MgmtConn {
 }
 
 impl SwitchDaemon {
+    /// Accepts every waiting `-mgmt` console connection.
     pub(super) fn accept_mgmt(&mut self, poller: &Poller) {
         let Some(l) = &self.mgmt_listener else { return };
         loop {
@@ -213,6 +214,7 @@ impl SwitchDaemon {
         }
     }
 
+    /// Reads a console connection and answers each whole line it has sent.
     pub(super) fn mgmt_event(&mut self, poller: &Poller, fd: RawFd) {
         let Some(conn) = self.mgmt_conns.get_mut(&fd) else {
             return;
@@ -263,6 +265,7 @@ impl SwitchDaemon {
         }
     }
 
+    /// Runs one console command and returns its answer.
     pub(super) fn mgmt_command(&mut self, line: &str) -> String {
         let now = self.now();
         self.sw.age(now);

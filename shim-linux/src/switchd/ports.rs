@@ -111,6 +111,7 @@ pub(super) struct Port {
 }
 
 impl SwitchDaemon {
+    /// Attaches a port of `kind` under a free id; `None` when all are taken.
     pub(super) fn alloc_port(&mut self, kind: PortKind) -> Option<u16> {
         let id = self.free_ids.pop()?;
         if self.sw.add_port(PortId(id)).is_err() {
@@ -131,6 +132,7 @@ impl SwitchDaemon {
         Some(id)
     }
 
+    /// Removes a port: its sockets, its backlog and every address learned on it.
     pub(super) fn detach(&mut self, poller: &Poller, id: u16) {
         let Some(port) = self.ports[usize::from(id)].take() else {
             return;
@@ -154,6 +156,7 @@ impl SwitchDaemon {
         tracing::debug!("port {id} removed, {purged} addresses forgotten");
     }
 
+    /// The port whose client sends from `addr` on the shared data socket.
     pub(super) fn lookup(&mut self, addr: &[u8; SOCKADDR_UN_LEN]) -> Option<u16> {
         if let Some((a, p)) = &self.last_hit
             && a.as_bytes() == addr
