@@ -103,7 +103,7 @@ impl SwitchDaemon {
         // own, bound, connected to the client, and named in the reply.
         //
         // A UML kernel gets one too: it sends its frames to whatever address we reply
-        // with and receives on its own address without checking the source (spec §3.1).
+        // with and receives on its own address without checking the source (docs/protocols.md §3.1).
         // Connected, the socket spares the kernel's name lookup on every frame we send,
         // takes datagrams from the client only, and the ingress port is the socket a
         // frame came in on. (A sender to a socket connected back to it is held back by

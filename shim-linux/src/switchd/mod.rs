@@ -1,5 +1,5 @@
 //! `uml_switch`: the virtual switch (or hub) daemon that UML kernels
-//! (`eth0=daemon,,unix,<ctl>`) and vde2 clients attach to (spec §3).
+//! (`eth0=daemon,,unix,<ctl>`) and vde2 clients attach to (docs/protocols.md §3).
 //!
 //! A drop-in for uml-utilities' `uml_switch`: same flags, socket defaults, startup
 //! messages and wire protocol. The request codec is [`umlnet_core::daemon`], the

@@ -1,7 +1,7 @@
 //! Unix datagram sockets addressed by raw `struct sockaddr_un` bytes.
 //!
 //! The UML kernel binds its data socket to a 110-byte *abstract* address whose bytes
-//! after the pid and time are uninitialised memory (spec §3.1), so an address must be
+//! after the pid and time are uninitialised memory (docs/protocols.md §3.1), so an address must be
 //! handled as exactly the bytes the kernel reports, never as a path or a string. Every
 //! address here is a `[u8; SOCKADDR_UN_LEN]` plus the length the kernel used.
 
