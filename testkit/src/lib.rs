@@ -10,6 +10,8 @@
 //! The crate depends on no umlnet crate, so that every umlnet package may use it as a
 //! dev-dependency. A package's own binaries are found with [`bin!`].
 
+#![forbid(unsafe_code)]
+
 mod host;
 mod netns;
 mod process;
