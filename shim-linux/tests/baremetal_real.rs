@@ -1,0 +1,239 @@
+//! The bare-metal firmware (`shim-baremetal`, built for `thumbv7m-none-eabi`) in QEMU's
+//! `mps2-an385`, its LAN9118 attached to our `uml_switch` as a vde2 client, beside a
+//! real UML kernel on the same switch: the kernel pings the firmware and fetches its
+//! page, the firmware pings the kernel from its console. All of it inside a network
+//! namespace of the test's own; the switch, QEMU and the kernel are ended at the end.
+//!
+//! Needs root, `linux.uml`, `qemu-system-arm`, `python3` (in the UML guest, to fetch
+//! the page) and the firmware, built first with `cargo build -p umlnet-baremetal
+//! --features firmware --target thumbv7m-none-eabi --profile firmware` (`.ci/run`
+//! does). Without the firmware the case is reported as ignored, except under
+//! `CI=true`, where it fails with that command.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use umlnet_testkit::{Netns, OurSwitch, UmlGuest, bin, dir_and_netns, real, run_cases, under_ci};
+
+const FIRMWARE_BUILD: &str = "cargo build -p umlnet-baremetal --features firmware \
+                              --target thumbv7m-none-eabi --profile firmware";
+
+/// Where the firmware build leaves the ELF.
+fn firmware() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("thumbv7m-none-eabi/firmware/umlnet-firmware")
+}
+
+fn main() {
+    let name = "firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page";
+    let case = real(
+        name,
+        &["linux.uml", "qemu-system-arm", "python3"],
+        firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page,
+    );
+    let fw = firmware();
+    let case = if fw.is_file() || under_ci() {
+        case
+    } else {
+        eprintln!(
+            "ignoring 1 real-host case(s), no firmware at {} (build it with `{FIRMWARE_BUILD}`): {name}",
+            fw.display()
+        );
+        case.with_ignored_flag(true)
+    };
+    run_cases(vec![case])
+}
+
+/// QEMU running the firmware, its console collected as it comes.
+struct Board {
+    child: Child,
+    stdin: ChildStdin,
+    console: Arc<Mutex<String>>,
+}
+
+impl Board {
+    fn boot(ns: &Netns, firmware: &Path, switch_dir: &Path, cmdline: &str) -> Board {
+        let mut cmd = ns.command("qemu-system-arm");
+        cmd.args([
+            "-M",
+            "mps2-an385",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "stdio",
+        ])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-kernel")
+        .arg(firmware)
+        .args(["-append", cmdline])
+        .arg("-nic")
+        .arg(format!("vde,sock={},model=lan9118", switch_dir.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("spawn qemu-system-arm");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let console = Arc::new(Mutex::new(String::new()));
+        let sink = console.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Board {
+            child,
+            stdin,
+            console,
+        }
+    }
+
+    fn console(&self) -> String {
+        self.console.lock().unwrap().clone()
+    }
+
+    /// Waits until the console shows `needle` after byte `from`; returns where it ends.
+    fn wait_for(&mut self, needle: &str, from: usize, timeout: Duration) -> usize {
+        let end = Instant::now() + timeout;
+        loop {
+            let text = self.console();
+            if let Some(at) = text.get(from..).and_then(|t| t.find(needle)) {
+                return from + at + needle.len();
+            }
+            let exited = self.child.try_wait().ok().flatten();
+            assert!(
+                exited.is_none() && Instant::now() < end,
+                "the firmware's console never showed {needle:?} ({}); console:\n{text}",
+                if exited.is_some() {
+                    "QEMU exited"
+                } else {
+                    "timed out"
+                }
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        self.stdin.write_all(line.as_bytes()).unwrap();
+        self.stdin.write_all(b"\r").unwrap();
+        self.stdin.flush().unwrap();
+    }
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page() {
+    let started = Instant::now();
+    let fw = firmware();
+    assert!(
+        fw.is_file(),
+        "no firmware at {}: build it with `{FIRMWARE_BUILD}`",
+        fw.display()
+    );
+    let (dir, ns) = dir_and_netns("bm");
+    let switch_dir = dir.join("switch");
+    std::fs::create_dir_all(&switch_dir).unwrap();
+    let ctl = switch_dir.join("ctl");
+    let switch = OurSwitch::start(&bin!("uml_switch"), &ns, &dir, "switch", &ctl, &[]);
+
+    let mut board = Board::boot(
+        &ns,
+        &fw,
+        &switch_dir,
+        "eth0=daemon,fe:fd:0a:00:00:05 ip=10.0.0.5/24",
+    );
+    let booted = board.wait_for("# route -n", 0, Duration::from_secs(10));
+    let shown = board.wait_for("\n# ", booted, Duration::from_secs(5));
+    let boot_text = board.console()[..shown].to_string();
+    assert!(
+        boot_text.contains("HWaddr fe:fd:0a:00:00:05"),
+        "{boot_text}"
+    );
+    assert!(boot_text.contains("inet addr:10.0.0.5  Bcast:10.0.0.255  Mask:255.255.255.0"));
+    assert!(
+        boot_text.contains(
+            "10.0.0.0        0.0.0.0         255.255.255.0   U     0      0        0 eth0"
+        ),
+        "{boot_text}"
+    );
+
+    let release = dir.join("release");
+    let script = format!(
+        "ip addr add 10.0.0.1/24 dev eth0\n\
+         ip link set eth0 up\n\
+         say UP\n\
+         if ping -c 3 -W 2 10.0.0.5 > $T/ping.txt 2>&1; then say PING ok; else say PING failed $(tail -n 3 $T/ping.txt); fi\n\
+         python3 -c \"import urllib.request as u; print(u.urlopen('http://10.0.0.5/', timeout=10).read().decode())\" > $T/page.html 2>&1\n\
+         say PAGE $(grep -c 'umlnet bare-metal guest' $T/page.html) $(grep -o 'inet addr:[0-9.]*' $T/page.html | head -n 1)\n\
+         while [ ! -e {release} ]; do sleep 0.2; done\n",
+        release = release.display()
+    );
+    let mut uml = UmlGuest::boot_in(
+        &ns,
+        &dir,
+        "uml",
+        &[format!("eth0=daemon,,unix,{}", ctl.display())],
+        &script,
+    );
+    uml.wait_said("UP", Duration::from_secs(30));
+    let ping = uml.wait_said("PING", Duration::from_secs(15));
+    assert_eq!(
+        ping,
+        "PING ok",
+        "the UML kernel pinged the firmware; console:\n{}",
+        board.console()
+    );
+    let page = uml.wait_said("PAGE", Duration::from_secs(15));
+    assert_eq!(
+        page, "PAGE 2 inet addr:10.0.0.5",
+        "the page names the guest twice and shows eth0"
+    );
+    let at = board.wait_for("\"GET / HTTP/1.1\" 200", shown, Duration::from_secs(5));
+
+    // The firmware pings the kernel from its console.
+    board.type_line("ping -c 3 10.0.0.1");
+    let end = board.wait_for("rtt min/avg/max/mdev", at, Duration::from_secs(10));
+    let text = board.console()[at..end].to_string();
+    assert!(
+        text.contains("3 packets transmitted, 3 received, 0% packet loss"),
+        "{text}"
+    );
+    assert!(
+        text.contains("64 bytes from 10.0.0.1: icmp_seq=3 ttl=64"),
+        "{text}"
+    );
+    board.type_line("arp -n");
+    board.type_line("mem");
+    let mem_end = board.wait_for("mem: statics", end, Duration::from_secs(5));
+    let text = board.console()[end..].to_string();
+    assert!(text.contains("10.0.0.1"), "arp -n lists the kernel: {text}");
+    let _ = mem_end;
+    eprintln!("the firmware's console:\n{}", board.console());
+
+    std::fs::write(&release, "").unwrap();
+    uml.finish(Duration::from_secs(15));
+    drop(board);
+    drop(switch);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}
