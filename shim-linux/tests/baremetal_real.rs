@@ -1,8 +1,14 @@
 //! The bare-metal firmware (`shim-baremetal`, built for `thumbv7m-none-eabi`) in QEMU's
-//! `mps2-an385`, its LAN9118 attached to our `uml_switch` as a vde2 client, beside a
-//! real UML kernel on the same switch: the kernel pings the firmware and fetches its
-//! page, the firmware pings the kernel from its console. All of it inside a network
-//! namespace of the test's own; the switch, QEMU and the kernel are ended at the end.
+//! `mps2-an385`:
+//!
+//! * its LAN9118 attached to our `uml_switch` as a vde2 client, beside a real UML
+//!   kernel on the same switch: the kernel pings the firmware and fetches its page,
+//!   the firmware pings the kernel from its console;
+//! * its second UART as a SLIP line (`eth0=slip`), QEMU's end of it on a unix socket
+//!   that `umlnet slip-bridge` turns into a TUN device: the host pings the firmware.
+//!
+//! All of it inside a network namespace of the test's own; the switch, QEMU, the
+//! bridge and the kernel are ended at the end.
 //!
 //! Needs root, `linux.uml`, `qemu-system-arm`, `python3` (in the UML guest, to fetch
 //! the page) and the firmware, built first with `cargo build -p umlnet-baremetal
@@ -11,11 +17,15 @@
 //! `CI=true`, where it fails with that command.
 
 use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use umlnet_testkit::{Netns, OurSwitch, UmlGuest, bin, dir_and_netns, real, run_cases, under_ci};
+use umlnet_testkit::{
+    Netns, OurSwitch, UmlGuest, bin, dir_and_netns, real, run_cases, under_ci, wait_for,
+};
 
 const FIRMWARE_BUILD: &str = "cargo build -p umlnet-baremetal --features firmware \
                               --target thumbv7m-none-eabi --profile firmware";
@@ -29,23 +39,43 @@ fn firmware() -> PathBuf {
 }
 
 fn main() {
-    let name = "firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page";
-    let case = real(
-        name,
-        &["linux.uml", "qemu-system-arm", "python3"],
-        firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page,
-    );
     let fw = firmware();
-    let case = if fw.is_file() || under_ci() {
-        case
-    } else {
+    let built = fw.is_file() || under_ci();
+    if !built {
         eprintln!(
-            "ignoring 1 real-host case(s), no firmware at {} (build it with `{FIRMWARE_BUILD}`): {name}",
+            "ignoring 2 real-host case(s), no firmware at {} (build it with `{FIRMWARE_BUILD}`)",
             fw.display()
         );
-        case.with_ignored_flag(true)
-    };
-    run_cases(vec![case])
+    }
+    let cases = vec![
+        real(
+            "firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page",
+            &["linux.uml", "qemu-system-arm", "python3"],
+            firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page,
+        ),
+        real(
+            "the_host_pings_the_firmware_over_slip_through_slip_bridge",
+            &["qemu-system-arm", "ping"],
+            the_host_pings_the_firmware_over_slip_through_slip_bridge,
+        ),
+    ];
+    run_cases(
+        cases
+            .into_iter()
+            .map(|c| if built { c } else { c.with_ignored_flag(true) })
+            .collect(),
+    )
+}
+
+/// The firmware, or a failure naming the command that builds it.
+fn built_firmware() -> PathBuf {
+    let fw = firmware();
+    assert!(
+        fw.is_file(),
+        "no firmware at {}: build it with `{FIRMWARE_BUILD}`",
+        fw.display()
+    );
+    fw
 }
 
 /// QEMU running the firmware, its console collected as it comes.
@@ -56,7 +86,9 @@ struct Board {
 }
 
 impl Board {
-    fn boot(ns: &Netns, firmware: &Path, switch_dir: &Path, cmdline: &str) -> Board {
+    /// Boots the firmware with `cmdline`; `devices` are QEMU's arguments for the NIC
+    /// and the second serial line.
+    fn boot(ns: &Netns, firmware: &Path, cmdline: &str, devices: &[String]) -> Board {
         let mut cmd = ns.command("qemu-system-arm");
         cmd.args([
             "-M",
@@ -71,8 +103,7 @@ impl Board {
         .arg("-kernel")
         .arg(firmware)
         .args(["-append", cmdline])
-        .arg("-nic")
-        .arg(format!("vde,sock={},model=lan9118", switch_dir.display()))
+        .args(devices)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -141,12 +172,7 @@ impl Drop for Board {
 
 fn firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page() {
     let started = Instant::now();
-    let fw = firmware();
-    assert!(
-        fw.is_file(),
-        "no firmware at {}: build it with `{FIRMWARE_BUILD}`",
-        fw.display()
-    );
+    let fw = built_firmware();
     let (dir, ns) = dir_and_netns("bm");
     let switch_dir = dir.join("switch");
     std::fs::create_dir_all(&switch_dir).unwrap();
@@ -156,8 +182,11 @@ fn firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page() {
     let mut board = Board::boot(
         &ns,
         &fw,
-        &switch_dir,
         "eth0=daemon,fe:fd:0a:00:00:05 ip=10.0.0.5/24",
+        &[
+            "-nic".into(),
+            format!("vde,sock={},model=lan9118", switch_dir.display()),
+        ],
     );
     let booted = board.wait_for("# route -n", 0, Duration::from_secs(10));
     let shown = board.wait_for("\n# ", booted, Duration::from_secs(5));
@@ -236,4 +265,77 @@ fn firmware_and_uml_kernel_ping_each_other_and_the_kernel_fetches_the_page() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+fn the_host_pings_the_firmware_over_slip_through_slip_bridge() {
+    let started = Instant::now();
+    let fw = built_firmware();
+    let (dir, ns) = dir_and_netns("bm-slip");
+    let line = dir.join("slip.sock");
+    let mut board = Board::boot(
+        &ns,
+        &fw,
+        "eth0=slip,10.1.0.1 ip=10.1.0.5/24",
+        &[
+            "-nic".into(),
+            "none".into(),
+            "-chardev".into(),
+            format!("socket,id=slip,path={},server=on,wait=off", line.display()),
+            "-serial".into(),
+            "chardev:slip".into(),
+        ],
+    );
+    let booted = board.wait_for("# route -n", 0, Duration::from_secs(10));
+    let shown = board.wait_for("\n# ", booted, Duration::from_secs(5));
+    let boot_text = board.console()[..shown].to_string();
+    assert!(
+        boot_text.contains("Netdevice 0 (slip) : SLIP on UART1"),
+        "{boot_text}"
+    );
+    assert!(
+        boot_text.contains("Link encap:Serial Line IP"),
+        "{boot_text}"
+    );
+
+    // QEMU's end of the line, as slip-bridge's stdin and stdout.
+    let stream = UnixStream::connect(&line).expect("connect to QEMU's serial socket");
+    let mut bridge = ns.command(bin!("umlnet"));
+    bridge
+        .args(["slip-bridge", "--local", "10.1.0.1", "--peer", "10.1.0.5"])
+        .stdin(Stdio::from(OwnedFd::from(stream.try_clone().unwrap())))
+        .stdout(Stdio::from(OwnedFd::from(stream)))
+        .stderr(Stdio::inherit());
+    let mut bridge = ChildGuard(bridge.spawn().expect("spawn umlnet slip-bridge"));
+    wait_for("slip-bridge's TUN device", Duration::from_secs(10), || {
+        ns.sh("ip -o addr show").contains("10.1.0.1 peer 10.1.0.5")
+    });
+    let out = ns.sh_output("ping -c 3 -W 3 10.1.0.5");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 packets transmitted, 3 received"),
+        "the host pinged the firmware over SLIP: {text}\nconsole:\n{}",
+        board.console()
+    );
+    board.type_line("ifconfig");
+    let end = board.wait_for("TX bytes", shown, Duration::from_secs(5));
+    let text = board.console()[shown..end].to_string();
+    assert!(text.contains("RX packets:3 "), "{text}");
+    assert!(text.contains("TX packets:3 "), "{text}");
+    let _ = bridge.0.kill();
+    drop(board);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// A child process killed when the case ends, however it ends.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
