@@ -4,6 +4,7 @@
 //! * its LAN9118 attached to our `uml_switch` as a vde2 client, beside a real UML
 //!   kernel on the same switch: the kernel pings the firmware and fetches its page,
 //!   the firmware pings the kernel from its console;
+//! * the same through `umlnet demo --baremetal`, which makes its own namespace;
 //! * its second UART as a SLIP line (`eth0=slip`), QEMU's end of it on a unix socket
 //!   that `umlnet slip-bridge` turns into a TUN device: the host pings the firmware.
 //!
@@ -43,7 +44,7 @@ fn main() {
     let built = fw.is_file() || under_ci();
     if !built {
         eprintln!(
-            "ignoring 2 real-host case(s), no firmware at {} (build it with `{FIRMWARE_BUILD}`)",
+            "ignoring 3 real-host case(s), no firmware at {} (build it with `{FIRMWARE_BUILD}`)",
             fw.display()
         );
     }
@@ -57,6 +58,11 @@ fn main() {
             "the_host_pings_the_firmware_over_slip_through_slip_bridge",
             &["qemu-system-arm", "ping"],
             the_host_pings_the_firmware_over_slip_through_slip_bridge,
+        ),
+        real(
+            "umlnet_demo_baremetal_passes_and_leaves_nothing_behind",
+            &["linux.uml", "qemu-system-arm", "python3"],
+            umlnet_demo_baremetal_passes_and_leaves_nothing_behind,
         ),
     ];
     run_cases(
@@ -338,4 +344,44 @@ impl Drop for ChildGuard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+fn umlnet_demo_baremetal_passes_and_leaves_nothing_behind() {
+    let started = Instant::now();
+    let fw = built_firmware();
+    let out = std::process::Command::new(bin!("umlnet"))
+        .args(["demo", "--baremetal", "--firmware"])
+        .arg(&fw)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run umlnet demo --baremetal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("PASS: pings both ways answered"), "{text}");
+    assert!(
+        text.contains("uml    | <h1>umlnet bare-metal guest</h1>"),
+        "{text}"
+    );
+    let ns = text
+        .split_whitespace()
+        .find(|w| w.starts_with("umlnet-demo-bm-"))
+        .expect("the demo names its namespace")
+        .trim_end_matches(',');
+    let list = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&list.stdout).contains(ns),
+        "the demo removed {ns}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
 }
