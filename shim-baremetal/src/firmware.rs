@@ -69,7 +69,12 @@ pub fn run() -> ! {
         let _ = writeln!(console, "# {command}");
         run_to_end(&mut console, &mut guest, command);
     }
-    serve(console, guest, cmdline)
+    let slip = config
+        .devices
+        .iter()
+        .find(|d| BoardPort::of(&d.spec) == BoardPort::Serial)
+        .map(|d| d.spec.index);
+    serve(console, guest, cmdline, slip)
 }
 
 /// Creates the interfaces and applies the `ip=` words.
@@ -185,7 +190,12 @@ fn prompt(console: &mut Console) {
 }
 
 /// The main loop.
-fn serve(mut console: Console, mut guest: Guest<BoardLink<Mmio>>, cmdline: String) -> ! {
+fn serve(
+    mut console: Console,
+    mut guest: Guest<BoardLink<Mmio>>,
+    cmdline: String,
+    slip: Option<u32>,
+) -> ! {
     let mut input = LineInput::new();
     let mut http = HttpServer::new(HTTP_PORT);
     let mut job: Option<(JobId, usize)> = None;
@@ -252,8 +262,18 @@ fn serve(mut console: Console, mut guest: Guest<BoardLink<Mmio>>, cmdline: Strin
             }
         }
         guest.poll(now());
-        cortex_m::asm::wfi();
+        if !slip_receiving(&mut guest, slip) {
+            cortex_m::asm::wfi();
+        }
     }
+}
+
+/// Whether the SLIP line (`eth<slip>`) is in the middle of a frame (then the loop
+/// polls on without sleeping until the next tick: the UART holds one byte).
+fn slip_receiving(guest: &mut Guest<BoardLink<Mmio>>, slip: Option<u32>) -> bool {
+    slip.is_some_and(
+        |index| matches!(guest.link_mut(index), Some(BoardLink::Slip(line)) if line.receiving()),
+    )
 }
 
 /// Runs one console line: the firmware's own commands, else the guest's shell.

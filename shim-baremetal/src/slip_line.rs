@@ -49,6 +49,15 @@ impl<R: Registers> SlipLine<R> {
     }
 }
 
+impl<R: Registers> SlipLine<R> {
+    /// Whether a frame is coming in (bytes of it read, its end not yet): a caller
+    /// that sleeps between polls should keep polling instead, as the UART holds only
+    /// one byte.
+    pub fn receiving(&self) -> bool {
+        !self.decoder.is_idle()
+    }
+}
+
 impl<R: Registers> Link for SlipLine<R> {
     type Error = SlipError;
 
