@@ -72,6 +72,10 @@ pub fn describe(n: u32, v: &Vector) -> Vec<String> {
              (or connects) it again"
         ),
     });
+    out.push(format!(
+        "if an ifup cannot open it, the kernel leaves {name} marked open: every later ifup \
+         fails with ENXIO until {name} is removed and added again (mconsole remove/config)"
+    ));
     match &v.transport {
         VectorTransport::Gre(g) => {
             let mut flags = 0u16;
