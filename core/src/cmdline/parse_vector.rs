@@ -255,8 +255,16 @@ impl<'a> Cx<'a> {
         Ok((out[0], out[1]))
     }
 
-    /// A session id or GRE key as `get_uint_param` reads it (`kstrtoint(…, 0)`).
+    /// A session id or GRE key as `get_uint_param` reads it (`kstrtoint(…, 0)`). What
+    /// that cannot read makes the header setup fail (a panic in 6.1); a sign it reads
+    /// (`-1` is sent as 0xffffffff) is refused here without being a panic.
     fn id(&self, key: VectorKey, text: &str) -> Result<u32, Error> {
+        if let Some(digits) = text.strip_prefix(['-', '+'])
+            && base0(digits).is_some_and(|v| v <= u64::from(VECTOR_ID_MAX) + 1)
+        {
+            let max = u64::from(VECTOR_ID_MAX);
+            return Err(self.err(ErrorKind::VectorNumber { max }, Some(Field::Key(key)), text));
+        }
         base0(text)
             .filter(|v| *v <= u64::from(VECTOR_ID_MAX))
             .map(|v| v as u32)

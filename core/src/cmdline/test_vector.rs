@@ -245,7 +245,7 @@ fn kernel_panics_are_errors() {
             ",rx_session=1,tx_session=2147483648",
             Some(VectorKey::TxSession),
         ),
-        (",rx_session=1,tx_session=-1", Some(VectorKey::TxSession)),
+        (",rx_session=1,tx_session=--1", Some(VectorKey::TxSession)),
         (",rx_session=1", None),
         (",tx_session=1", None),
         ("", None),
@@ -275,6 +275,9 @@ fn kernel_panics_are_errors() {
         let arg = format!("{gre}{rest}");
         assert!(err(&arg).kind.is_kernel_panic(), "{arg}");
     }
+    // kstrtoint reads a sign: refused here, but the kernel takes it (no panic).
+    let e = err(&format!("{l2},dstport=1,rx_session=-1,tx_session=1"));
+    assert_eq!(e.kind, ErrorKind::VectorNumber { max: 0x7fff_ffff });
     // An rx_key the kernel cannot read counts as no key: wrong, but no panic.
     assert!(
         !err(&format!("{gre},rx_key=0xffffffff,tx_key=1"))
