@@ -42,7 +42,7 @@
 //!
 //! # The life of a frame
 //!
-//! From one client's `sendmmsg` to another's receive queue, through these files:
+//! From one client's send (a UML kernel's `sendto`) to another's receive queue, through these files:
 //!
 //! 1. `mod.rs` (this file) is the event loop: it waits in `epoll_wait` (or polls
 //!    without sleeping for a while after a frame, `spin.rs`) and dispatches each report
