@@ -70,9 +70,30 @@ impl LineInput {
     }
 }
 
+/// Fuzz entry point: any bytes typed. Lines come back printable and within
+/// [`LINE_MAX`]; the echo is printable text, line ends and erasures only.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let mut input = LineInput::new();
+    for &b in data {
+        let mut echo_ok = true;
+        let event = input.push(b, |e| {
+            echo_ok &= e
+                .iter()
+                .all(|&c| (b' '..=b'~').contains(&c) || matches!(c, b'\r' | b'\n' | 0x08));
+        });
+        assert!(echo_ok, "echo of {b:#04x}");
+        if let Some(Input::Line(line)) = event {
+            assert!(line.len() <= LINE_MAX);
+            assert!(line.bytes().all(|c| (b' '..=b'~').contains(&c)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
+    use proptest::prelude::*;
     use std::vec::Vec;
 
     fn feed(input: &mut LineInput, bytes: &[u8]) -> (Vec<Input>, Vec<u8>) {
@@ -96,5 +117,20 @@ mod test {
         assert!(out.is_empty());
         assert_eq!(feed(&mut i, b"\r").0, [Input::TooLong]);
         assert_eq!(feed(&mut i, b"ok\r").0, [line("ok")]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_typing_keeps_the_rules(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            super::fuzz_one(&data);
+            // Printable text followed by Enter comes back as it was typed.
+            let text: Vec<u8> = data.iter().map(|b| b' ' + b % 95).take(LINE_MAX).collect();
+            let mut i = LineInput::new();
+            let mut all = text.clone();
+            all.push(b'\r');
+            let (out, _) = feed(&mut i, &all);
+            let want = heapless::String::try_from(core::str::from_utf8(&text).unwrap()).unwrap();
+            prop_assert_eq!(out, std::vec![Input::Line(want)]);
+        }
     }
 }

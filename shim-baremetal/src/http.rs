@@ -87,18 +87,8 @@ impl HttpServer {
                     (b.len(), ())
                 });
             }
-            let complete = self.request.windows(4).any(|w| w == b"\r\n\r\n")
-                || self.request.windows(2).any(|w| w == b"\n\n")
-                || (!self.request.is_empty() && !s.may_recv());
-            if complete {
+            if let Some(request_line) = request_line(&self.request, !s.may_recv()) {
                 let peer = s.remote_endpoint();
-                let line = self.request.split(|&b| b == b'\r' || b == b'\n').next();
-                let mut request_line = heapless::String::new();
-                for &b in line.unwrap_or_default() {
-                    if request_line.push(char::from(b)).is_err() {
-                        break;
-                    }
-                }
                 let body = page(guest);
                 self.response = Some((response(&body), 0));
                 self.served += 1;
@@ -120,6 +110,51 @@ impl HttpServer {
             }
         }
         Ok(answered)
+    }
+}
+
+/// A request as far as it has come: `None` while it is incomplete (no blank line yet
+/// and the client still sending), else its first line, printable ASCII only (other
+/// bytes become `?`, so a request cannot drive the console), cut at
+/// [`REQUEST_LINE_MAX`] bytes.
+pub fn request_line(
+    request: &[u8],
+    client_done: bool,
+) -> Option<heapless::String<REQUEST_LINE_MAX>> {
+    let complete = request.windows(4).any(|w| w == b"\r\n\r\n")
+        || request.windows(2).any(|w| w == b"\n\n")
+        || (!request.is_empty() && client_done);
+    if !complete {
+        return None;
+    }
+    let first = request
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let mut line = heapless::String::new();
+    for &b in first.iter().take(REQUEST_LINE_MAX) {
+        let c = if (b' '..=b'~').contains(&b) {
+            char::from(b)
+        } else {
+            '?'
+        };
+        let _ = line.push(c);
+    }
+    Some(line)
+}
+
+/// Fuzz entry point: any bytes as a request, complete or not. A line comes back exactly
+/// when the request is complete, and it is printable ASCII within the limit.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    for done in [false, true] {
+        if let Some(line) = request_line(data, done) {
+            assert!(line.len() <= REQUEST_LINE_MAX);
+            assert!(line.bytes().all(|b| (b' '..=b'~').contains(&b)));
+            assert!(done || data.windows(2).any(|w| w == b"\n\n" || w == b"\r\n"));
+        } else {
+            assert!(!done || data.is_empty());
+        }
     }
 }
 

@@ -18,6 +18,8 @@ const TARGETS: &[(&str, Entry)] = &[
     ("config", umlnet_linux::config::fuzz_one),
     ("guest_shell", umlnet_guest::shell::fuzz_shell),
     ("baremetal_boot", umlnet_baremetal::boot::fuzz_one),
+    ("baremetal_http", umlnet_baremetal::http::fuzz_one),
+    ("baremetal_console", umlnet_baremetal::console::fuzz_one),
 ];
 
 #[test]

@@ -5,6 +5,7 @@ use super::*;
 use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use core::cell::RefCell;
+use proptest::prelude::*;
 use std::vec;
 use umlnet_core::link::{Medium, SendStatus};
 use umlnet_guest::smoltcp::time::Instant;
@@ -121,5 +122,36 @@ fn pages_are_served_one_connection_after_another() {
         }
         client.tcp_remove(c);
         assert_eq!(server.served(), round + 1);
+    }
+}
+
+#[test]
+fn request_lines_are_cut_and_cleaned() {
+    assert_eq!(request_line(b"GET / HTTP/1.0\r\n", false), None);
+    assert_eq!(
+        request_line(b"GET / HTTP/1.0\r\n\r\n", false)
+            .unwrap()
+            .as_str(),
+        "GET / HTTP/1.0"
+    );
+    assert_eq!(
+        request_line(b"GET /\x1b[2J\n\n", false).unwrap().as_str(),
+        "GET /?[2J"
+    );
+    assert_eq!(request_line(b"ping", true).unwrap().as_str(), "ping");
+    assert_eq!(request_line(b"", true), None);
+    let long = [b'a'; 300];
+    let mut req = long.to_vec();
+    req.extend_from_slice(b"\n\n");
+    assert_eq!(request_line(&req, false).unwrap().len(), REQUEST_LINE_MAX);
+}
+
+proptest! {
+    #[test]
+    fn any_request_bytes_keep_the_rules(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+        super::fuzz_one(&data);
+        let mut complete = data.clone();
+        complete.extend_from_slice(b"\r\n\r\n");
+        prop_assert!(request_line(&complete, false).is_some());
     }
 }
