@@ -51,7 +51,8 @@ pub enum BoardPort {
 }
 
 impl BoardPort {
-    /// The port for a device: `slip` the serial line, any other transport Ethernet.
+    /// The port for an `eth<n>=` device: `slip` the serial line, any other transport
+    /// Ethernet.
     pub fn of(spec: &DeviceSpec) -> BoardPort {
         match spec.transport.kind() {
             TransportKind::Slip => BoardPort::Serial,
@@ -145,6 +146,11 @@ pub enum BootError<'a> {
         /// What is wrong with it.
         why: IpError,
     },
+    /// A `vec<n>:` word: the vector transports need a host's sockets and raw devices.
+    NoVectorDevices {
+        /// The word.
+        word: &'a str,
+    },
     /// An `ip=` word for a device that no `eth<n>=` word creates.
     NoSuchDevice {
         /// The word.
@@ -180,6 +186,11 @@ impl fmt::Display for BootError<'_> {
                 "{word}: {why} (expected ip=<address>[/<prefix>] or \
                  ip=<client>:<server>:<gateway>:<netmask>[:<host>[:eth<n>]], e.g. ip=10.0.0.5/24)"
             ),
+            BootError::NoVectorDevices { word } => write!(
+                f,
+                "{word}: vec<n>: devices need a host (sockets, raw devices); on this board \
+                 give eth<n>= (e.g. eth0=daemon for the Ethernet port, eth1=slip for the serial line)"
+            ),
             BootError::NoSuchDevice { word, index } => write!(
                 f,
                 "{word}: there is no eth{index}; add an eth{index}=<transport> word before it"
@@ -209,6 +220,9 @@ impl BootConfig {
                 continue;
             };
             let parsed = result.map_err(|error| BootError::Device { word, error })?;
+            if parsed.spec.transport.kind() == TransportKind::Vector {
+                return Err(BootError::NoVectorDevices { word });
+            }
             let port = BoardPort::of(&parsed.spec);
             if ports.contains(&port) {
                 return Err(BootError::PortTaken { word, port });
@@ -318,6 +332,7 @@ pub fn fuzz_one(data: &[u8]) {
                 BootError::Device { word, .. }
                 | BootError::TooManyDevices { word }
                 | BootError::PortTaken { word, .. }
+                | BootError::NoVectorDevices { word }
                 | BootError::Ip { word, .. }
                 | BootError::NoSuchDevice { word, .. } => word,
             };

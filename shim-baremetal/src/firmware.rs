@@ -113,12 +113,12 @@ fn boot(
                 ))))
             }
         };
-        links.push((d.spec.clone(), link));
+        links.push(link);
     }
     let mut guest = Guest::with_buffers(seed, now(), Buffers::SMALL);
-    for (spec, link) in links {
-        announce(console, &spec);
-        if let Err(e) = guest.add_device(&spec, link) {
+    for (d, link) in config.devices.iter().zip(links) {
+        announce(console, &d.spec);
+        if let Err(e) = guest.add_device(&d.spec, link) {
             halt(console, format_args!("umlnet: {e}"));
         }
     }

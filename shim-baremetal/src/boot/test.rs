@@ -75,6 +75,10 @@ fn errors_name_the_word_and_the_fix() {
             "eth1=mcast: the board's Ethernet controller is taken",
         ),
         ("eth0=slip eth1=slip", "SLIP serial line is taken"),
+        (
+            "vec0:transport=tap,ifname=tap0",
+            "vec0:transport=tap,ifname=tap0: vec<n>: devices need a host",
+        ),
     ];
     for (line, want) in cases {
         let e = BootConfig::parse(line).unwrap_err().to_string();
