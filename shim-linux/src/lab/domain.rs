@@ -1,0 +1,93 @@
+//! Collision domains: one of our switches per domain, a hub (every frame to every
+//! other port, as Netkit's `uml_switch -hub`), with its control and console sockets in
+//! the lab's run directory.
+//!
+//! The switch forwards every frame it gets, link-local ones (`01:80:c2:00:00:0x`: STP,
+//! LACP, LLDP) included, and sends nothing of its own, so a domain is a dumb wire.
+//! It runs as `umlnet lab domain-daemon`, a process of its own that outlives
+//! `umlnet lab start`.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::rundir::RunDir;
+
+/// The arguments of our `uml_switch` for domain `d`: a hub with a console.
+pub fn switch_args(run: &RunDir, d: &str) -> Vec<std::ffi::OsString> {
+    vec![
+        "uml_switch".into(),
+        "-unix".into(),
+        run.domain_ctl(d).into(),
+        "-hub".into(),
+        "-mgmt".into(),
+        run.domain_mgmt(d).into(),
+    ]
+}
+
+/// Starts domain `d`'s switch as `exe lab domain-daemon <run dir> <d>` in a process
+/// group of its own, and waits (up to 5 s) until its control socket accepts.
+pub fn start(exe: &Path, run: &RunDir, d: &str) -> io::Result<u32> {
+    let log = std::fs::File::create(run.domain_file(d, "log"))?;
+    let child = Command::new(exe)
+        .arg("lab")
+        .arg("domain-daemon")
+        .arg(run.root())
+        .arg(d)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()?;
+    let pid = child.id();
+    std::fs::write(run.domain_file(d, "pid"), pid.to_string())?;
+    let ctl = run.domain_ctl(d);
+    let end = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < end {
+        if std::os::unix::net::UnixStream::connect(&ctl).is_ok() {
+            // Not waited for: the switch outlives this process.
+            drop(child);
+            return Ok(pid);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = std::fs::read_to_string(run.domain_file(d, "log")).unwrap_or_default();
+    Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!(
+            "the switch of domain {d} did not open {} within 5 s: {}",
+            ctl.display(),
+            log.trim()
+        ),
+    ))
+}
+
+/// Stops domain `d`'s switch (SIGTERM, which removes its sockets; SIGKILL after 3 s)
+/// and removes its files. Returns whether a process was running.
+pub fn stop(run: &RunDir, d: &str) -> bool {
+    let pid_file = run.domain_file(d, "pid");
+    let running = match run.live_pid(&pid_file) {
+        Some(pid) => {
+            super::machine::terminate(pid, Duration::from_secs(3));
+            true
+        }
+        None => false,
+    };
+    for f in [
+        run.domain_ctl(d),
+        run.domain_mgmt(d),
+        pid_file,
+        run.domain_file(d, "log"),
+    ] {
+        let _ = std::fs::remove_file(f);
+    }
+    running
+}
+
+/// The body of `umlnet lab domain-daemon <run dir> <domain>`: becomes the switch.
+pub fn daemon_main(run_root: &Path, d: &str) -> i32 {
+    let run = RunDir::at(run_root.to_path_buf());
+    crate::switchd::main_with_args(&switch_args(&run, d))
+}
