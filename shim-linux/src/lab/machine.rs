@@ -36,6 +36,56 @@ pub const LAYERS: &[&str] = &["etc", "root", "var"];
 /// Top-level directories a lab may not overlay (the machine mounts its own there).
 const SYSTEM_DIRS: &[&str] = &["proc", "sys", "dev", "run", "tmp"];
 
+/// A `modprobe` for machines on hosts without kmod (installed as
+/// `/run/umlnet/bin/modprobe`, last on `PATH`, and as the kernel's module loader): loads
+/// a module of the running kernel from `/lib/modules/<release>` (where the init puts the
+/// UML kernel's modules) after its dependencies from `modules.dep`, resolving aliases
+/// from `modules.alias` (the kernel asks for `rtnl-link-bridge`, for example).
+pub const MODPROBE: &str = r#"#!/usr/bin/perl
+# modprobe for umlnet lab machines: written by `umlnet lab start`.
+use strict;
+use POSIX ();
+my $release = (POSIX::uname())[2];
+my $dir = "/lib/modules/$release";
+$dir = "/usr/lib/uml/modules/$release" unless -e "$dir/modules.dep";
+my @names = grep { !/^-/ } @ARGV;
+@names or die "usage: modprobe MODULE\n";
+my (%dep, %path);
+open(my $d, "<", "$dir/modules.dep") or die "$dir/modules.dep: $!\n";
+while (<$d>) {
+    chomp;
+    my ($m, $rest) = split /:\s*/, $_, 2;
+    $dep{$m} = [split ' ', ($rest // '')];
+    (my $b = $m) =~ s{.*/}{};
+    $b =~ s/\.ko.*$//;
+    $b =~ tr/-/_/;
+    $path{$b} = $m;
+}
+my %alias;
+if (open(my $a, "<", "$dir/modules.alias")) {
+    while (<$a>) {
+        my (undef, $from, $to) = split ' ';
+        $to =~ tr/-/_/ if defined $to;
+        $alias{$from} = $to if defined $to;
+    }
+}
+my %done;
+sub load {
+    my ($m) = @_;
+    return if $done{$m}++;
+    load($_) for @{$dep{$m} || []};
+    open(my $f, "<", "$dir/$m") or die "$dir/$m: $!\n";
+    my $p = "";
+    syscall(313, fileno($f), $p, 0) == 0 or $! == 17 or die "loading $m: $!\n";
+}
+for my $n (@names) {
+    (my $k = $n) =~ tr/-/_/;
+    $k = $alias{$n} if !$path{$k} && $alias{$n};
+    my $m = $path{$k} or die "modprobe: module $n not found in $dir\n";
+    load($m);
+}
+"#;
+
 /// Quotes `s` for `sh`.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -151,19 +201,31 @@ exec >>/run/umlnet/boot.log 2>&1 </dev/null
 echo booting > /run/umlnet/state
 echo "umlnet-lab: machine {m} booting"
 mount -r -t hostfs -o {labdir} none /run/lab
+# The UML kernel's modules where modprobe looks; a modprobe where the host has none.
+[ -d /usr/lib/uml/modules ] && [ -d /lib/modules ] && mount --bind /usr/lib/uml/modules /lib/modules
+export PATH="$PATH:/run/umlnet/bin"
+if [ ! -x /sbin/modprobe ]; then
+  # The kernel runs its module loader without init's environment: give it the C
+  # library tunables the kernel command line set (see docs/running-uml.md).
+  printf '#!/bin/sh\nexport GLIBC_TUNABLES=%s\nexec /run/umlnet/bin/modprobe "$@"\n' "$GLIBC_TUNABLES" > /run/modprobe
+  chmod 755 /run/modprobe
+  echo /run/modprobe > /proc/sys/kernel/modprobe
+fi
 # Writable layers: an overlay (tmpfs over the host's read-only directory).
 overlay=yes
-if ! grep -qw overlay /proc/filesystems; then
-  perl -e 'open(my $f, "<", $ARGV[0]) or die "$ARGV[0]: $!\n"; my $p = ""; syscall(313, fileno($f), $p, 0) == 0 or die "loading overlay: $!\n"' \
-    "/usr/lib/uml/modules/$(uname -r)/kernel/fs/overlayfs/overlay.ko" || overlay=no
-fi
+grep -qw overlay /proc/filesystems || modprobe overlay || overlay=no
 for d in {layers}; do
   mkdir -p "/run/layers/$d/up" "/run/layers/$d/work"
   if [ $overlay = yes ] && mount -t overlay overlay -o "lowerdir=/$d,upperdir=/run/layers/$d/up,workdir=/run/layers/$d/work" "/$d"; then
     :
   else
-    echo "umlnet-lab: no overlay filesystem; /$d is a writable copy"
-    cp -a "/$d/." "/run/layers/$d/up/" 2>/dev/null
+    # Without overlays: /etc becomes a writable copy, the others start empty.
+    if [ "$d" = etc ]; then
+      echo "umlnet-lab: no overlay filesystem; /etc is a writable copy"
+      cp -a /etc/. /run/layers/etc/up/
+    else
+      echo "umlnet-lab: no overlay filesystem; /$d starts empty"
+    fi
     mount --bind "/run/layers/$d/up" "/$d"
   fi
 done
@@ -171,8 +233,10 @@ hostname {m}
 echo {m} > /etc/hostname
 ip link set lo up
 for i in {ifaces}; do ip link set "$i" up; done
-[ -d /run/lab/shared ] && cp -a /run/lab/shared/. /
-[ -d /run/lab/{qm} ] && cp -a /run/lab/{qm}/. /
+for src in /run/lab/shared /run/lab/{qm}; do
+  [ -d "$src" ] || continue
+  for e in "$src"/* "$src"/.[!.]*; do [ -e "$e" ] && cp -a "$e" /; done
+done
 echo startup > /run/umlnet/state
 rc=0
 if [ -f /run/lab/shared.startup ]; then (cd / && sh /run/lab/shared.startup) || rc=$?; fi
@@ -264,9 +328,12 @@ pub fn boot(
 ) -> io::Result<u32> {
     let layers = layers(lab, m).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let dir = run.machine_dir(m);
-    for sub in ["cmd", "out"] {
+    for sub in ["cmd", "out", "bin"] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
+    let modprobe = dir.join("bin/modprobe");
+    std::fs::write(&modprobe, MODPROBE)?;
+    std::fs::set_permissions(&modprobe, std::fs::Permissions::from_mode(0o755))?;
     let init = dir.join("init.sh");
     std::fs::write(&init, init_script(lab, run, m, &layers))?;
     std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755))?;
