@@ -11,14 +11,21 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod arp;
 pub mod cmdline;
 pub mod daemon;
 pub mod ethernet;
+mod fmt_sink;
 pub mod helper;
 pub mod host;
+pub mod ifname;
+pub mod ipv4;
 pub mod link;
 pub mod mac;
 pub mod mconsole;
+pub mod num;
+pub mod pcap;
 pub mod slip;
 pub mod switch;
+pub mod time;
 pub mod vxlan;

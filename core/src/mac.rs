@@ -3,7 +3,7 @@
 //! Two readers live here:
 //!
 //! * [`MacAddr::parse`] (also [`FromStr`]) is the strict, user-facing syntax: six groups
-//!   of one or two hex digits separated by `:`, as in the seed's `fe:fd:0:0:0:1`.
+//!   of one or two hex digits separated by `:`, as in the UML networking page's `fe:fd:0:0:0:1`.
 //!   [`Display`](fmt::Display) prints the canonical lowercase two-digit form.
 //! * [`lax_parse`] models what the real 6.1 kernel does with the MAC field of an
 //!   `eth<n>=` argument (`simple_strtoul(…, 16)` six times, each value truncated to a
@@ -13,7 +13,7 @@
 //!
 //! Whether an address may be given to a device is a separate question
 //! ([`MacAddr::check_assignable`]): the kernel refuses multicast (odd first byte; the
-//! seed calls these "broadcast addresses, which you don't want assigned to a device") and
+//! UML networking page calls these "broadcast addresses, which you don't want assigned to a device") and
 //! all-zero addresses, and warns about globally administered ones.
 //!
 //! ```
@@ -29,6 +29,8 @@
 use core::fmt;
 use core::net::Ipv4Addr;
 use core::str::FromStr;
+
+use crate::num::{Dialect, strtoul};
 
 /// A 48-bit Ethernet address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -78,7 +80,7 @@ impl MacAddr {
         Ok(MacAddr(out))
     }
 
-    /// The seed's derived address `fe:fd:a:b:c:d` for a device whose IPv4 address is
+    /// The UML networking page's derived address `fe:fd:a:b:c:d` for a device whose IPv4 address is
     /// `a.b.c.d` (what old kernels assigned when no MAC was given).
     pub const fn from_ipv4(ip: Ipv4Addr) -> MacAddr {
         let o = ip.octets();
@@ -280,7 +282,8 @@ pub fn lax_parse(text: &[u8]) -> Result<LaxMac, LaxMacError> {
         if pos > text.len() {
             return Err(LaxMacError::RunsPastEnd { octets: n as u8 });
         }
-        let (value, end) = strtoul16(text, pos);
+        let (value, digits) = strtoul(&text[pos..], 16, Dialect::Kernel);
+        let end = pos + digits;
         if end == pos || !matches!(text.get(end), None | Some(b':') | Some(b',')) {
             return Err(LaxMacError::Syntax {
                 at: pos,
@@ -301,20 +304,6 @@ pub fn lax_parse(text: &[u8]) -> Result<LaxMac, LaxMacError> {
         pos = end + 1;
         n += 1;
     }
-}
-
-/// `simple_strtoul(text + pos, &end, 16)`: returns the (wrapped) value and the end offset.
-fn strtoul16(text: &[u8], pos: usize) -> (u64, usize) {
-    let mut i = pos;
-    if text.get(i) == Some(&b'0') && matches!(text.get(i + 1), Some(b'x') | Some(b'X')) {
-        i += 2;
-    }
-    let mut v: u64 = 0;
-    while let Some(d) = text.get(i).and_then(|&c| hex_val(c)) {
-        v = v.wrapping_mul(16).wrapping_add(u64::from(d));
-        i += 1;
-    }
-    (v, i)
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -355,7 +344,7 @@ mod test {
     use std::string::ToString;
 
     #[test]
-    fn seed_example_parses_and_prints_canonically() {
+    fn page_example_parses_and_prints_canonically() {
         let mac = MacAddr::parse("fe:fd:0:0:0:1").unwrap();
         assert_eq!(mac, MacAddr([0xfe, 0xfd, 0, 0, 0, 1]));
         assert_eq!(mac.to_string(), "fe:fd:00:00:00:01");
@@ -437,7 +426,7 @@ mod test {
     }
 
     #[test]
-    fn derived_from_ipv4_as_the_seed_says() {
+    fn derived_from_ipv4_as_the_page_says() {
         assert_eq!(
             MacAddr::from_ipv4(Ipv4Addr::new(192, 168, 0, 250)),
             MacAddr([0xfe, 0xfd, 192, 168, 0, 250])
@@ -449,7 +438,7 @@ mod test {
         );
     }
 
-    /// The cases observed with the real 6.1 kernel (spec §1.2).
+    /// The cases observed with the real 6.1 kernel (docs/protocols.md §1.2).
     #[test]
     fn lax_reader_matches_the_kernel_observations() {
         let ok = |s: &str| lax_parse(s.as_bytes()).unwrap();

@@ -22,15 +22,16 @@ use smoltcp::wire::{
 use std::collections::{BTreeMap, VecDeque};
 use std::vec;
 use std::vec::Vec;
+use umlnet_core::arp;
 use umlnet_core::link::{Link, Medium as LinkMedium};
 use umlnet_core::mac::MacAddr;
 
 /// ARP requests sent before a neighbour is declared unreachable (Linux `mcast_solicit`).
-pub(crate) const ARP_PROBES: u8 = 3;
+pub(crate) const ARP_PROBES: u8 = arp::PROBES;
 /// Time between ARP requests (Linux `retrans_time`).
-pub(crate) const ARP_RETRANS: Duration = Duration::from_secs(1);
+pub(crate) const ARP_RETRANS: Duration = Duration::from_millis(arp::RETRANS.total_millis());
 /// Packets kept per unresolved neighbour (the oldest is dropped beyond this).
-pub(crate) const ARP_QUEUE: usize = 3;
+pub(crate) const ARP_QUEUE: usize = arp::QUEUE;
 /// How long a failed neighbour stays listed (`arp -n` shows it as incomplete).
 pub(crate) const FAILED_LIFETIME: Duration = Duration::from_secs(60);
 /// The IP MTU smoltcp is told; every UML transport carries 1500.

@@ -5,7 +5,7 @@
 //! (then the lowest metric, then the oldest route). A route without a gateway means
 //! "on-link": the destination itself is resolved with ARP on that interface; a route
 //! with a gateway sends the packet to the gateway's hardware address instead. This is
-//! exactly what the seed's "network route that's automatically set up" is about.
+//! exactly what the UML networking page's "network route that's automatically set up" is about.
 //!
 //! ```
 //! use core::net::Ipv4Addr;
@@ -23,6 +23,7 @@ use core::fmt;
 use core::net::Ipv4Addr;
 use std::string::String;
 use std::vec::Vec;
+use umlnet_core::ipv4::Prefix;
 
 /// Who made a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,22 +272,17 @@ impl RouteTable {
 use std::string::ToString;
 
 fn mask_bits(prefix_len: u8) -> u32 {
-    match prefix_len {
-        0 => 0,
-        n => u32::MAX << (32 - u32::from(n.min(32))),
-    }
+    mask(prefix_len).to_bits()
 }
 
 /// The netmask of a prefix length (capped at 32).
 pub fn mask(prefix_len: u8) -> Ipv4Addr {
-    Ipv4Addr::from_bits(mask_bits(prefix_len))
+    Prefix::saturating(prefix_len).netmask()
 }
 
 /// The prefix length of a contiguous netmask, or `None` for one like 255.0.255.0.
 pub fn prefix_len(mask: Ipv4Addr) -> Option<u8> {
-    let bits = mask.to_bits();
-    let len = bits.leading_ones();
-    (bits.checked_shl(len).unwrap_or(0) == 0).then_some(len as u8)
+    Prefix::from_netmask(mask).map(Prefix::bits)
 }
 
 /// The classful netmask that `ifconfig` and `route` assume when none is given:

@@ -104,14 +104,32 @@ fn the_examples_that_need_no_root_run_as_pasted() {
     );
 }
 
+// `umlnet bench switch -- --help` running `umlnet-bench switch --help` is tested in the
+// `umlnet-bench` crate (`bench/tests/umlnet_bench_front_end.rs`), which builds it.
+
 #[test]
-fn bench_runs_the_benchmark_program_with_the_options_that_follow() {
-    let (ok, out) = umlnet(&["bench", "switch", "--", "--help"]);
-    assert!(ok, "{out}");
-    assert!(
-        out.contains("Usage: uml_switch_bench") && out.contains("--seconds"),
-        "{out}"
-    );
+fn bench_rejects_an_unknown_benchmark() {
     let (ok, out) = umlnet(&["bench", "nonsense"]);
     assert!(!ok && out.contains("invalid value 'nonsense'"), "{out}");
+}
+
+#[test]
+fn bench_without_the_benchmark_program_says_how_to_build_it() {
+    // A copy of umlnet alone in a directory: no umlnet-bench beside it.
+    let dir = std::env::temp_dir().join(format!("umlnet-help-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lone = dir.join("umlnet");
+    std::fs::copy(env!("CARGO_BIN_EXE_umlnet"), &lone).unwrap();
+    let out = Command::new(&lone)
+        .args(["bench", "sim"])
+        .output()
+        .expect("run umlnet");
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("umlnet-bench is not built next to umlnet")
+            && err.contains("cargo build --release -p umlnet-bench"),
+        "{err}"
+    );
 }

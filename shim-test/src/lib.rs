@@ -13,18 +13,17 @@
 //! * [`world`]: guests (the unchanged `umlnet-guest` smoltcp guests) and hosts on those
 //!   wires, booted from `eth<n>=` arguments, with the helper's address hooks, driven by
 //!   jumping the clock from event to event;
-//! * [`lab`]: the seed's network (a host on a LAN, a router, machines beyond it);
+//! * [`lab`]: the UML networking page's network (a host on a LAN, a router, machines beyond it);
 //! * [`scenario`]: seeds (fixed lists and proptest), replay with `UMLNET_SIM_SEED`; a
 //!   failing run leaves its transcript and pcaps in `UMLNET_SIM_OUT` if set.
 //!
-//! The scenarios themselves are the `sim_*` tests of `umlnet-tests`; the benchmark is
-//! `cargo run --release -p umlnet-sim --bin umlnet-sim-bench`.
+//! The scenarios themselves are the `sim_*` tests in `shim-test/tests/`; the benchmark is
+//! `umlnet-bench sim` (crate `umlnet-bench`).
 //!
 //! No wall clock, no threads, no hash-map order: one seed gives a byte-identical run.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod bench;
 pub mod host;
 pub mod lab;
 pub mod net;

@@ -30,7 +30,7 @@ pub fn replay_seed() -> Option<u64> {
 /// The line a failing scenario prints.
 pub fn replay_line(test_file: &str, test_name: &str, seed: u64) -> String {
     std::format!(
-        "seed = {seed} (replay: {SEED_VAR}={seed} cargo test -p umlnet-tests --test {test_file} {test_name})"
+        "seed = {seed} (replay: {SEED_VAR}={seed} cargo test -p umlnet-sim --test {test_file} {test_name})"
     )
 }
 
@@ -94,7 +94,7 @@ mod test {
     fn replay_line_names_the_variable_and_the_test() {
         assert_eq!(
             replay_line("sim_faults", "faults", 42),
-            "seed = 42 (replay: UMLNET_SIM_SEED=42 cargo test -p umlnet-tests --test sim_faults faults)"
+            "seed = 42 (replay: UMLNET_SIM_SEED=42 cargo test -p umlnet-sim --test sim_faults faults)"
         );
     }
 

@@ -13,9 +13,13 @@
 //! The image layout is the standard (non-compacted) XSAVE format of the Intel SDM, vol. 1,
 //! §13.4: the legacy FXSAVE area at 0..512, the XSAVE header at 512..576 (its first 8 bytes
 //! are `XSTATE_BV`, the components present), the AVX component at 576..832.
+//!
+//! As a Rust library, [`launch`] tells a program that starts UML kernels whether this
+//! host needs the preload and how to apply it.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod launch;
 mod sys;
 
 /// Bytes of the legacy (FXSAVE) area at the start of an XSAVE image.

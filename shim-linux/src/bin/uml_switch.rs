@@ -1,5 +1,6 @@
 //! `uml_switch`: the virtual switch daemon for User-Mode Linux (drop-in for
 //! uml-utilities'). Everything lives in [`umlnet_linux::switchd`].
+#![deny(unsafe_code)]
 
 fn main() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

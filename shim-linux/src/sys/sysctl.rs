@@ -8,15 +8,10 @@ use std::io::{self, Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::OpenOptionsExt;
 
+use umlnet_core::ifname::{self, WhiteSpace};
+
 fn plain_name(dev: &str) -> io::Result<&str> {
-    let ok = !dev.is_empty()
-        && dev.len() < libc::IFNAMSIZ
-        && dev != "."
-        && dev != ".."
-        && !dev
-            .bytes()
-            .any(|b| b == b'/' || b == 0 || b.is_ascii_whitespace());
-    if ok {
+    if ifname::check(dev, WhiteSpace::Ascii).is_ok() && !dev.contains('\0') {
         Ok(dev)
     } else {
         Err(io::Error::new(

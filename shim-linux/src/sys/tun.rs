@@ -5,6 +5,8 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
+use umlnet_core::ifname::IFNAME_MAX;
+
 use super::{cvt, none_if_would_block};
 
 /// `TUNSETIFF`, `_IOW('T', 202, int)`.
@@ -82,16 +84,13 @@ impl AsRawFd for Tap {
     }
 }
 
-/// Refuses an interface name the kernel cannot take (`IFNAMSIZ` with its NUL);
-/// `what` names it in the error.
+/// Refuses an interface name the kernel cannot take (longer than [`IFNAME_MAX`], which
+/// is `IFNAMSIZ` less its NUL); `what` names it in the error.
 fn check_name(what: &str, name: &str) -> io::Result<()> {
-    if name.len() >= libc::IFNAMSIZ {
+    if name.len() > IFNAME_MAX {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!(
-                "{what} name '{name}' is longer than {} bytes",
-                libc::IFNAMSIZ - 1
-            ),
+            format!("{what} name '{name}' is longer than {IFNAME_MAX} bytes"),
         ));
     }
     Ok(())

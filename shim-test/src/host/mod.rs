@@ -55,13 +55,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::string::String;
 use std::vec;
 use std::vec::Vec;
+use umlnet_core::arp;
 
 /// Packets held per unresolved neighbour (Linux holds more; three suffice for pings).
-pub const ARP_QUEUE: usize = 3;
+pub const ARP_QUEUE: usize = arp::QUEUE;
 /// Time between ARP requests for an unresolved neighbour.
-pub const ARP_RETRY: Duration = Duration::from_secs(1);
+pub const ARP_RETRY: Duration = Duration::from_millis(arp::RETRANS.total_millis());
 /// ARP requests sent before a neighbour is given up.
-pub const ARP_TRIES: u8 = 3;
+pub const ARP_TRIES: u8 = arp::PROBES;
 /// Linux's default `proxy_delay`: a proxy ARP reply to a broadcast request waits a
 /// random time below this (80 jiffies).
 pub const PROXY_DELAY: Duration = Duration::from_millis(800);

@@ -89,7 +89,7 @@ impl Net {
             }
             Carrier::Switch(sw) => {
                 let me = switch::PortId(port_of(&g.endpoints, ep.0));
-                let when = switch::Instant::from_millis((now - EPOCH).total_millis());
+                let when = umlnet_core::time::Instant::from_millis((now - EPOCH).total_millis());
                 match sw.forward(me, frame, when) {
                     Verdict::Drop(_) => g.stats.dropped += 1,
                     Verdict::Unicast(p) => {

@@ -1,6 +1,6 @@
-//! `umlnet bench`: the benchmarks, by name. Each is a program of its own next to
-//! `umlnet` (built with the workspace); this subcommand finds it and runs it with the
-//! options that follow.
+//! `umlnet bench`: the benchmarks, by name. They live in the `umlnet-bench` crate,
+//! whose program `umlnet-bench` is built next to `umlnet` (same target directory); this
+//! subcommand finds it and runs `umlnet-bench <which>` with the options that follow.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -24,11 +24,15 @@ pub enum Which {
     Sim,
 }
 
+/// The program that runs the benchmarks, beside `umlnet`.
+const PROGRAM: &str = "umlnet-bench";
+
 impl Which {
-    fn program(self) -> &'static str {
+    /// The benchmark's subcommand of `umlnet-bench`.
+    fn subcommand(self) -> &'static str {
         match self {
-            Which::Switch => "uml_switch_bench",
-            Which::Sim => "umlnet-sim-bench",
+            Which::Switch => "switch",
+            Which::Sim => "sim",
         }
     }
 }
@@ -45,9 +49,8 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: &BenchArgs) -> ExitCode {
-    let program = args.which.program();
     let path = match std::env::current_exe() {
-        Ok(exe) => exe.with_file_name(program),
+        Ok(exe) => exe.with_file_name(PROGRAM),
         Err(e) => {
             eprintln!("umlnet bench: cannot find this program's directory: {e}");
             return ExitCode::FAILURE;
@@ -56,12 +59,16 @@ pub fn run(args: &BenchArgs) -> ExitCode {
     if !path.exists() {
         eprintln!(
             "umlnet bench: {} is not built next to umlnet; build it with \
-             `cargo build --release --workspace` and run target/release/umlnet bench …",
+             `cargo build --release -p umlnet-bench` (or `cargo build --release --workspace`) \
+             and run target/release/umlnet bench …",
             path.display()
         );
         return ExitCode::FAILURE;
     }
-    let err = Command::new(&path).args(&args.options).exec();
+    let err = Command::new(&path)
+        .arg(args.which.subcommand())
+        .args(&args.options)
+        .exec();
     eprintln!("umlnet bench: running {}: {err}", path.display());
     ExitCode::FAILURE
 }

@@ -1,0 +1,274 @@
+//! `umlnet lab` on real UML kernels (`linux.uml`), each lab inside a network namespace
+//! of the test's own (the domains are unix sockets, but the kernels and switches stay
+//! in the namespace all the same):
+//!
+//! * `contrib/labs/two-lans`: 4 machines, 3 domains, a router with `ip_forward` and
+//!   routes from the startup scripts. It starts in `lab.dep` order, pc1 pings pc3 on
+//!   the other LAN, `lab dump` captures the ICMP as pcap that `tcpdump -r` reads,
+//!   `lab stop` runs the shutdown scripts and leaves no process, socket or device.
+//! * `contrib/labs/stp`: a machine running an STP bridge; its BPDUs to
+//!   `01:80:c2:00:00:00` cross a domain to another machine. The lab is first killed
+//!   behind umlnet's back, and the next `lab start` cleans up what was left.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use umlnet_testkit::{Netns, TempDir, bin, real, run_cases, run_ok, wait_for};
+
+fn main() {
+    let needs = &["linux.uml", "tcpdump", "ip"];
+    run_cases(vec![
+        real(
+            "two_lans_start_ping_dump_stop",
+            needs,
+            two_lans_start_ping_dump_stop,
+        ),
+        real(
+            "stp_bpdus_cross_a_domain_and_a_crash_is_cleaned_up",
+            needs,
+            stp_bpdus_cross_a_domain_and_a_crash_is_cleaned_up,
+        ),
+    ]);
+}
+
+/// A lab shipped in `contrib/labs/`.
+fn contrib_lab(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../contrib/labs")
+        .join(name)
+        .canonicalize()
+        .expect("the lab directory")
+        .display()
+        .to_string()
+}
+
+/// Runs `umlnet lab ARGS` inside `ns` with run directories under `run_base`.
+fn lab_cmd(ns: &Netns, run_base: &Path, args: &[&str]) -> Command {
+    let mut c = ns.command(bin!("umlnet"));
+    c.arg("lab").args(args).env("UMLNET_LAB_RUN", run_base);
+    c
+}
+
+fn lab(ns: &Netns, run_base: &Path, args: &[&str]) -> Output {
+    lab_cmd(ns, run_base, args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run umlnet lab")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(o: Output, what: &str) -> String {
+    assert!(o.status.success(), "{what} failed:\n{}", text(&o));
+    text(&o)
+}
+
+/// The index of the first line containing `needle`.
+fn line_of(out: &str, needle: &str) -> usize {
+    out.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{out}"))
+}
+
+/// Nothing of the lab is left: no process in the namespace, no run directory, no
+/// socket, no network device but `lo`.
+fn assert_nothing_left(ns: &Netns, run_base: &Path) {
+    wait_for(
+        "the lab's processes to end",
+        Duration::from_secs(10),
+        || ns.pids().is_empty(),
+    );
+    let left: Vec<_> = std::fs::read_dir(run_base)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let links = ns.sh("ip -o link show | cut -d: -f2");
+    assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["lo"]);
+}
+
+fn two_lans_start_ping_dump_stop() {
+    let ns = Netns::new("lab");
+    let tmp = TempDir::new("lab");
+    let run_base = tmp.join("run");
+    let dir = contrib_lab("two-lans");
+    let dir = dir.as_str();
+
+    let out = ok(lab(&ns, &run_base, &["start", dir]), "lab start");
+    // lab.dep: the PCs wait for r1, then boot in parallel.
+    for pc in ["pc1", "pc2", "pc3"] {
+        assert!(
+            line_of(&out, &format!("{pc}: waits for r1")) < line_of(&out, "r1: up after"),
+            "{out}"
+        );
+        assert!(
+            line_of(&out, "r1: up after") < line_of(&out, &format!("{pc}: booting")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("lab up in"), "{out}");
+
+    // The domain's traffic as pcap, without privileges the lab does not have.
+    let pcap = tmp.join("A.pcap");
+    let mut dump = lab_cmd(
+        &ns,
+        &run_base,
+        &[
+            "dump",
+            "-d",
+            dir,
+            "A",
+            "-w",
+            pcap.to_str().unwrap(),
+            "--seconds",
+            "15",
+        ],
+    )
+    .stdin(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start lab dump");
+    let mut err = BufReader::new(dump.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("listening on domain A"), "{line}");
+
+    let ping = ok(
+        lab(
+            &ns,
+            &run_base,
+            &[
+                "exec",
+                "-d",
+                dir,
+                "--timeout",
+                "60",
+                "pc1",
+                "--",
+                "ping",
+                "-c",
+                "3",
+                "10.0.2.2",
+            ],
+        ),
+        "exec pc1 -- ping",
+    );
+    assert!(ping.contains("3 received, 0% packet loss"), "{ping}");
+    // Per-machine files: pc1's own /etc file, the shared startup script's output.
+    let files = ok(
+        lab(
+            &ns,
+            &run_base,
+            &[
+                "exec",
+                "-d",
+                dir,
+                "--timeout",
+                "30",
+                "pc1",
+                "--",
+                "cat /etc/lab-role /var/log/lab-started",
+            ],
+        ),
+        "exec pc1 -- cat",
+    );
+    assert_eq!(files, "pc1\npc1 started\n");
+    let status = ok(lab(&ns, &run_base, &["status", "-d", dir]), "lab status");
+    assert!(status.contains("A: hub running"), "{status}");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.trim_start().starts_with("r1 ") && l.contains(" up ")),
+        "{status}"
+    );
+
+    let st = dump.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(st.success(), "lab dump: {rest}");
+    let read = run_ok(Command::new("tcpdump").args(["-n", "-r"]).arg(&pcap));
+    let decoded = String::from_utf8_lossy(&read.stdout);
+    for want in [
+        "IP 10.0.1.2 > 10.0.2.2: ICMP echo request",
+        "IP 10.0.2.2 > 10.0.1.2: ICMP echo reply",
+    ] {
+        assert_eq!(
+            decoded.matches(want).count(),
+            3,
+            "{want:?} three times in:\n{decoded}"
+        );
+    }
+
+    let stop = ok(lab(&ns, &run_base, &["stop", "-d", dir]), "lab stop");
+    assert!(
+        stop.contains("pc1| pc1: shutdown script ran, pc1 saying goodbye"),
+        "{stop}"
+    );
+    assert!(
+        stop.contains("4 machines halted, 3 domains stopped"),
+        "{stop}"
+    );
+    assert_nothing_left(&ns, &run_base);
+}
+
+fn stp_bpdus_cross_a_domain_and_a_crash_is_cleaned_up() {
+    let ns = Netns::new("labstp");
+    let tmp = TempDir::new("labstp");
+    let run_base = tmp.join("run");
+    let dir = contrib_lab("stp");
+    let dir = dir.as_str();
+
+    // A lab killed behind umlnet's back leaves its run directory and sockets.
+    ok(lab(&ns, &run_base, &["start", dir, "h1"]), "lab start h1");
+    for pid in ns.pids() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    wait_for("the killed lab to go", Duration::from_secs(10), || {
+        ns.pids().is_empty()
+    });
+    let out = ok(
+        lab(&ns, &run_base, &["start", dir]),
+        "lab start after a crash",
+    );
+    assert!(out.contains("removed the stale run directory"), "{out}");
+    assert!(out.contains("lab up in"), "{out}");
+
+    // The bridge's BPDUs (to 01:80:c2:00:00:00) reach h2 across domain B.
+    let seen = ok(
+        lab(
+            &ns,
+            &run_base,
+            &[
+                "exec",
+                "-d",
+                dir,
+                "--timeout",
+                "60",
+                "h2",
+                "--",
+                "timeout 30 tcpdump -c 2 -n -e -i eth0 ether dst 01:80:c2:00:00:00",
+            ],
+        ),
+        "exec h2 -- tcpdump",
+    );
+    assert_eq!(
+        seen.matches("> 01:80:c2:00:00:00, 802.3").count(),
+        2,
+        "{seen}"
+    );
+    assert!(seen.contains("STP 802.1d"), "{seen}");
+
+    let out = ok(lab(&ns, &run_base, &["crash", "-d", dir]), "lab crash");
+    assert!(out.contains("3 machines and 2 switches killed"), "{out}");
+    assert_nothing_left(&ns, &run_base);
+}
