@@ -8,7 +8,8 @@
 //!   `lab stop` runs the shutdown scripts and leaves no process, socket or device.
 //! * `contrib/labs/stp`: a machine running an STP bridge; its BPDUs to
 //!   `01:80:c2:00:00:00` cross a domain to another machine. The lab is first killed
-//!   behind umlnet's back, and the next `lab start` cleans up what was left.
+//!   behind umlnet's back, and the next `lab start` cleans up what was left. This lab
+//!   runs as the user `nobody`: without taps, a lab needs no privilege.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use umlnet_testkit::{Netns, TempDir, bin, real, run_cases, run_ok, wait_for};
 
 fn main() {
-    let needs = &["linux.uml", "tcpdump", "ip"];
+    let needs = &["linux.uml", "tcpdump", "ip", "setpriv"];
     run_cases(vec![
         real(
             "two_lans_start_ping_dump_stop",
@@ -44,11 +45,30 @@ fn contrib_lab(name: &str) -> String {
         .to_string()
 }
 
-/// Runs `umlnet lab ARGS` inside `ns` with run directories under `run_base`.
+/// Runs `umlnet lab ARGS` inside `ns` with run directories under `run_base`; as the
+/// user `nobody` when `run_base` is in a world-writable directory (see
+/// [`as_nobody`]).
 fn lab_cmd(ns: &Netns, run_base: &Path, args: &[&str]) -> Command {
-    let mut c = ns.command(bin!("umlnet"));
+    let mut c = if as_nobody(run_base) {
+        let mut c = ns.command("setpriv");
+        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(bin!("umlnet"));
+        c
+    } else {
+        ns.command(bin!("umlnet"))
+    };
     c.arg("lab").args(args).env("UMLNET_LAB_RUN", run_base);
     c
+}
+
+/// Whether the lab with this run base runs without privileges: its parent directory
+/// is world-writable (the test made it so).
+fn as_nobody(run_base: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    run_base
+        .parent()
+        .and_then(|p| p.metadata().ok())
+        .is_some_and(|m| m.permissions().mode() & 0o002 != 0)
 }
 
 fn lab(ns: &Netns, run_base: &Path, args: &[&str]) -> Output {
@@ -221,6 +241,11 @@ fn two_lans_start_ping_dump_stop() {
 fn stp_bpdus_cross_a_domain_and_a_crash_is_cleaned_up() {
     let ns = Netns::new("labstp");
     let tmp = TempDir::new("labstp");
+    // This lab runs as nobody: a lab without taps needs no privilege.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
     let run_base = tmp.join("run");
     let dir = contrib_lab("stp");
     let dir = dir.as_str();
