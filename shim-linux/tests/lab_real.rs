@@ -261,6 +261,11 @@ fn stp_bpdus_cross_a_domain_and_a_crash_is_cleaned_up() {
     wait_for("the killed lab to go", Duration::from_secs(10), || {
         ns.pids().is_empty()
     });
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = run_base.metadata().expect("the run base").uid();
+        assert_ne!(owner, 0, "the lab was meant to run without root");
+    }
     let out = ok(
         lab(&ns, &run_base, &["start", dir]),
         "lab start after a crash",
