@@ -5,7 +5,8 @@
 //! * `contrib/labs/two-lans`: 4 machines, 3 domains, a router with `ip_forward` and
 //!   routes from the startup scripts. It starts in `lab.dep` order, pc1 pings pc3 on
 //!   the other LAN, `lab dump` captures the ICMP as pcap that `tcpdump -r` reads,
-//!   `lab stop` runs the shutdown scripts and leaves no process, socket or device.
+//!   `lab connect` hot-plugs an interface that then carries a ping, `lab stop` runs the
+//!   shutdown scripts and leaves no process, socket or device.
 //! * `contrib/labs/stp`: a machine running an STP bridge; its BPDUs to
 //!   `01:80:c2:00:00:00` cross a domain to another machine. The lab is first killed
 //!   behind umlnet's back, and the next `lab start` cleans up what was left. This lab
@@ -208,6 +209,36 @@ fn two_lans_start_ping_dump_stop() {
             .any(|l| l.trim_start().starts_with("r1 ") && l.contains(" up ")),
         "{status}"
     );
+
+    // Hot-plug: pc3 gets an eth1 on domain C, where r1's eth2 (10.0.3.1) is.
+    let out = ok(
+        lab(&ns, &run_base, &["connect", "-d", dir, "pc3", "eth1", "C"]),
+        "lab connect",
+    );
+    assert!(
+        out.contains("pc3: eth1 plugged into domain C and up"),
+        "{out}"
+    );
+    let ping = ok(
+        lab(
+            &ns,
+            &run_base,
+            &[
+                "exec",
+                "-d",
+                dir,
+                "--timeout",
+                "60",
+                "pc3",
+                "--",
+                "ip addr add 10.0.3.2/24 dev eth1 && ping -c 2 -I eth1 10.0.3.1",
+            ],
+        ),
+        "exec pc3 -- ping over the new interface",
+    );
+    assert!(ping.contains("2 received, 0% packet loss"), "{ping}");
+    let status = ok(lab(&ns, &run_base, &["status", "-d", dir]), "lab status");
+    assert!(status.contains("eth1:C (connected)"), "{status}");
 
     let st = dump.wait().unwrap();
     let mut rest = String::new();

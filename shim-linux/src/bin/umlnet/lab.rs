@@ -567,10 +567,20 @@ fn status(dir: &Path) -> Result<ExitCode> {
                     .collect()
             })
             .unwrap_or_default();
+        let plugged =
+            std::fs::read_to_string(run.machine_file(&m, "connected")).unwrap_or_default();
+        let plugged: Vec<String> = plugged
+            .lines()
+            .map(|l| format!("{l} (connected)"))
+            .collect();
         println!(
             "  {m:<12} pid {pid:<8} {:<10} {}",
             machine::state(&run, &m).to_string(),
-            ifs.join(" ")
+            ifs.iter()
+                .chain(&plugged)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
         );
     }
     println!("domains:");
@@ -681,6 +691,12 @@ fn connect(dir: &Path, m: &str, iface: &str, d: &str) -> Result<ExitCode> {
     if rc != 0 {
         bail!("eth{n} was plugged in but `ip link set eth{n} up` failed in {m}");
     }
+    // Remembered for `status`.
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(run.machine_file(m, "connected"))?;
+    writeln!(f, "eth{n}:{d}")?;
     println!("{m}: eth{n} plugged into domain {d} and up");
     Ok(ExitCode::SUCCESS)
 }
