@@ -5,7 +5,7 @@
 //! * `contrib/labs/two-lans`: 4 machines, 3 domains, a router with `ip_forward` and
 //!   routes from the startup scripts. It starts in `lab.dep` order, pc1 pings pc3 on
 //!   the other LAN, `lab dump` captures the ICMP as pcap that `tcpdump -r` reads,
-//!   `lab connect` hot-plugs an interface that then carries a ping, `lab stop` runs the
+//!   `lab console` gives a shell, `lab connect` hot-plugs an interface that then carries a ping, `lab stop` runs the
 //!   shutdown scripts and leaves no process, socket or device.
 //! * `contrib/labs/stp`: a machine running an STP bridge; its BPDUs to
 //!   `01:80:c2:00:00:00` cross a domain to another machine. The lab is first killed
@@ -208,6 +208,27 @@ fn two_lans_start_ping_dump_stop() {
             .lines()
             .any(|l| l.trim_start().starts_with("r1 ") && l.contains(" up ")),
         "{status}"
+    );
+
+    // A shell on pc2's console, with piped input.
+    let mut console = lab_cmd(&ns, &run_base, &["console", "-d", dir, "pc2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start lab console");
+    std::io::Write::write_all(
+        console.stdin.as_mut().unwrap(),
+        b"echo console-of-$(cat /etc/lab-role)-$((6*7))\n",
+    )
+    .unwrap();
+    drop(console.stdin.take());
+    let said = console.wait_with_output().unwrap();
+    assert!(said.status.success(), "lab console: {}", text(&said));
+    assert!(
+        String::from_utf8_lossy(&said.stdout).contains("console-of-pc2-42"),
+        "{}",
+        text(&said)
     );
 
     // Hot-plug: pc3 gets an eth1 on domain C, where r1's eth2 (10.0.3.1) is.

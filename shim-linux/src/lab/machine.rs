@@ -243,6 +243,8 @@ if [ -f /run/lab/shared.startup ]; then (cd / && sh /run/lab/shared.startup) || 
 if [ -f /run/lab/{qm}.startup ]; then (cd / && sh /run/lab/{qm}.startup) || rc=$?; fi
 echo "umlnet-lab: machine {m} up (startup scripts: $rc)"
 echo "up $rc" > /run/umlnet/state
+# A shell on the second console (con1, a host pty) for `umlnet lab console`.
+(while :; do setsid -c sh -i </dev/tty1 >/dev/tty1 2>&1; sleep 1; done) &
 # Commands from the host (umlnet lab exec): cmd/ID.sh runs, out/ID.out gets its
 # output and out/ID.rc its exit status.
 cd /run/umlnet
@@ -296,6 +298,7 @@ pub fn kernel_args(lab: &Lab, run: &RunDir, m: &str, launch: &KernelLaunch) -> V
         format!("init={}", run.machine_dir(m).join("init.sh").display()).into(),
         "con=null".into(),
         "con0=null,fd:1".into(),
+        "con1=pts".into(),
     ];
     for (k, i) in &conf.ifaces {
         let mac = i.mac.map(|m| m.to_string()).unwrap_or_default();

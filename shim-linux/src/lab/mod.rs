@@ -6,10 +6,12 @@
 //! `MACHINE.shutdown` scripts, and `shared/`, `shared.startup`, `shared.shutdown` for
 //! every machine. [`Lab::load`] reads and checks it; [`rundir`] keeps the running lab's
 //! sockets and state, [`domain`] runs the switches, [`machine`] boots the kernels,
-//! [`control`] runs commands in them and [`dump`] captures a domain. `docs/labs.md`
+//! [`control`] runs commands in them, [`console`] attaches to their shells and [`dump`]
+//! captures a domain. `docs/labs.md`
 //! describes the format.
 
 pub mod conf;
+pub mod console;
 pub mod control;
 pub mod dep;
 pub mod domain;

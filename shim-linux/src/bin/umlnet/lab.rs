@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use umlnet_linux::lab::machine::{self, State};
 use umlnet_linux::lab::rundir::RunDir;
-use umlnet_linux::lab::{Lab, control, domain, dump};
+use umlnet_linux::lab::{Lab, console, control, domain, dump};
 use umlnet_linux::umlkernel::KernelLaunch;
 
 pub const LAB_EXAMPLES: &str = "\
@@ -19,6 +19,7 @@ Examples:
   umlnet lab start contrib/labs/two-lans        # domains, then machines in lab.dep order
   umlnet lab status -d contrib/labs/two-lans
   umlnet lab exec -d contrib/labs/two-lans pc1 -- ping -c 3 10.0.2.2
+  umlnet lab console -d contrib/labs/two-lans r1  # a shell; Ctrl-] leaves
   umlnet lab dump -d contrib/labs/two-lans A -c 10 | tcpdump -n -r -
   umlnet lab connect -d contrib/labs/two-lans pc1 eth1 C
   umlnet lab stop -d contrib/labs/two-lans      # shutdown scripts, halt, clean up
@@ -93,6 +94,13 @@ enum LabCommand {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Attach to a shell on a running machine's second console (Ctrl-] leaves).
+    Console {
+        #[command(flatten)]
+        dir: DirArg,
+        /// The machine.
+        machine: String,
+    },
     /// Write a domain's traffic as pcap (to stdout, or -w FILE), without root.
     Dump {
         #[command(flatten)]
@@ -148,6 +156,7 @@ pub fn run(args: LabArgs) -> ExitCode {
             machine,
             command,
         } => exec(&dir.path(), &machine, &command, timeout),
+        LabCommand::Console { dir, machine } => console_cmd(&dir.path(), &machine),
         LabCommand::Dump {
             dir,
             domain,
@@ -626,6 +635,20 @@ fn exec(dir: &Path, m: &str, command: &[String], timeout: Option<u64>) -> Result
         let _ = stdout.flush();
     })?;
     Ok(ExitCode::from(rc.clamp(0, 255) as u8))
+}
+
+fn console_cmd(dir: &Path, m: &str) -> Result<ExitCode> {
+    let run = running(dir)?;
+    if run.live_pid(&run.machine_file(m, "pid")).is_none() {
+        bail!("machine {m} is not running");
+    }
+    let (tty, pty, prompt) =
+        console::open(&run, m).with_context(|| format!("opening {m}'s console"))?;
+    let mut out = std::io::stdout();
+    out.write_all(prompt.trim_ascii_start())?;
+    out.flush()?;
+    console::attach(&tty, pty)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn dump_domain(
