@@ -365,11 +365,14 @@ fn option(m: &mut MachineConf, opt: &str, value: &str) -> Result<Option<String>,
             m.append = value.split_whitespace().map(str::to_string).collect();
             Ok(None)
         }
-        "image" => Err(
-            "filesystem images are not supported by umlnet lab yet: machines run \
-                        on the host's filesystem (hostfs) with writable layers"
-                .into(),
-        ),
+        "image" if !value.starts_with(['/', '.']) => Ok(Some(format!(
+            "'{value}' is a container image (Kathará); ignored: the machine runs on the \
+             host's filesystem, so the programs it needs must be installed on the host"
+        ))),
+        "image" | "filesystem" => Err("filesystem images are not supported by umlnet lab \
+                                       yet: machines run on the host's filesystem (hostfs) \
+                                       with writable layers"
+            .into()),
         o if IGNORED_OPTIONS.contains(&o) => Ok(Some(
             "a Netkit/Kathará option with no effect on umlnet labs; ignored".into(),
         )),
@@ -471,6 +474,17 @@ mod test {
         );
         assert!(first_error("pc1[color]=red").contains("unknown option 'color'"));
         assert!(first_error("LAB_AUTHOR=a\nLAB_AUTHOR=b").starts_with("lab.conf:2:"));
+    }
+
+    #[test]
+    fn images() {
+        let (_, d) = parse("lab.conf", "pc1[image]=\"kathara/frr\"\n");
+        assert!(
+            !d[0].is_error() && d[0].message.contains("container image"),
+            "{d:?}"
+        );
+        assert!(first_error("pc1[image]=/srv/debian.img").contains("not supported"));
+        assert!(first_error("pc1[filesystem]=./fs.img").contains("not supported"));
     }
 
     #[test]
