@@ -32,6 +32,11 @@ fn main() {
             needs,
             stp_bpdus_cross_a_domain_and_a_crash_is_cleaned_up,
         ),
+        real(
+            "tap_uplink_reaches_the_host_and_goes_at_stop",
+            &["linux.uml", "ip", "ping"],
+            tap_uplink_reaches_the_host_and_goes_at_stop,
+        ),
     ]);
 }
 
@@ -352,5 +357,49 @@ fn stp_bpdus_cross_a_domain_and_a_crash_is_cleaned_up() {
 
     let out = ok(lab(&ns, &run_base, &["crash", "-d", dir]), "lab crash");
     assert!(out.contains("3 machines and 2 switches killed"), "{out}");
+    assert_nothing_left(&ns, &run_base);
+}
+
+/// Netkit's `MACHINE[N]=tap,<host ip>,<guest ip>`: the host (here, the test's
+/// namespace) and two machines on one uplink; the TAP device goes with `lab stop`.
+fn tap_uplink_reaches_the_host_and_goes_at_stop() {
+    let ns = Netns::new("labtap");
+    let tmp = TempDir::new("labtap");
+    let run_base = tmp.join("run");
+    let dir = tmp.join("taplab");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("lab.conf"),
+        "t[0]=tap,10.77.0.1,10.77.0.2\nu[0]=tap,10.77.0.1,10.77.0.3\n",
+    )
+    .unwrap();
+    let dir = dir.to_str().unwrap();
+    let out = ok(lab(&ns, &run_base, &["start", dir]), "lab start");
+    assert!(out.contains("tap uplink: host device umlab"), "{out}");
+    let host_ping = ns.sh("ping -c 2 10.77.0.3");
+    assert!(host_ping.contains("2 received"), "{host_ping}");
+    let guest_ping = ok(
+        lab(
+            &ns,
+            &run_base,
+            &[
+                "exec",
+                "-d",
+                dir,
+                "--timeout",
+                "60",
+                "t",
+                "--",
+                "ping -c 2 10.77.0.1 && ip route",
+            ],
+        ),
+        "exec t -- ping the host",
+    );
+    assert!(guest_ping.contains("2 received"), "{guest_ping}");
+    assert!(
+        guest_ping.contains("default via 10.77.0.1 dev eth0"),
+        "{guest_ping}"
+    );
+    ok(lab(&ns, &run_base, &["stop", "-d", dir]), "lab stop");
     assert_nothing_left(&ns, &run_base);
 }

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::Ipv4Addr;
 
 use umlnet_core::mac::MacAddr;
 
@@ -49,9 +50,17 @@ pub struct IfaceConf {
     pub domain: String,
     /// A fixed MAC address, if given.
     pub mac: Option<MacAddr>,
+    /// For `MACHINE[n]=tap,<host ip>,<guest ip>`: the host's and the machine's
+    /// addresses on the uplink (the domain is then [`TAP_DOMAIN`]).
+    pub tap: Option<(Ipv4Addr, Ipv4Addr)>,
     /// The line of `lab.conf` that defines it.
     pub line: usize,
 }
+
+/// The collision domain of a lab's tap uplinks: the host is on it through a TAP device.
+pub const TAP_DOMAIN: &str = "_tap";
+/// The prefix length of the tap uplink's addresses (host and machines on one /24).
+pub const TAP_PREFIX: u8 = 24;
 
 /// What `lab.conf` says about one machine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -302,12 +311,8 @@ fn iface(index: &str, value: &str, line: usize) -> Result<(u8, IfaceConf), Strin
         .ok()
         .filter(|k| *k <= MAX_IFACE)
         .ok_or_else(|| format!("interface number {index} is out of range 0-{MAX_IFACE}"))?;
-    if value.starts_with("tap,") || value == "tap" {
-        return Err(
-            "tap uplinks (MACHINE[N]=tap,<host ip>,<guest ip>) are not supported by \
-                    umlnet lab yet; use a collision domain"
-                .into(),
-        );
+    if value == "tap" || value.starts_with("tap,") {
+        return tap(k, value, line);
     }
     let (domain, mac) = match value.split_once('/') {
         Some((d, m)) => {
@@ -326,6 +331,11 @@ fn iface(index: &str, value: &str, line: usize) -> Result<(u8, IfaceConf), Strin
     if domain.is_empty() {
         return Err("no collision domain: write MACHINE[N]=DOMAIN".into());
     }
+    if domain == TAP_DOMAIN {
+        return Err(format!(
+            "{TAP_DOMAIN} is the domain of tap uplinks: write tap,<host ip>,<guest ip>"
+        ));
+    }
     if !valid_name(domain) {
         return Err(name_problem("collision domain", domain));
     }
@@ -334,6 +344,42 @@ fn iface(index: &str, value: &str, line: usize) -> Result<(u8, IfaceConf), Strin
         IfaceConf {
             domain: domain.to_string(),
             mac,
+            tap: None,
+            line,
+        },
+    ))
+}
+
+/// Reads `tap,<host ip>,<guest ip>`.
+fn tap(k: u8, value: &str, line: usize) -> Result<(u8, IfaceConf), String> {
+    let usage = "write MACHINE[N]=tap,<host ip>,<guest ip>, e.g. tap,10.0.0.1,10.0.0.2";
+    let mut parts = value.split(',').skip(1);
+    let (Some(h), Some(g), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("'{value}' is not a tap uplink: {usage}"));
+    };
+    let ip = |s: &str, what: &str| -> Result<Ipv4Addr, String> {
+        let a: Ipv4Addr = s
+            .parse()
+            .map_err(|_| format!("{what} '{s}' is not an IPv4 address: {usage}"))?;
+        if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() {
+            return Err(format!("{what} {a} cannot be an interface's address"));
+        }
+        Ok(a)
+    };
+    let (host, guest) = (ip(h, "host address")?, ip(g, "guest address")?);
+    let net = |a: Ipv4Addr| u32::from(a) >> (32 - TAP_PREFIX);
+    if host == guest || net(host) != net(guest) {
+        return Err(format!(
+            "the host address {host} and the guest address {guest} must differ and share a \
+             /{TAP_PREFIX}"
+        ));
+    }
+    Ok((
+        k,
+        IfaceConf {
+            domain: TAP_DOMAIN.to_string(),
+            mac: None,
+            tap: Some((host, guest)),
             line,
         },
     ))
@@ -400,9 +446,10 @@ impl fmt::Display for LabConf {
         }
         for (name, m) in &self.machines {
             for (k, i) in &m.ifaces {
-                match i.mac {
-                    Some(mac) => writeln!(f, "{name}[{k}]={}/{mac}", i.domain)?,
-                    None => writeln!(f, "{name}[{k}]={}", i.domain)?,
+                match (i.tap, i.mac) {
+                    (Some((h, g)), _) => writeln!(f, "{name}[{k}]=tap,{h},{g}")?,
+                    (None, Some(mac)) => writeln!(f, "{name}[{k}]={}/{mac}", i.domain)?,
+                    (None, None) => writeln!(f, "{name}[{k}]={}", i.domain)?,
                 }
             }
             if let Some(mem) = m.mem_mib {
@@ -461,7 +508,16 @@ mod test {
         assert!(first_error("\n\npc1[0=A").starts_with("lab.conf:3: error: 'pc1[0'"));
         assert!(first_error("pc1[0]=A/01:80:c2:00:00:00").contains("unicast"));
         assert!(first_error("pc1[mem]=lots").contains("not a memory size"));
-        assert!(first_error("pc1[0]=tap,10.0.0.1,10.0.0.2").contains("tap uplinks"));
+        let tap = ok("pc1[0]=tap,10.0.0.1,10.0.0.2").machines["pc1"].ifaces[&0].clone();
+        assert_eq!(tap.domain, TAP_DOMAIN);
+        assert_eq!(
+            tap.tap,
+            Some(("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()))
+        );
+        assert!(first_error("pc1[0]=tap,10.0.0.1").contains("not a tap uplink"));
+        assert!(first_error("pc1[0]=tap,10.0.0.1,10.0.1.2").contains("share a /24"));
+        assert!(first_error("pc1[0]=tap,10.0.0.x,10.0.0.2").contains("not an IPv4"));
+        assert!(first_error("pc1[0]=_tap").contains("domain of tap uplinks"));
         assert!(first_error("pc1[99]=A").contains("out of range"));
         assert!(first_error("just words").contains("not an assignment"));
         assert!(first_error("pc 1[0]=A").contains("machine name 'pc 1'"));
@@ -516,7 +572,7 @@ mod test {
                 m.mem_mib = mem;
                 for (k, (d, mac)) in ifs {
                     let mac = mac.map(|mut b| { b[0] &= 0xfe; b[5] |= 1; MacAddr(b) });
-                    m.ifaces.insert(k, IfaceConf { domain: d, mac, line: 0 });
+                    m.ifaces.insert(k, IfaceConf { domain: d, mac, tap: None, line: 0 });
                 }
             }
             let text = conf.to_string();

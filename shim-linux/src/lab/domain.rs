@@ -2,6 +2,9 @@
 //! other port, as Netkit's `uml_switch -hub`), with its control and console sockets in
 //! the lab's run directory.
 //!
+//! The tap uplink's domain ([`super::conf::TAP_DOMAIN`]) also has the host on it,
+//! through a TAP device its switch creates (and that goes when the switch stops).
+//!
 //! The switch forwards every frame it gets, link-local ones (`01:80:c2:00:00:0x`: STP,
 //! LACP, LLDP) included, and sends nothing of its own, so a domain is a dumb wire.
 //! It runs as `umlnet lab domain-daemon`, a process of its own that outlives
@@ -17,14 +20,20 @@ use super::rundir::RunDir;
 
 /// The arguments of our `uml_switch` for domain `d`: a hub with a console.
 pub fn switch_args(run: &RunDir, d: &str) -> Vec<std::ffi::OsString> {
-    vec![
+    let mut v: Vec<std::ffi::OsString> = vec![
         "uml_switch".into(),
         "-unix".into(),
         run.domain_ctl(d).into(),
         "-hub".into(),
         "-mgmt".into(),
         run.domain_mgmt(d).into(),
-    ]
+    ];
+    if d == super::conf::TAP_DOMAIN {
+        // The host's port: a TAP device the switch makes and that goes with it.
+        v.push("-tap".into());
+        v.push(run.tap_device().into());
+    }
+    v
 }
 
 /// Starts domain `d`'s switch as `exe lab domain-daemon <run dir> <d>` in a process

@@ -180,11 +180,19 @@ pub fn layers(lab: &Lab, m: &str) -> Result<Vec<String>, String> {
 pub fn init_script(lab: &Lab, run: &RunDir, m: &str, layers: &[String]) -> String {
     let mdir = sh_quote(&run.machine_dir(m).display().to_string());
     let labdir = sh_quote(&lab.dir.display().to_string());
-    let ifaces: Vec<String> = lab
-        .machine(m)
+    let conf = lab.machine(m);
+    let ifaces: Vec<String> = conf.ifaces.keys().map(|k| format!("eth{k}")).collect();
+    // Tap uplinks: the guest address, and the host as the default gateway (as Netkit).
+    let taps: String = conf
         .ifaces
-        .keys()
-        .map(|k| format!("eth{k}"))
+        .iter()
+        .filter_map(|(k, i)| i.tap.map(|(h, g)| (k, h, g)))
+        .map(|(k, h, g)| {
+            format!(
+                "ip addr add {g}/{p} dev eth{k}\nip route add default via {h}\n",
+                p = super::conf::TAP_PREFIX
+            )
+        })
         .collect();
     let q = |name: &str| sh_quote(name);
     format!(
@@ -204,13 +212,11 @@ mount -r -t hostfs -o {labdir} none /run/lab
 # The UML kernel's modules where modprobe looks; a modprobe where the host has none.
 [ -d /usr/lib/uml/modules ] && [ -d /lib/modules ] && mount --bind /usr/lib/uml/modules /lib/modules
 export PATH="$PATH:/run/umlnet/bin"
-if [ ! -x /sbin/modprobe ]; then
-  # The kernel runs its module loader without init's environment: give it the C
-  # library tunables the kernel command line set (see docs/running-uml.md).
-  printf '#!/bin/sh\nexport GLIBC_TUNABLES=%s\nexec /run/umlnet/bin/modprobe "$@"\n' "$GLIBC_TUNABLES" > /run/modprobe
-  chmod 755 /run/modprobe
-  echo /run/modprobe > /proc/sys/kernel/modprobe
-fi
+# The kernel runs its module loader without init's environment: give it the C library
+# tunables the kernel command line set (see docs/running-uml.md) and the PATH above.
+printf '#!/bin/sh\nexport GLIBC_TUNABLES=%s PATH=%s\nexec modprobe "$@"\n' "$GLIBC_TUNABLES" "$PATH" > /run/modprobe
+chmod 755 /run/modprobe
+echo /run/modprobe > /proc/sys/kernel/modprobe
 # Writable layers: an overlay (tmpfs over the host's read-only directory).
 overlay=yes
 grep -qw overlay /proc/filesystems || modprobe overlay || overlay=no
@@ -233,7 +239,7 @@ hostname {m}
 echo {m} > /etc/hostname
 ip link set lo up
 for i in {ifaces}; do ip link set "$i" up; done
-for src in /run/lab/shared /run/lab/{qm}; do
+{taps}for src in /run/lab/shared /run/lab/{qm}; do
   [ -d "$src" ] || continue
   for e in "$src"/* "$src"/.[!.]*; do [ -e "$e" ] && cp -a "$e" /; done
 done

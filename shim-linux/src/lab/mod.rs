@@ -167,6 +167,29 @@ impl Lab {
                 "the lab has no machines: add lines such as pc1[0]=A to lab.conf".into(),
             ));
         }
+        let mut tap_host: Option<(std::net::Ipv4Addr, usize)> = None;
+        for m in &machines {
+            for i in conf
+                .machines
+                .get(m)
+                .into_iter()
+                .flat_map(|c| c.ifaces.values())
+            {
+                let Some((host, _)) = i.tap else { continue };
+                match tap_host {
+                    None => tap_host = Some((host, i.line)),
+                    Some((h, line)) if h != host => diags.push(Diagnostic::error(
+                        &conf_name,
+                        i.line,
+                        format!(
+                            "every tap uplink of a lab has the same host address: {h} on line \
+                             {line}, {host} here"
+                        ),
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
         let dep_path = dir.join("lab.dep");
         let deps = match std::fs::read_to_string(&dep_path) {
             Ok(t) => {
@@ -209,6 +232,14 @@ impl Lab {
             .iter()
             .flat_map(|m| self.machine(m).ifaces.into_values().map(|i| i.domain))
             .collect()
+    }
+
+    /// The host's address on the lab's tap uplink, if any machine has one.
+    pub fn tap_host(&self) -> Option<std::net::Ipv4Addr> {
+        self.machines
+            .iter()
+            .flat_map(|m| self.machine(m).ifaces.into_values())
+            .find_map(|i| i.tap.map(|(h, _)| h))
     }
 
     /// The lab's name: its directory's name.

@@ -133,6 +133,14 @@ impl RunDir {
         self.names("domains", ".pid")
     }
 
+    /// The name of the TAP device of the lab's tap uplink (`umlab` and 8 hex digits).
+    pub fn tap_device(&self) -> String {
+        format!(
+            "umlab{:08x}",
+            fnv1a(self.root.as_os_str().as_encoded_bytes()) as u32
+        )
+    }
+
     /// The directory machine `m` mounts at `/run/umlnet`.
     pub fn machine_dir(&self, m: &str) -> PathBuf {
         self.root.join("machines").join(m)

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use umlnet_linux::lab::machine::{self, State};
 use umlnet_linux::lab::rundir::RunDir;
-use umlnet_linux::lab::{Lab, console, control, domain, dump};
+use umlnet_linux::lab::{Lab, conf, console, control, domain, dump};
 use umlnet_linux::umlkernel::KernelLaunch;
 
 pub const LAB_EXAMPLES: &str = "\
@@ -291,6 +291,13 @@ fn start(words: Vec<String>, dir: DirArg, kernel: &Path, timeout: Duration) -> R
             .with_context(|| format!("removing {}", run.root().display()))?;
         println!("removed the stale run directory of an earlier run");
     }
+    let tap_host = lab.tap_host();
+    if tap_host.is_some() && !nix::unistd::geteuid().is_root() {
+        bail!(
+            "the lab has a tap uplink (MACHINE[N]=tap,...), which needs root to make its TAP \
+             device; run as root, or plug those interfaces into a collision domain"
+        );
+    }
     let launch = KernelLaunch::for_host(None).map_err(|e| anyhow!("{e}"))?;
     let exe = std::env::current_exe().context("finding this program")?;
     run.create(&lab.dir)
@@ -313,7 +320,17 @@ fn start(words: Vec<String>, dir: DirArg, kernel: &Path, timeout: Duration) -> R
         for d in &domains {
             let pid =
                 domain::start(&exe, &run, d).with_context(|| format!("starting domain {d}"))?;
-            println!("domain {d}: hub up (pid {pid})");
+            if d == conf::TAP_DOMAIN {
+                let host = tap_host.ok_or_else(|| anyhow!("a tap domain without taps"))?;
+                tap_uplink(&run, host)?;
+                println!(
+                    "tap uplink: host device {} with {host}/{}, pid {pid}",
+                    run.tap_device(),
+                    conf::TAP_PREFIX
+                );
+            } else {
+                println!("domain {d}: hub up (pid {pid})");
+            }
         }
         boot_in_order(&lab, &run, &selected, kernel, &launch, timeout, t0)
     })();
@@ -350,6 +367,32 @@ fn start(words: Vec<String>, dir: DirArg, kernel: &Path, timeout: Duration) -> R
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Gives the tap uplink's TAP device (made by its switch) the host address, and brings
+/// it up, with the same code as `umlnet up` (netlink, no shell).
+fn tap_uplink(run: &RunDir, host: std::net::Ipv4Addr) -> Result<()> {
+    use umlnet_core::host::{HostAction, IfAddr, Prefix};
+    let dev = umlnet_core::cmdline::IfName::try_from(run.tap_device().as_str())
+        .map_err(|_| anyhow!("TAP device name {} is too long", run.tap_device()))?;
+    let mut applier = umlnet_linux::hostapply::Applier::new(
+        false,
+        umlnet_linux::hostapply::Tolerance::Idempotent,
+    );
+    for action in [
+        HostAction::AddAddress(IfAddr {
+            dev: dev.clone(),
+            addr: host,
+            prefix: Prefix::saturating(conf::TAP_PREFIX),
+            peer: None,
+        }),
+        HostAction::LinkUp { dev },
+    ] {
+        applier
+            .apply_one(&action)
+            .map_err(|e| anyhow!("setting up the tap uplink: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Boots `selected` as lab.dep allows, in parallel, printing progress; returns each
