@@ -11,6 +11,8 @@
 //!   `01:80:c2:00:00:00` cross a domain to another machine. The lab is first killed
 //!   behind umlnet's back, and the next `lab start` cleans up what was left. This lab
 //!   runs as the user `nobody`: without taps, a lab needs no privilege.
+//! * a lab with Netkit tap uplinks: the host reaches the machines over a TAP device,
+//!   which goes at `lab stop`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
