@@ -209,7 +209,9 @@ fn two_lans_start_ping_dump_stop() {
     );
     assert_eq!(files, "pc1\npc1 started\n");
     let status = ok(lab(&ns, &run_base, &["status", "-d", dir]), "lab status");
+    // LAB_SWITCHED=A: A learns addresses, but floods while it is dumped.
     assert!(status.contains("A: hub running"), "{status}");
+    assert!(status.contains("B: hub running"), "{status}");
     assert!(
         status
             .lines()
@@ -272,6 +274,8 @@ fn two_lans_start_ping_dump_stop() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
     assert!(st.success(), "lab dump: {rest}");
+    let status = ok(lab(&ns, &run_base, &["status", "-d", dir]), "lab status");
+    assert!(status.contains("A: switch running"), "{status}");
     let read = run_ok(Command::new("tcpdump").args(["-n", "-r"]).arg(&pcap));
     let decoded = String::from_utf8_lossy(&read.stdout);
     for want in [

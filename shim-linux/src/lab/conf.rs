@@ -84,6 +84,9 @@ pub struct LabConf {
     pub meta: LabMeta,
     /// The kernel for every machine (`LAB_KERNEL=`, umlnet's addition).
     pub kernel: Option<String>,
+    /// Domains that learn addresses and forward like a switch instead of flooding like
+    /// a hub (`LAB_SWITCHED=A B`, umlnet's addition).
+    pub switched: Vec<String>,
     /// The machines named in the file.
     pub machines: BTreeMap<String, MachineConf>,
 }
@@ -115,6 +118,7 @@ const META_KEYS: &[&str] = &[
     "LAB_WEB",
     "LAB_MACHINES",
     "LAB_KERNEL",
+    "LAB_SWITCHED",
 ];
 
 /// Whether `s` may name a machine or a collision domain: 1 to [`MAX_NAME`] ASCII
@@ -276,6 +280,20 @@ pub fn parse(file: &str, text: &str) -> (LabConf, Vec<Diagnostic>) {
                 } else {
                     conf.kernel = text;
                 }
+            }
+            "LAB_SWITCHED" => {
+                let names: Vec<String> = value
+                    .split([',', ' ', '\t'])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                for bad in names.iter().filter(|s| !valid_name(s) || *s == TAP_DOMAIN) {
+                    diags.push(err(format!(
+                        "LAB_SWITCHED: {}",
+                        name_problem("collision domain", bad)
+                    )));
+                }
+                conf.switched = names;
             }
             "LAB_MACHINES" => {
                 let names: Vec<String> = value
@@ -444,6 +462,9 @@ impl fmt::Display for LabConf {
         if let Some(m) = &self.meta.machines {
             writeln!(f, "LAB_MACHINES=\"{}\"", m.join(","))?;
         }
+        if !self.switched.is_empty() {
+            writeln!(f, "LAB_SWITCHED=\"{}\"", self.switched.join(" "))?;
+        }
         for (name, m) in &self.machines {
             for (k, i) in &m.ifaces {
                 match (i.tap, i.mac) {
@@ -497,6 +518,8 @@ mod test {
         assert_eq!(r1.ifaces[&1].line, 5);
         assert_eq!(r1.mem_mib, Some(128));
         assert_eq!(c.machines["pc1"].ifaces[&0].domain, "A");
+        assert_eq!(ok("LAB_SWITCHED=A,B\n").switched, ["A", "B"]);
+        assert!(first_error("LAB_SWITCHED=A _tap").contains("'_tap'"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Collision domains: one of our switches per domain, a hub (every frame to every
-//! other port, as Netkit's `uml_switch -hub`), with its control and console sockets in
-//! the lab's run directory.
+//! other port, as Netkit's `uml_switch -hub`) unless `LAB_SWITCHED` names it, with its
+//! control and console sockets in the lab's run directory.
 //!
 //! The tap uplink's domain ([`super::conf::TAP_DOMAIN`]) also has the host on it,
 //! through a TAP device its switch creates (and that goes when the switch stops).
@@ -18,16 +18,19 @@ use std::time::{Duration, Instant};
 
 use super::rundir::RunDir;
 
-/// The arguments of our `uml_switch` for domain `d`: a hub with a console.
-pub fn switch_args(run: &RunDir, d: &str) -> Vec<std::ffi::OsString> {
+/// The arguments of our `uml_switch` for domain `d`: a hub (unless `switched`) with a
+/// console.
+pub fn switch_args(run: &RunDir, d: &str, switched: bool) -> Vec<std::ffi::OsString> {
     let mut v: Vec<std::ffi::OsString> = vec![
         "uml_switch".into(),
         "-unix".into(),
         run.domain_ctl(d).into(),
-        "-hub".into(),
         "-mgmt".into(),
         run.domain_mgmt(d).into(),
     ];
+    if !switched {
+        v.push("-hub".into());
+    }
     if d == super::conf::TAP_DOMAIN {
         // The host's port: a TAP device the switch makes and that goes with it.
         v.push("-tap".into());
@@ -36,15 +39,16 @@ pub fn switch_args(run: &RunDir, d: &str) -> Vec<std::ffi::OsString> {
     v
 }
 
-/// Starts domain `d`'s switch as `exe lab domain-daemon <run dir> <d>` in a process
-/// group of its own, and waits (up to 5 s) until its control socket accepts.
-pub fn start(exe: &Path, run: &RunDir, d: &str) -> io::Result<u32> {
+/// Starts domain `d`'s switch as `exe lab domain-daemon <run dir> <d> [--switched]` in
+/// a process group of its own, and waits (up to 5 s) until its control socket accepts.
+pub fn start(exe: &Path, run: &RunDir, d: &str, switched: bool) -> io::Result<u32> {
     let log = std::fs::File::create(run.domain_file(d, "log"))?;
-    let child = Command::new(exe)
-        .arg("lab")
-        .arg("domain-daemon")
-        .arg(run.root())
-        .arg(d)
+    let mut cmd = Command::new(exe);
+    cmd.arg("lab").arg("domain-daemon").arg(run.root()).arg(d);
+    if switched {
+        cmd.arg("--switched");
+    }
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -96,7 +100,24 @@ pub fn stop(run: &RunDir, d: &str) -> bool {
 }
 
 /// The body of `umlnet lab domain-daemon <run dir> <domain>`: becomes the switch.
-pub fn daemon_main(run_root: &Path, d: &str) -> i32 {
+pub fn daemon_main(run_root: &Path, d: &str, switched: bool) -> i32 {
     let run = RunDir::at(run_root.to_path_buf());
-    crate::switchd::main_with_args(&switch_args(&run, d))
+    crate::switchd::main_with_args(&switch_args(&run, d, switched))
+}
+
+/// Sets domain `d`'s switch to flood (`hub == true`) or to learn and forward, through
+/// its console (`hub on|off`). Returns whether it was a hub before.
+pub fn set_hub(run: &RunDir, d: &str, hub: bool) -> io::Result<bool> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(run.domain_mgmt(d))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(b"hub\n")?;
+    let mut r = BufReader::new(s.try_clone()?);
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let was = line.contains("hub is on");
+    s.write_all(if hub { b"hub on\n" } else { b"hub off\n" })?;
+    line.clear();
+    r.read_line(&mut line)?;
+    Ok(was)
 }

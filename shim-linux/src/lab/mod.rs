@@ -190,6 +190,22 @@ impl Lab {
                 }
             }
         }
+        for d in &conf.switched {
+            let used = machines.iter().any(|m| {
+                conf.machines
+                    .get(m)
+                    .is_some_and(|c| c.ifaces.values().any(|i| &i.domain == d))
+            });
+            if !used {
+                diags.push(Diagnostic::warning(
+                    &conf_name,
+                    text.lines()
+                        .position(|l| l.trim_start().starts_with("LAB_SWITCHED"))
+                        .map_or(1, |i| i + 1),
+                    format!("LAB_SWITCHED names {d}, which no machine of the lab uses"),
+                ));
+            }
+        }
         let dep_path = dir.join("lab.dep");
         let deps = match std::fs::read_to_string(&dep_path) {
             Ok(t) => {

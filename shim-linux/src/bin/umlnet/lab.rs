@@ -136,7 +136,12 @@ enum LabCommand {
     },
     /// (internal) Run a domain's switch.
     #[command(hide = true)]
-    DomainDaemon { run: PathBuf, domain: String },
+    DomainDaemon {
+        run: PathBuf,
+        domain: String,
+        #[arg(long)]
+        switched: bool,
+    },
 }
 
 pub fn run(args: LabArgs) -> ExitCode {
@@ -171,8 +176,12 @@ pub fn run(args: LabArgs) -> ExitCode {
             domain,
         } => connect(&dir.path(), &machine, &iface, &domain),
         LabCommand::Check { dir } => return check(&dir),
-        LabCommand::DomainDaemon { run, domain } => {
-            return ExitCode::from(domain::daemon_main(&run, &domain).clamp(0, 255) as u8);
+        LabCommand::DomainDaemon {
+            run,
+            domain,
+            switched,
+        } => {
+            return ExitCode::from(domain::daemon_main(&run, &domain, switched).clamp(0, 255) as u8);
         }
     };
     match r {
@@ -318,8 +327,9 @@ fn start(words: Vec<String>, dir: DirArg, kernel: &Path, timeout: Duration) -> R
         .collect();
     let result = (|| -> Result<BTreeMap<String, Duration>> {
         for d in &domains {
-            let pid =
-                domain::start(&exe, &run, d).with_context(|| format!("starting domain {d}"))?;
+            let switched = lab.conf.switched.contains(d);
+            let pid = domain::start(&exe, &run, d, switched)
+                .with_context(|| format!("starting domain {d}"))?;
             if d == conf::TAP_DOMAIN {
                 let host = tap_host.ok_or_else(|| anyhow!("a tap domain without taps"))?;
                 tap_uplink(&run, host)?;
@@ -329,7 +339,10 @@ fn start(words: Vec<String>, dir: DirArg, kernel: &Path, timeout: Duration) -> R
                     conf::TAP_PREFIX
                 );
             } else {
-                println!("domain {d}: hub up (pid {pid})");
+                println!(
+                    "domain {d}: {} up (pid {pid})",
+                    if switched { "switch" } else { "hub" }
+                );
             }
         }
         boot_in_order(&lab, &run, &selected, kernel, &launch, timeout, t0)
@@ -638,14 +651,15 @@ fn status(dir: &Path) -> Result<ExitCode> {
     println!("domains:");
     for d in run.domains() {
         let alive = run.live_pid(&run.domain_file(&d, "pid")).is_some();
-        println!(
-            "  {d}: {}",
-            if alive {
-                "hub running"
-            } else {
-                "switch NOT running"
-            }
-        );
+        let status = alive
+            .then(|| umlnet_linux::switchd::switch_status(&run.domain_mgmt(&d)).ok())
+            .flatten();
+        let mode = match &status {
+            None if !alive => "switch NOT running",
+            Some(t) if t.lines().any(|l| l.trim() == "mode switch") => "switch running",
+            _ => "hub running",
+        };
+        println!("  {d}: {mode}");
         if alive {
             match umlnet_linux::switchd::switch_status(&run.domain_mgmt(&d)) {
                 Ok(text) => {
@@ -713,15 +727,21 @@ fn dump_domain(
         count,
         duration: seconds.map(Duration::from_secs),
     };
+    // A switched domain floods while the dump runs, so that it sees every frame.
+    let was_hub = domain::set_hub(&run, d, true)
+        .with_context(|| format!("asking domain {d}'s switch to flood"))?;
     let ready = || eprintln!("umlnet lab dump: listening on domain {d}");
-    let n = match write {
-        Some(path) => {
-            let f = std::fs::File::create(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            dump::dump(&ctl, std::io::BufWriter::new(f), limits, ready)?
-        }
-        None => dump::dump(&ctl, std::io::stdout().lock(), limits, ready)?,
+    let n: Result<u64> = match write {
+        Some(path) => std::fs::File::create(&path)
+            .with_context(|| format!("creating {}", path.display()))
+            .and_then(|f| Ok(dump::dump(&ctl, std::io::BufWriter::new(f), limits, ready)?)),
+        None => dump::dump(&ctl, std::io::stdout().lock(), limits, ready).map_err(Into::into),
     };
+    if !was_hub {
+        domain::set_hub(&run, d, false)
+            .with_context(|| format!("setting domain {d}'s switch back to switching"))?;
+    }
+    let n = n?;
     eprintln!("umlnet lab dump: {n} frames");
     Ok(ExitCode::SUCCESS)
 }
@@ -741,7 +761,8 @@ fn connect(dir: &Path, m: &str, iface: &str, d: &str) -> Result<ExitCode> {
     }
     if run.live_pid(&run.domain_file(d, "pid")).is_none() {
         let exe = std::env::current_exe().context("finding this program")?;
-        let pid = domain::start(&exe, &run, d).with_context(|| format!("starting domain {d}"))?;
+        let pid =
+            domain::start(&exe, &run, d, false).with_context(|| format!("starting domain {d}"))?;
         println!("domain {d}: hub up (pid {pid})");
     }
     let config = format!("config eth{n}=daemon,,unix,{}", run.domain_ctl(d).display());
