@@ -583,19 +583,27 @@ mod test {
         fn printed_conf_reads_back(
             machines in proptest::collection::btree_map(
                 name(),
-                (proptest::collection::btree_map(0u8..=MAX_IFACE, (name(), proptest::option::of(any::<[u8; 6]>())), 0..4),
+                (proptest::collection::btree_map(0u8..=MAX_IFACE, (name(), proptest::option::of(any::<[u8; 6]>()), any::<bool>()), 0..4),
                  proptest::option::of(16u32..4096)),
                 0..5),
             desc in proptest::option::of("[a-z ]{0,20}"),
+            switched in proptest::collection::vec(name(), 0..3),
         ) {
             let mut conf = LabConf::default();
             conf.meta.description = desc;
+            conf.switched = switched;
             for (n, (ifs, mem)) in machines {
                 let m = conf.machines.entry(n).or_default();
                 m.mem_mib = mem;
-                for (k, (d, mac)) in ifs {
+                for (k, (d, mac, is_tap)) in ifs {
                     let mac = mac.map(|mut b| { b[0] &= 0xfe; b[5] |= 1; MacAddr(b) });
-                    m.ifaces.insert(k, IfaceConf { domain: d, mac, tap: None, line: 0 });
+                    let iface = if is_tap {
+                        let guest = Ipv4Addr::new(10, 0, 0, k + 2);
+                        IfaceConf { domain: TAP_DOMAIN.into(), mac: None, tap: Some((Ipv4Addr::new(10, 0, 0, 1), guest)), line: 0 }
+                    } else {
+                        IfaceConf { domain: d, mac, tap: None, line: 0 }
+                    };
+                    m.ifaces.insert(k, iface);
                 }
             }
             let text = conf.to_string();
