@@ -201,8 +201,8 @@ proptest! {
     #[test]
     fn nets_contain_their_addresses(net in arb_net(), ip in any::<u32>()) {
         let ip = Ipv4Addr::from_bits(ip);
-        let shift = 32 - u32::from(net.len());
-        let same = net.len() == 0 || ip.to_bits() >> shift == net.addr().to_bits() >> shift;
+        let shift = 32 - u32::from(net.prefix_len());
+        let same = net.prefix_len() == 0 || ip.to_bits() >> shift == net.addr().to_bits() >> shift;
         prop_assert_eq!(net.contains(ip), same);
     }
 
