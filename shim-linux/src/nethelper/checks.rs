@@ -3,6 +3,8 @@
 
 use std::net::Ipv4Addr;
 
+use umlnet_core::policy::Ask;
+
 use crate::sys::netlink::{LinkInfo, Rtnl};
 use crate::sys::privilege;
 use crate::sys::sysctl;
@@ -18,30 +20,52 @@ pub(super) fn check_special(ip: Ipv4Addr, what: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Refuses a new guest address that is special ([`check_special`]), an address of the
-/// host, or one that another machine already uses: a gateway of one of the
-/// host's routes, or a neighbour the host has a hardware address for on another
-/// device. A host route and published ARP entry for it would take that machine's
-/// traffic (the UML networking page's "nasty UML user" taking the nameserver's address).
+/// Refuses a new guest address that is special ([`check_special`]), or already used
+/// ([`check_free`]). A host route and published ARP entry for it would take that
+/// machine's traffic (the UML networking page's "nasty UML user" taking the
+/// nameserver's address).
 pub(super) fn check_new_guest(dev: &str, ip: Ipv4Addr) -> Result<(), Refusal> {
     check_special(ip, "guest address")?;
+    check_free(Some(dev), ip, "guest address", false)
+}
+
+/// Refuses an address that the host or another machine already uses, other than on
+/// `dev`: an address of the host, the gateway of one of the host's routes, a host route
+/// (/32) to another device, or a neighbour the host has a hardware address for on
+/// another device. An address of `dev` itself counts as used unless `own_local_ok`
+/// (a gate given again for a device that already has it).
+pub(super) fn check_free(
+    dev: Option<&str>,
+    ip: Ipv4Addr,
+    what: &str,
+    own_local_ok: bool,
+) -> Result<(), Refusal> {
+    let own = dev.and_then(|d| Rtnl::index(d).ok());
     let local = Rtnl::open()
         .and_then(|mut nl| nl.addresses(None))
         .unwrap_or_default();
-    if local.iter().any(|a| a.local == ip) {
-        refuse!("uml_net : refusing guest address {ip}: it is an address of this host");
-    }
-    if let Some(r) = sysctl::routes()
-        .unwrap_or_default()
-        .into_iter()
-        .find(|r| r.gateway == ip)
+    if local
+        .iter()
+        .any(|a| a.local == ip && !(own_local_ok && Some(a.index) == own))
     {
+        refuse!("uml_net : refusing {what} {ip}: it is an address of this host");
+    }
+    let routes = sysctl::routes().unwrap_or_default();
+    if let Some(r) = routes.iter().find(|r| r.gateway == ip) {
         refuse!(
-            "uml_net : refusing guest address {ip}: it is the gateway of a route on {}",
+            "uml_net : refusing {what} {ip}: it is the gateway of a route on {}",
             r.iface
         );
     }
-    let own = Rtnl::index(dev).ok();
+    if let Some(r) = routes
+        .iter()
+        .find(|r| r.dest == ip && r.mask == Ipv4Addr::BROADCAST && Some(r.iface.as_str()) != dev)
+    {
+        refuse!(
+            "uml_net : refusing {what} {ip}: the host already routes it to {}",
+            r.iface
+        );
+    }
     let neighbours = Rtnl::open()
         .and_then(|mut nl| nl.neighbours())
         .unwrap_or_default();
@@ -52,7 +76,7 @@ pub(super) fn check_new_guest(dev: &str, ip: Ipv4Addr) -> Result<(), Refusal> {
         let name = nix::net::if_::if_indextoname(index)
             .map(|c| c.to_string_lossy().into_owned())
             .unwrap_or_else(|_| index.to_string());
-        refuse!("uml_net : refusing guest address {ip}: a machine on {name} already uses it");
+        refuse!("uml_net : refusing {what} {ip}: a machine on {name} already uses it");
     }
     Ok(())
 }
@@ -78,6 +102,17 @@ impl Helper {
             );
         }
         Ok(info)
+    }
+
+    /// Checks a gate (host-side) address: never special; for a caller the policy
+    /// restricts, granted by a `gate` rule and not used elsewhere ([`check_free`]).
+    pub(super) fn check_gate(&self, dev: Option<&str>, gate: Ipv4Addr) -> Result<(), Refusal> {
+        check_special(gate, "gate address")?;
+        if self.keeper.unrestricted() || self.applier.dry_run() {
+            return Ok(());
+        }
+        self.keeper.need(&Ask::Gate(gate))?;
+        check_free(dev, gate, "gate address", true)
     }
 
     pub(super) fn restrict(&self) -> Result<(), Refusal> {

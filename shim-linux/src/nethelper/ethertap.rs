@@ -13,6 +13,7 @@ use umlnet_core::helper::{
     ADDR_CHANGE_LEN, ADDR_CHANGE_V3_LEN, AddrChange, AddrChangeRepr, ChangeOp,
 };
 use umlnet_core::host::{self, GuestAddr, Plan};
+use umlnet_core::policy::{Ask, Op};
 
 use crate::hostapply::TUN_CLONE;
 use crate::sys::epoll::Poller;
@@ -20,9 +21,7 @@ use crate::sys::fdpass::{self, FdKind};
 use crate::sys::netlink::Rtnl;
 use crate::sys::tun::{Tap, TunMode};
 
-use super::checks::{check_new_guest, check_special};
 use super::reply::{block, reply_text};
-use super::tuntap::lan_routes;
 use super::{Helper, Refusal};
 
 impl Helper {
@@ -35,7 +34,7 @@ impl Helper {
         version: u32,
     ) -> Result<i32, Refusal> {
         if let Some(g) = gate {
-            check_special(g, "gate address")?;
+            self.check_gate(Some(dev), g)?;
         }
         if self.applier.dry_run() {
             self.applier.note(&format!(
@@ -70,39 +69,51 @@ impl Helper {
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => None,
             Err(e) => refuse!("uml_net : looking up '{dev}' failed: {e}"),
         };
-        if let Some(info) = &existing {
-            if !info.is_tap() {
-                refuse!("uml_net : '{dev}' exists and is not a TAP device; refusing to use it");
+        let (tap, index) = match &existing {
+            Some(info) => {
+                if !info.is_tap() {
+                    refuse!("uml_net : '{dev}' exists and is not a TAP device; refusing to use it");
+                }
+                let checked = self.check_owned(dev)?;
+                let tap = Tap::open_device(Path::new(TUN_CLONE), dev, TunMode::Tap, true).map_err(
+                    |e| Refusal(format!("uml_net : opening TAP device '{dev}' failed: {e}")),
+                )?;
+                // The name may have changed hands between the check and the attach:
+                // the device attached to must be the one checked.
+                let now = self.check_owned(dev)?;
+                if now.index != checked.index {
+                    refuse!(
+                        "uml_net : '{dev}' was replaced by another device while it was being opened; refusing"
+                    );
+                }
+                (tap, checked.index)
             }
-            self.check_owned(dev)?;
-        }
-        let tap = Tap::open_device(Path::new(TUN_CLONE), dev, TunMode::Tap, true)
-            .map_err(|e| Refusal(format!("uml_net : opening TAP device '{dev}' failed: {e}")))?;
-        if existing.is_none() {
-            tap.set_owner(self.caller.uid)
-                .map_err(|e| Refusal(format!("uml_net : TUNSETOWNER failed: {e}")))?;
-        }
+            None => self.new_device(
+                || Tap::create_exclusive(Path::new(TUN_CLONE), dev, TunMode::Tap, true),
+                &format!("TAP device '{dev}'"),
+            )?,
+        };
+        self.applier.pin(dev, index);
         let data = fdpass::dup_inherited(i32::from(data_fd))?;
         let control = io::stdout().as_fd().try_clone_to_owned()?;
         // The kernel's leaked descriptors (its ends of other lines) must not be held
         // for as long as the relay runs.
-        // SAFETY: the descriptors this process owns at this point are the three kept
-        // here and 0, 1, 2: the netlink sockets used above were temporaries, and the
-        // applier opens its own lazily, after this (nothing has been applied yet on
-        // this path). Everything else is leaked from the kernel and owned by nobody.
+        let mut keep = vec![tap.as_raw_fd(), data.as_raw_fd(), control.as_raw_fd()];
+        if let Some(l) = &self.ledger {
+            keep.extend(l.raw_fds());
+        }
+        // SAFETY: the descriptors this process owns at this point are the ones kept
+        // here (TAP, data, control, the ledger's two) and 0, 1, 2: the netlink sockets
+        // used above were temporaries, and the applier opens its own lazily, after
+        // this (nothing has been applied yet on this path). Everything else is leaked
+        // from the kernel and owned by nobody.
         #[allow(unsafe_code)]
-        let closed = unsafe {
-            crate::sys::detach::close_other_fds(&[
-                tap.as_raw_fd(),
-                data.as_raw_fd(),
-                control.as_raw_fd(),
-            ])
-        };
+        let closed = unsafe { crate::sys::detach::close_other_fds(&keep) };
         closed?;
         self.restrict()?;
         let mut up_plan = Plan::new();
         if let Some(g) = gate {
-            up_plan = host::ethertap_up(dev, g)?;
+            up_plan = self.forward_as_granted(host::ethertap_up(dev, g)?);
             self.applier.apply(&up_plan)?;
         }
         if existing.is_none() {
@@ -125,14 +136,13 @@ impl Helper {
             control,
             msg_len,
             dev,
+            index,
             guests: Vec::new(),
         };
         let result = relay.run(self);
         // The guest has gone: withdraw what is still set up for it, then the gate.
         for g in std::mem::take(&mut relay.guests) {
-            if let Ok(p) = host::address_del(dev, g, &lan_routes()) {
-                let _ = self.applier.apply(&p);
-            }
+            let _ = self.guest_del(dev, index, g);
         }
         if existing.is_some() {
             self.applier.rollback(&up_plan);
@@ -149,6 +159,7 @@ pub(super) struct Relay<'a> {
     pub(super) control: File,
     pub(super) msg_len: usize,
     pub(super) dev: &'a str,
+    pub(super) index: u32,
     pub(super) guests: Vec<GuestAddr>,
 }
 
@@ -225,11 +236,10 @@ impl Relay<'_> {
         };
         let text = match repr.op {
             ChangeOp::Add => {
-                let r = check_new_guest(self.dev, guest.ip).and_then(|()| {
-                    let plan = host::address_add(self.dev, guest, &lan_routes())?;
-                    helper.applier.apply(&plan)?;
-                    Ok(())
-                });
+                let r = helper
+                    .keeper
+                    .need(&Ask::Op(Op::Address))
+                    .and_then(|()| helper.guest_add(self.dev, self.index, guest));
                 match r {
                     Ok(()) => {
                         if !self.guests.contains(&guest) {
@@ -241,14 +251,15 @@ impl Relay<'_> {
                 }
             }
             ChangeOp::Del => {
-                self.guests.retain(|g| g.ip != guest.ip);
-                let r: Result<(), Refusal> = (|| {
-                    let plan = host::address_del(self.dev, guest, &lan_routes())?;
-                    helper.applier.apply(&plan)?;
-                    Ok(())
-                })();
+                let r = helper
+                    .keeper
+                    .need(&Ask::Op(Op::Address))
+                    .and_then(|()| helper.guest_del(self.dev, self.index, guest));
                 match r {
-                    Ok(()) => helper.applier.take_transcript(),
+                    Ok(()) => {
+                        self.guests.retain(|g| g.ip != guest.ip);
+                        helper.applier.take_transcript()
+                    }
                     Err(Refusal(l)) => helper.applier.take_transcript() + &l + "\n",
                 }
             }

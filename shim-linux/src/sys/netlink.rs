@@ -43,6 +43,9 @@ const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_EXT_MASK: u16 = 29;
+const IFLA_AF_SPEC: u16 = 26;
+const IFLA_INET_CONF: u16 = 1;
+const IPV4_DEVCONF_PROXY_ARP: u16 = 3;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const IFLA_TUN_OWNER: u16 = 1;
@@ -382,6 +385,25 @@ impl Rtnl {
     /// Brings a link up or down.
     pub fn set_link_up(&mut self, index: u32, up: bool) -> io::Result<()> {
         let body = ifinfomsg(index, if up { IFF_UP } else { 0 }, IFF_UP);
+        self.transact(RTM_NEWLINK, 0, &body).map(drop)
+    }
+
+    /// Turns proxy ARP on or off on a link, by index (`net.ipv4.conf.<dev>.proxy_arp`
+    /// set through `IFLA_AF_SPEC`/`IFLA_INET_CONF`, so that a device renamed meanwhile
+    /// is not mistaken for another).
+    pub fn set_proxy_arp(&mut self, index: u32, on: bool) -> io::Result<()> {
+        let mut conf = Vec::new();
+        put_attr(
+            &mut conf,
+            IPV4_DEVCONF_PROXY_ARP,
+            &u32::from(on).to_ne_bytes(),
+        );
+        let mut inet = Vec::new();
+        put_attr(&mut inet, IFLA_INET_CONF, &conf);
+        let mut spec = Vec::new();
+        put_attr(&mut spec, u16::from(AF_INET), &inet);
+        let mut body = ifinfomsg(index, 0, 0);
+        put_attr(&mut body, IFLA_AF_SPEC, &spec);
         self.transact(RTM_NEWLINK, 0, &body).map(drop)
     }
 
