@@ -26,19 +26,19 @@ pub(super) fn check_special(ip: Ipv4Addr, what: &str) -> Result<(), Refusal> {
 /// nameserver's address).
 pub(super) fn check_new_guest(dev: &str, ip: Ipv4Addr) -> Result<(), Refusal> {
     check_special(ip, "guest address")?;
-    check_free(Some(dev), ip, "guest address", false)
+    check_free(Some(dev), ip, "guest address", &[])
 }
 
 /// Refuses an address that the host or another machine already uses, other than on
 /// `dev`: an address of the host, the gateway of one of the host's routes, a host route
 /// (/32) to another device, or a neighbour the host has a hardware address for on
-/// another device. An address of `dev` itself counts as used unless `own_local_ok`
-/// (a gate given again for a device that already has it).
+/// another device. An address of the host counts as used unless it is on one of the
+/// devices `local_ok_on` (a gate the caller's own devices already have).
 pub(super) fn check_free(
     dev: Option<&str>,
     ip: Ipv4Addr,
     what: &str,
-    own_local_ok: bool,
+    local_ok_on: &[u32],
 ) -> Result<(), Refusal> {
     let own = dev.and_then(|d| Rtnl::index(d).ok());
     let local = Rtnl::open()
@@ -46,7 +46,7 @@ pub(super) fn check_free(
         .unwrap_or_default();
     if local
         .iter()
-        .any(|a| a.local == ip && !(own_local_ok && Some(a.index) == own))
+        .any(|a| a.local == ip && !local_ok_on.contains(&a.index))
     {
         refuse!("uml_net : refusing {what} {ip}: it is an address of this host");
     }
@@ -112,7 +112,15 @@ impl Helper {
             return Ok(());
         }
         self.keeper.need(&Ask::Gate(gate))?;
-        check_free(dev, gate, "gate address", true)
+        // The same gate on several of the caller's own devices is fine (the UML
+        // networking page gives every TAP the same one).
+        let mut own: Vec<u32> = self
+            .ledger
+            .as_ref()
+            .map(|l| l.live_devices_of(self.caller.uid))
+            .unwrap_or_default();
+        own.extend(dev.and_then(|d| Rtnl::index(d).ok()));
+        check_free(dev, gate, "gate address", &own)
     }
 
     pub(super) fn restrict(&self) -> Result<(), Refusal> {

@@ -281,13 +281,19 @@ impl Ledger {
         Ok(())
     }
 
-    /// The devices of `uid` in this namespace that are still there.
+    /// How many devices of `uid` in this namespace are still there.
     pub fn devices_of(&self, uid: u32) -> usize {
+        self.live_devices_of(uid).len()
+    }
+
+    /// The indices of the devices of `uid` in this namespace that are still there.
+    pub fn live_devices_of(&self, uid: u32) -> Vec<u32> {
         self.entries
             .iter()
             .filter(|e| e.uid == uid && e.netns == self.netns && e.what == What::Device)
             .filter(|e| device_alive(e.index, &e.dev))
-            .count()
+            .map(|e| e.index)
+            .collect()
     }
 
     /// The entries of this namespace on device `index` for `ip` (routes and
