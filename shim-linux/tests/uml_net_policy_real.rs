@@ -464,12 +464,26 @@ impl EthertapRelay {
             Err(std::mem::take(&mut relay.hello))
         }
     }
+}
 
-    /// The relay's process (the one holding the TAP) and its `CapEff`.
-    fn cap_eff(&self) -> String {
-        let pid = self.child.id();
-        // sh execs setpriv, which execs the helper: the same pid.
-        status_line(pid, "CapEff:")
+impl EthertapRelay {
+    /// Sends an address message as the kernel does; the helper's answer text.
+    fn message(&mut self, op: umlnet_core::helper::ChangeOp, addr: &str, netmask: &str) -> String {
+        use std::io::Write;
+        use umlnet_core::helper::{ADDR_CHANGE_LEN, AddrChange, AddrChangeRepr};
+        let mut buf = [0u8; ADDR_CHANGE_LEN];
+        AddrChangeRepr {
+            op,
+            addr: addr.parse().unwrap(),
+            netmask: netmask.parse().unwrap(),
+        }
+        .emit(&mut AddrChange::new_unchecked(&mut buf[..]));
+        self.control.write_all(&buf).unwrap();
+        let mut len = [0u8; 4];
+        self.control.read_exact(&mut len).unwrap();
+        let mut text = vec![0u8; i32::from_ne_bytes(len).max(0) as usize];
+        self.control.read_exact(&mut text).unwrap();
+        String::from_utf8_lossy(&text).into_owned()
     }
 }
 
@@ -536,12 +550,50 @@ fn medium_severity_requests_are_refused_and_change_nothing() {
         "{}",
         h.mount.ledger()
     );
-    // The ethertap relay: a del message for root's entry is refused the same way,
-    // and the relay holds nothing but CAP_NET_ADMIN (for the address messages).
-    let relay = EthertapRelay::start(&h, "tap1", "10.7.0.1");
-    let eff = u64::from_str_radix(&relay.cap_eff(), 16).unwrap();
-    assert_eq!(eff & !(1 << 12), 0, "relay CapEff {eff:#x}");
+    // The ethertap relay of an ordinary user: the process that moves the guest's
+    // frames holds no capability at all; the one that applies address messages holds
+    // CAP_NET_ADMIN and nothing else.
+    let mut relay = EthertapRelay::start(&h, "tap1", "10.7.0.1");
+    // Its address messages: the guest's own address is granted; a del for root's
+    // guest (published on lan7 for tapn) is refused and leaves it in place.
+    use umlnet_core::helper::ChangeOp;
+    let said = relay.message(ChangeOp::Add, "10.7.0.9", "255.255.255.255");
+    assert!(
+        said.contains("* ip route add 10.7.0.9/32 dev tap1"),
+        "{said}"
+    );
+    assert!(h.ns.sh("ip route").contains("10.7.0.9 dev tap1"));
+    let said = relay.message(ChangeOp::Del, "10.7.0.5", "255.255.255.0");
+    assert!(
+        said.contains(
+            "refusing to remove 10.7.0.5 from tap1: the ledger holds no route of uid 65534"
+        ),
+        "{said}"
+    );
+    assert!(h.ns.sh("ip neigh show proxy").contains("10.7.0.5 dev lan7"));
+    let monitor = relay.child.id();
+    let frames: Vec<u32> =
+        h.ns.pids()
+            .into_iter()
+            .map(|p| p as u32)
+            .filter(|p| *p != monitor && status_line(*p, "Name:") == "uml_net_setuid")
+            .collect();
+    assert_eq!(frames.len(), 1, "one frame relay: {frames:?}");
+    assert_eq!(status_line(frames[0], "CapEff:"), "0000000000000000");
+    assert_eq!(status_line(frames[0], "CapPrm:"), "0000000000000000");
+    assert_eq!(
+        status_line(frames[0], "Uid:")
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["65534"; 4]
+    );
+    assert_eq!(status_line(monitor, "CapEff:"), "0000000000001000");
+    assert_eq!(status_line(monitor, "CapPrm:"), "0000000000001000");
+    assert_eq!(status_line(monitor, "Groups:"), "65534");
     drop(relay);
+    wait_for("the frame relay to end", Duration::from_secs(5), || {
+        !Path::new(&format!("/proc/{}", frames[0])).exists()
+    });
 }
 
 fn the_same_requests_granted_by_a_policy_work() {

@@ -19,6 +19,7 @@ use crate::hostapply::TUN_CLONE;
 use crate::sys::epoll::Poller;
 use crate::sys::fdpass::{self, FdKind};
 use crate::sys::netlink::Rtnl;
+use crate::sys::privilege;
 use crate::sys::tun::{Tap, TunMode};
 
 use super::reply::{block, reply_text};
@@ -121,6 +122,40 @@ impl Helper {
                 "ethertap emulated on TAP device {dev} (this host has no ethertap driver)"
             ));
         }
+        // The frames are relayed by a child that holds no privilege at all (it reads
+        // what the guest and the LAN send); this process keeps only CAP_NET_ADMIN, for
+        // the address messages, and watches the child through a pipe (EOF when it
+        // ends). A child that cannot drop its privileges is a refusal.
+        let (ready_r, ready_w) = nix::unistd::pipe()?;
+        // SAFETY: the helper never starts a thread: it is single-threaded here.
+        #[allow(unsafe_code)]
+        let forked = unsafe { crate::sys::detach::fork_detached() };
+        let Some(child) = forked? else {
+            drop(ready_r);
+            drop(control);
+            let code = match privilege::drop_all(&self.caller).and_then(|()| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                    .map_err(Into::into)
+            }) {
+                Ok(()) if nix::unistd::getppid().as_raw() != 1 => {
+                    let _ = nix::unistd::write(&ready_w, &[1]);
+                    i32::from(relay_frames(&tap, &data).is_err())
+                }
+                _ => 1,
+            };
+            // Leave without destructors: the parent's owners (its netlink socket, the
+            // ledger) are the parent's to close.
+            std::process::exit(code)
+        };
+        drop(ready_w);
+        drop(data);
+        let mut ready = [0u8; 1];
+        if !matches!(nix::unistd::read(&ready_r, &mut ready), Ok(1)) {
+            if existing.is_some() {
+                self.applier.rollback(&up_plan);
+            }
+            refuse!("uml_net : the ethertap frame relay could not drop its privileges; refusing");
+        }
         let mut hello = vec![umlnet_core::helper::ETHERTAP_OK];
         hello.extend_from_slice(&block(&self.applier.take_transcript()));
         let mut control = File::from(control);
@@ -130,18 +165,19 @@ impl Helper {
         } else {
             ADDR_CHANGE_V3_LEN
         };
-        let mut relay = Relay {
-            tap: &tap,
-            data,
+        let mut monitor = Monitor {
             control,
             msg_len,
             dev,
             index,
             guests: Vec::new(),
         };
-        let result = relay.run(self);
+        let result = monitor.run(self, &ready_r);
+        let pid = nix::unistd::Pid::from_raw(child as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::wait::waitpid(pid, None);
         // The guest has gone: withdraw what is still set up for it, then the gate.
-        for g in std::mem::take(&mut relay.guests) {
+        for g in std::mem::take(&mut monitor.guests) {
             let _ = self.guest_del(dev, index, g);
         }
         if existing.is_some() {
@@ -152,10 +188,49 @@ impl Helper {
     }
 }
 
-/// The ethertap relay: TAP ↔ data socket, address messages on the control socket.
-pub(super) struct Relay<'a> {
-    pub(super) tap: &'a Tap,
-    pub(super) data: OwnedFd,
+/// Relays frames between the TAP and the kernel's data socket (with the ethertap
+/// prefix) until the data socket closes.
+fn relay_frames(tap: &Tap, data: &OwnedFd) -> Result<(), Refusal> {
+    use nix::sys::socket::{MsgFlags, recv, send};
+    let mut poller = Poller::new(8)?;
+    poller.add(tap.as_raw_fd(), TAP)?;
+    poller.add(data.as_raw_fd(), DATA)?;
+    let mut frame = vec![0u8; 65536];
+    let mut out = vec![0u8; 65536 + ETHERTAP_PREFIX_LEN];
+    loop {
+        let ready: Vec<_> = poller.wait(None)?.collect();
+        for r in ready {
+            match r.token {
+                TAP => {
+                    while let Some(n) = tap.recv(&mut frame)? {
+                        let m = prefix_ethertap(&frame[..n], &mut out)?;
+                        match send(data.as_raw_fd(), &out[..m], MsgFlags::MSG_DONTWAIT) {
+                            Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
+                            // The kernel's end is gone.
+                            Err(_) => return Ok(()),
+                        }
+                    }
+                }
+                _ => loop {
+                    match recv(data.as_raw_fd(), &mut out, MsgFlags::MSG_DONTWAIT) {
+                        Ok(0) => return Ok(()),
+                        Ok(n) => {
+                            if let Ok(f) = strip_ethertap(&out[..n]) {
+                                let _ = tap.send(f);
+                            }
+                        }
+                        Err(nix::errno::Errno::EAGAIN) => break,
+                        Err(nix::errno::Errno::EINTR) => {}
+                        Err(_) => return Ok(()),
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The privileged half of the ethertap relay: address messages on the control socket.
+pub(super) struct Monitor<'a> {
     pub(super) control: File,
     pub(super) msg_len: usize,
     pub(super) dev: &'a str,
@@ -166,48 +241,20 @@ pub(super) struct Relay<'a> {
 pub(super) const TAP: u64 = 0;
 pub(super) const DATA: u64 = 1;
 pub(super) const CONTROL: u64 = 2;
+pub(super) const CHILD: u64 = 3;
 
-impl Relay<'_> {
-    fn run(&mut self, helper: &mut Helper) -> Result<(), Refusal> {
-        use nix::sys::socket::{MsgFlags, recv, send};
-        let mut poller = Poller::new(8)?;
-        poller.add(self.tap.as_raw_fd(), TAP)?;
-        poller.add(self.data.as_raw_fd(), DATA)?;
+impl Monitor<'_> {
+    /// Handles address messages until the control socket closes or the frame relay
+    /// (whose end of `child` closes when it exits) ends.
+    fn run(&mut self, helper: &mut Helper, child: &OwnedFd) -> Result<(), Refusal> {
+        let mut poller = Poller::new(4)?;
         poller.add(self.control.as_raw_fd(), CONTROL)?;
-        let mut frame = vec![0u8; 65536];
-        let mut out = vec![0u8; 65536 + ETHERTAP_PREFIX_LEN];
+        poller.add(child.as_raw_fd(), CHILD)?;
         loop {
             let ready: Vec<_> = poller.wait(None)?.collect();
             for r in ready {
-                match r.token {
-                    TAP => {
-                        while let Some(n) = self.tap.recv(&mut frame)? {
-                            let m = prefix_ethertap(&frame[..n], &mut out)?;
-                            match send(self.data.as_raw_fd(), &out[..m], MsgFlags::MSG_DONTWAIT) {
-                                Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
-                                // The kernel's end is gone.
-                                Err(_) => return Ok(()),
-                            }
-                        }
-                    }
-                    DATA => loop {
-                        match recv(self.data.as_raw_fd(), &mut out, MsgFlags::MSG_DONTWAIT) {
-                            Ok(0) => return Ok(()),
-                            Ok(n) => {
-                                if let Ok(f) = strip_ethertap(&out[..n]) {
-                                    let _ = self.tap.send(f);
-                                }
-                            }
-                            Err(nix::errno::Errno::EAGAIN) => break,
-                            Err(nix::errno::Errno::EINTR) => {}
-                            Err(_) => return Ok(()),
-                        }
-                    },
-                    _ => {
-                        if !self.control_message(helper)? {
-                            return Ok(());
-                        }
-                    }
+                if r.token == CHILD || !self.control_message(helper)? {
+                    return Ok(());
                 }
             }
         }
