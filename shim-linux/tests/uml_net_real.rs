@@ -1224,10 +1224,7 @@ fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
              allow user nobody publish lan0\nallow user nobody forward\nallow user nobody devices 1\n",
         ),
     );
-    // The kernel with what it needs to boot on this host (the XSAVE shim, see
-    // docs/running-uml.md), as the user.
-    let launch = umlnet_xstate::launch::KernelLaunch::for_host(None)
-        .unwrap_or_else(|e| panic!("starting UML kernels on this host: {e}"));
+    let launch = umlnet_testkit::uml_launch();
     let mut cmd = mount.command("setpriv");
     launch.apply_env(&mut cmd);
     cmd.args([
