@@ -48,6 +48,11 @@ fn main() {
             the_slip_bridge_of_an_ordinary_user_has_no_capabilities,
         ),
         real(
+            "the_ledger_cleans_up_after_vanished_devices_and_namespaces",
+            needs,
+            the_ledger_cleans_up_after_vanished_devices_and_namespaces,
+        ),
+        real(
             "new_devices_are_never_an_existing_one",
             needs,
             new_devices_are_never_an_existing_one,
@@ -738,6 +743,39 @@ fn the_slip_bridge_of_an_ordinary_user_has_no_capabilities() {
     wait_for("the bridge to end", Duration::from_secs(10), || {
         !Path::new(&format!("/proc/{pid}")).exists()
     });
+}
+
+/// Entries left by a device that vanished (its published entry still on the LAN) and
+/// by a namespace that no longer exists are cleaned up by the next call.
+fn the_ledger_cleans_up_after_vanished_devices_and_namespaces() {
+    let h = Host::new("umlnet-ledger", Some(NARROW));
+    let here = h.mount.sh("stat -L -c %i /proc/self/ns/net");
+    let lan7 = h.ns.sh("cat /sys/class/net/lan7/ifindex");
+    let (here, lan7) = (here.trim(), lan7.trim());
+    h.ns.sh("ip neigh add proxy 10.7.0.77 dev lan7");
+    h.mount.sh(&format!(
+        "mkdir -p /run/umlnet && chmod 755 /run/umlnet && umask 077 && printf '%s\\n' \
+         '+ device {NOBODY} {here} 999 tapgone' \
+         '+ route {NOBODY} {here} 999 tapgone 10.7.0.77' \
+         '+ publish {NOBODY} {here} 999 tapgone 10.7.0.77 {lan7} lan7' \
+         '+ device {NOBODY} 1 5 tapelsewhere' > /run/umlnet/uml_net.ledger"
+    ));
+    // Any call cleans up; this one is refused by the policy, after the cleanup.
+    let c = h.call(
+        Some(NOBODY),
+        &["4", "add", "tapn", "9.9.9.9", "255.255.255.255"],
+        Reply::Stream,
+    );
+    assert_ne!(c.code, Some(0));
+    let ledger = h.mount.ledger();
+    assert!(
+        !ledger.contains("tapgone") && !ledger.contains("tapelsewhere"),
+        "{ledger}"
+    );
+    assert!(
+        !h.ns.sh("ip neigh show proxy").contains("10.7.0.77"),
+        "the vanished device's published entry is withdrawn"
+    );
 }
 
 fn new_devices_are_never_an_existing_one() {

@@ -9,7 +9,8 @@
 //! crash leaves at most an entry for something that is not there, never a change
 //! without an entry). A line without its newline (a torn write) is ignored. Every
 //! entry names its network namespace (the inode of `/proc/self/ns/net`) and pins its
-//! device by interface index and name.
+//! device by interface index and name; entries of a namespace that no longer exists
+//! (no process in it, no bind mount of it) are dropped.
 //!
 //! [`Ledger::open`] runs while the helper is still root: it takes the lock (a separate
 //! file, [`LOCK_PATH`], never replaced), replays the journal, drops the entries of
@@ -143,6 +144,34 @@ pub fn replay(text: &str) -> Vec<Entry> {
 /// The inode of this process's network namespace.
 pub fn current_netns() -> io::Result<u64> {
     Ok(std::fs::metadata("/proc/self/ns/net")?.ino())
+}
+
+/// The network namespaces that still exist: those of every process, and those kept by
+/// a bind mount (`ip netns add`). Read as root.
+pub fn live_netns() -> Vec<u64> {
+    let mut out: Vec<u64> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            e.file_name().to_str()?.parse::<u32>().ok()?;
+            std::fs::metadata(e.path().join("ns/net"))
+                .ok()
+                .map(|m| m.ino())
+        })
+        .collect();
+    if let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") {
+        out.extend(mounts.lines().filter_map(|l| {
+            let root = l.split(' ').nth(3)?;
+            root.strip_prefix("net:[")?
+                .strip_suffix(']')?
+                .parse::<u64>()
+                .ok()
+        }));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Whether the interface `index` still exists under the name `dev`.
@@ -322,13 +351,18 @@ impl Ledger {
         })
     }
 
-    /// Drops this namespace's entries whose device is gone; a published entry of a
-    /// vanished device is deleted from its LAN device first.
+    /// Drops this namespace's entries whose device is gone (a published entry of a
+    /// vanished device is deleted from its LAN device first), and the entries of
+    /// namespaces that no longer exist (their devices and entries went with them).
     fn clean_up_vanished(&mut self) {
         let mut nl = Rtnl::open().ok();
         let netns = self.netns;
+        let live = live_netns();
         self.entries.retain(|e| {
-            if e.netns != netns || device_alive(e.index, &e.dev) {
+            if e.netns != netns {
+                return live.binary_search(&e.netns).is_ok();
+            }
+            if device_alive(e.index, &e.dev) {
                 return true;
             }
             if let (What::Publish { ip, lan_index, lan }, Some(nl)) = (&e.what, nl.as_mut())
