@@ -12,7 +12,12 @@
 //!
 //! With [`Tolerance::Idempotent`], adding something that is already there (`EEXIST`)
 //! and removing something that is already gone count as done: the kernel replays
-//! address notifications, and the helper must not fail on a replay.
+//! address notifications, and the helper must not fail on a replay (`uml_net` asks for
+//! it only when its ledger says the thing is the caller's; otherwise
+//! [`Tolerance::Strict`]).
+//!
+//! A device [`Applier::pin`]ned to an interface index is acted on by that index (proxy
+//! ARP too, through netlink), never looked up by name again.
 
 use std::fmt::Write as _;
 use std::io;

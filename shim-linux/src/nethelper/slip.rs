@@ -12,6 +12,7 @@ use umlnet_core::host;
 
 use crate::hostapply::TUN_CLONE;
 use crate::sys::fdpass::{self, FdKind};
+use crate::sys::netlink::Rtnl;
 use crate::sys::privilege;
 use crate::sys::pty;
 use crate::sys::tun::{Tap, TunMode};
@@ -42,6 +43,10 @@ impl Helper {
         }
         match pty::set_slip(line.as_fd()) {
             Ok(name) => {
+                // The line discipline named the device: look it up once, act on the index.
+                let index = Rtnl::index(&name)
+                    .map_err(|e| Refusal(format!("uml_net : no SLIP device '{name}': {e}")))?;
+                self.applier.pin(&name, index);
                 self.restrict()?;
                 let plan = self.forward_as_granted(host::slip_up(&name, gate)?);
                 self.applier.apply(&plan)?;
@@ -108,6 +113,9 @@ impl Helper {
         let line = io::stdin().as_fd().try_clone_to_owned()?;
         match pty::if_name(line.as_fd()) {
             Ok(dev) if !self.applier.dry_run() => {
+                let index = Rtnl::index(&dev)
+                    .map_err(|e| Refusal(format!("uml_net : no SLIP device '{dev}': {e}")))?;
+                self.applier.pin(&dev, index);
                 self.restrict()?;
                 self.applier.apply(&host::device_down(&dev)?)?;
             }
