@@ -519,7 +519,10 @@ fn medium_severity_requests_are_refused_and_change_nothing() {
     );
     assert_eq!(c.code, Some(0), "{}", c.text);
     // Another route to the same address that the ledger does not know (made by hand).
-    h.ns.sh("ip route add 10.7.0.6/32 dev tapn && ip route add 10.7.0.7/32 dev lan0");
+    h.ns.sh(
+        "ip route add 10.7.0.6/32 dev tapn && ip route add 10.7.0.7/32 dev lan0 && \
+         ip route add 10.7.0.8/32 dev lan0 table 100",
+    );
     let h = Host {
         before: host_state(&h.ns),
         ..h
@@ -542,6 +545,12 @@ fn medium_severity_requests_are_refused_and_change_nothing() {
             &["4", "add", "tapn", "10.7.0.7", "255.255.255.0"],
             Reply::Stream,
             "refusing guest address 10.7.0.7: the host already routes it to lan0",
+        ),
+        // The same in another routing table.
+        (
+            &["4", "add", "tapn", "10.7.0.8", "255.255.255.255"],
+            Reply::Stream,
+            "refusing guest address 10.7.0.8: the host already routes it to lan0",
         ),
         // The router and a known neighbour as guests (granted prefix or not).
         (

@@ -7,7 +7,6 @@ use umlnet_core::policy::Ask;
 
 use crate::sys::netlink::{LinkInfo, Rtnl};
 use crate::sys::privilege;
-use crate::sys::sysctl;
 
 use super::{Helper, Refusal};
 
@@ -50,20 +49,30 @@ pub(super) fn check_free(
     {
         refuse!("uml_net : refusing {what} {ip}: it is an address of this host");
     }
-    let routes = sysctl::routes().unwrap_or_default();
-    if let Some(r) = routes.iter().find(|r| r.gateway == ip) {
+    // Every table, through netlink: a route's gateway, or a host route to another
+    // device.
+    let routes = Rtnl::open()
+        .and_then(|mut nl| nl.unicast_routes())
+        .unwrap_or_default();
+    let name_of = |index: Option<u32>| {
+        index
+            .and_then(|i| nix::net::if_::if_indextoname(i).ok())
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "no device".into())
+    };
+    if let Some(r) = routes.iter().find(|r| r.gateway == Some(ip)) {
         refuse!(
             "uml_net : refusing {what} {ip}: it is the gateway of a route on {}",
-            r.iface
+            name_of(r.oif)
         );
     }
     if let Some(r) = routes
         .iter()
-        .find(|r| r.dest == ip && r.mask == Ipv4Addr::BROADCAST && Some(r.iface.as_str()) != dev)
+        .find(|r| r.dst == ip && r.dst_len == 32 && (own.is_none() || r.oif != own))
     {
         refuse!(
             "uml_net : refusing {what} {ip}: the host already routes it to {}",
-            r.iface
+            name_of(r.oif)
         );
     }
     let neighbours = Rtnl::open()

@@ -35,6 +35,7 @@ const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
+const RTM_GETROUTE: u16 = 26;
 const RTM_NEWNEIGH: u16 = 28;
 const RTM_DELNEIGH: u16 = 29;
 const RTM_GETNEIGH: u16 = 30;
@@ -117,6 +118,19 @@ pub struct AddrInfo {
     pub prefix: u8,
     /// The peer of a point-to-point address (`IFA_ADDRESS` when it differs from the local).
     pub peer: Option<Ipv4Addr>,
+}
+
+/// One IPv4 route ([`Rtnl::unicast_routes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// Destination network.
+    pub dst: Ipv4Addr,
+    /// Its prefix length.
+    pub dst_len: u8,
+    /// Output interface index.
+    pub oif: Option<u32>,
+    /// Next hop.
+    pub gateway: Option<Ipv4Addr>,
 }
 
 /// An open rtnetlink socket.
@@ -498,6 +512,35 @@ impl Rtnl {
         } else {
             self.transact(RTM_DELROUTE, 0, &body).map(drop)
         }
+    }
+
+    /// Every IPv4 unicast route of every table (`ip -4 route show table all`, without
+    /// the local, broadcast and other special types).
+    pub fn unicast_routes(&mut self) -> io::Result<Vec<RouteInfo>> {
+        let body = rtmsg(0, 0);
+        let replies = self.transact(RTM_GETROUTE, NLM_F_DUMP, &body)?;
+        let mut out = Vec::new();
+        for (t, p) in replies {
+            if t != RTM_NEWROUTE || p.len() < 12 || p[0] != AF_INET || p[7] != RTN_UNICAST {
+                continue;
+            }
+            let mut r = RouteInfo {
+                dst: Ipv4Addr::UNSPECIFIED,
+                dst_len: p[1],
+                oif: None,
+                gateway: None,
+            };
+            for (t, v) in attrs(&p[12..]) {
+                match t {
+                    RTA_DST => r.dst = ipv4_of(v).unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    RTA_OIF => r.oif = u32_of(v),
+                    RTA_GATEWAY => r.gateway = ipv4_of(v),
+                    _ => {}
+                }
+            }
+            out.push(r);
+        }
+        Ok(out)
     }
 
     /// The IPv4 neighbours the host knows a hardware address for (not incomplete, not
