@@ -785,6 +785,31 @@ fn the_ledger_cleans_up_after_vanished_devices_and_namespaces() {
         !h.ns.sh("ip neigh show proxy").contains("10.7.0.77"),
         "the vanished device's published entry is withdrawn"
     );
+    // A helper that holds the ledger and is stopped (as its caller may do) does not
+    // stall everyone else: the next call gives up after a few seconds, changing nothing.
+    let mut holder = h
+        .mount
+        .command("flock")
+        .args(["/run/umlnet/uml_net.lock", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = host_state(&h.ns);
+    let c = h.call(
+        Some(NOBODY),
+        &["4", "add", "tapn", "10.7.0.2", "255.255.255.255"],
+        Reply::Stream,
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_ne!(c.code, Some(0));
+    assert!(
+        c.text
+            .contains("is held by another uml_net for more than 5 s"),
+        "{}",
+        c.text
+    );
+    assert_eq!(host_state(&h.ns), before);
 }
 
 fn new_devices_are_never_an_existing_one() {

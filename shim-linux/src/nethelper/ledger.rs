@@ -39,6 +39,20 @@ pub const LEDGER_PATH: &str = "/run/umlnet/uml_net.ledger";
 /// The lock taken around every read-check-change-record sequence.
 pub const LOCK_PATH: &str = "/run/umlnet/uml_net.lock";
 const NEW_PATH: &str = "/run/umlnet/uml_net.ledger.new";
+/// How long a helper waits for another to release the ledger (which a stopped helper
+/// would hold for ever).
+pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn busy(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::WouldBlock {
+        io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("{LOCK_PATH} is held by another uml_net for more than 5 s; try again"),
+        )
+    } else {
+        e
+    }
+}
 
 /// What an entry records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,7 +259,7 @@ impl Ledger {
             entries: Vec::new(),
         };
         {
-            let _g = flock::exclusive(ledger.lock.as_fd())?;
+            let _g = flock::exclusive(ledger.lock.as_fd(), LOCK_PATIENCE).map_err(busy)?;
             ledger.finish_compaction()?;
             ledger.reload()?;
             ledger.clean_up_vanished();
@@ -256,7 +270,7 @@ impl Ledger {
 
     /// Takes the ledger's lock until the guard is dropped, and rereads the journal.
     pub fn lock(&mut self) -> io::Result<FlockGuard> {
-        let g = flock::exclusive(self.lock.as_fd())?;
+        let g = flock::exclusive(self.lock.as_fd(), LOCK_PATIENCE).map_err(busy)?;
         let mut text = String::new();
         (&self.file).seek(SeekFrom::Start(0))?;
         (&self.file).read_to_string(&mut text)?;

@@ -78,7 +78,14 @@ pub fn untrusted(path: &Path, meta: &std::fs::Metadata) -> Option<String> {
             path.display()
         ));
     }
-    for dir in path.ancestors().skip(1) {
+    // The directories as written and as they resolve (a symlinked directory is judged
+    // by where it leads, and by every directory on the way there).
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for dir in path
+        .ancestors()
+        .skip(1)
+        .chain(canonical.ancestors().skip(1))
+    {
         match std::fs::metadata(dir) {
             Ok(m) if m.uid() == 0 && m.mode() & 0o022 == 0 => {}
             Ok(m) => {

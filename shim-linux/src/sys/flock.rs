@@ -3,6 +3,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
+use std::time::{Duration, Instant};
+
 use super::cvt;
 
 /// An exclusive `flock` on a descriptor, released on drop. It holds a duplicate of
@@ -13,15 +15,21 @@ pub struct FlockGuard {
     fd: OwnedFd,
 }
 
-/// Waits for and takes an exclusive lock on `fd` (retrying on `EINTR`).
-pub fn exclusive(fd: BorrowedFd<'_>) -> io::Result<FlockGuard> {
+/// Takes an exclusive lock on `fd`, waiting at most `patience` for another holder to
+/// let go (a holder may be stopped, and must not stall everyone else for ever):
+/// `WouldBlock` after that.
+pub fn exclusive(fd: BorrowedFd<'_>, patience: Duration) -> io::Result<FlockGuard> {
     let fd = fd.try_clone_to_owned()?;
+    let deadline = Instant::now() + patience;
     loop {
-        // SAFETY: flock takes a descriptor and a flag; fd is open for the borrow.
-        match cvt(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) }) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        // SAFETY: flock takes a descriptor and flags; fd is open.
+        match cvt(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
             Ok(_) => return Ok(FlockGuard { fd }),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
         }
     }
 }
