@@ -58,6 +58,11 @@ fn main() {
             new_devices_are_never_an_existing_one,
         ),
         real(
+            "actions_follow_the_pinned_device_not_its_name",
+            needs,
+            actions_follow_the_pinned_device_not_its_name,
+        ),
+        real(
             "check_policy_validates_and_prints_what_it_grants",
             needs,
             check_policy_validates_and_prints_what_it_grants,
@@ -841,6 +846,52 @@ fn new_devices_are_never_an_existing_one() {
         "{refused}"
     );
     assert_eq!(host_state(&h.ns), before);
+}
+
+/// The helper looks a device up once and then acts on its index: when the name is
+/// handed to another device in between (the race a caller who stops its helper can
+/// set up), the route, proxy ARP and published entry still go to the device checked.
+fn actions_follow_the_pinned_device_not_its_name() {
+    use umlnet_core::host::{self, GuestAddr, LanRoute};
+    use umlnet_linux::hostapply::{Applier, Tolerance};
+    use umlnet_linux::sys::netlink::Rtnl;
+    let h = Host::new("umlnet-pin", None);
+    h.ns.sh(&format!(
+        "{t} -t tapa -u {NOBODY} >/dev/null && {t} -t tapb -u 1000 >/dev/null && \
+         ip link set tapa up && ip link set tapb up",
+        t = bin!("tunctl").display()
+    ));
+    h.ns.run_inside(move || {
+        let checked = Rtnl::index("tapa").unwrap();
+        let mut applier = Applier::new(false, Tolerance::Strict);
+        applier.pin("tapa", checked);
+        // The swap: the checked device is renamed away, another takes its name.
+        let sh = |c: &str| {
+            assert!(std::process::Command::new("sh").args(["-c", c]).status().unwrap().success())
+        };
+        sh("ip link set tapa down && ip link set tapa name tapc && \
+            ip link set tapb down && ip link set tapb name tapa && ip link set tapc up && ip link set tapa up");
+        let routes = [LanRoute::new("lan7", [10, 7, 0, 0].into(), [255, 255, 255, 0].into()).unwrap()];
+        let guest = GuestAddr {
+            ip: [10, 7, 0, 44].into(),
+            netmask: Some([255, 255, 255, 0].into()),
+        };
+        let plan = host::address_add("tapa", guest, &routes).unwrap();
+        applier.apply(&plan).unwrap();
+    });
+    let r = h.ns.sh("ip route show 10.7.0.44");
+    assert!(
+        r.contains("dev tapc"),
+        "the route went to the renamed, checked device: {r}"
+    );
+    assert_eq!(
+        h.ns.sh("cat /proc/sys/net/ipv4/conf/tapc/proxy_arp").trim(),
+        "1"
+    );
+    assert_eq!(
+        h.ns.sh("cat /proc/sys/net/ipv4/conf/tapa/proxy_arp").trim(),
+        "0"
+    );
 }
 
 fn check_policy_validates_and_prints_what_it_grants() {
