@@ -17,6 +17,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("vxlan", umlnet_core::vxlan::fuzz_one),
     ("config", umlnet_linux::config::fuzz_one),
     ("guest_shell", umlnet_guest::shell::fuzz_shell),
+    ("lab", umlnet_linux::lab::fuzz_one),
     ("uml_net_policy", umlnet_core::policy::fuzz_one),
 ];
 
