@@ -19,6 +19,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("guest_shell", umlnet_guest::shell::fuzz_shell),
     ("lab", umlnet_linux::lab::fuzz_one),
     ("uml_net_policy", umlnet_core::policy::fuzz_one),
+    ("uml_net_ledger", umlnet_linux::nethelper::ledger::fuzz_one),
 ];
 
 #[test]

@@ -155,6 +155,16 @@ pub fn replay(text: &str) -> Vec<Entry> {
     out
 }
 
+/// Fuzz entry point: replays arbitrary journal text; every entry it keeps prints as a
+/// line that parses back to the same entry.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for e in replay(&text) {
+        assert_eq!(Entry::parse(&e.to_string()), Some(e.clone()), "{e}");
+    }
+}
+
 /// The inode of this process's network namespace.
 pub fn current_netns() -> io::Result<u64> {
     Ok(std::fs::metadata("/proc/self/ns/net")?.ino())
@@ -428,6 +438,39 @@ impl Ledger {
 #[cfg(test)]
 mod test {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every entry prints as a line that parses back to it, and a journal of
+        /// additions alone replays to the entries.
+        #[test]
+        fn entries_round_trip(
+            uid in any::<u32>(),
+            netns in any::<u64>(),
+            index in any::<u32>(),
+            dev in "[a-z][a-z0-9]{0,14}",
+            ip in any::<u32>(),
+            kind in 0u8..3,
+            lan_index in any::<u32>(),
+            lan in "[a-z][a-z0-9]{0,14}",
+        ) {
+            let ip = Ipv4Addr::from_bits(ip);
+            let what = match kind {
+                0 => What::Device,
+                1 => What::Route(ip),
+                _ => What::Publish { ip, lan_index, lan },
+            };
+            let e = Entry { uid, netns, index, dev, what };
+            prop_assert_eq!(Entry::parse(&e.to_string()), Some(e.clone()));
+            prop_assert_eq!(replay(&format!("+ {e}\n")), vec![e]);
+        }
+
+        /// Arbitrary text never panics the replay.
+        #[test]
+        fn arbitrary_journals_replay(s in "[-+ a-z0-9.\n]{0,200}") {
+            fuzz_one(s.as_bytes());
+        }
+    }
 
     fn e(uid: u32, what: What) -> Entry {
         Entry {
