@@ -21,6 +21,8 @@ const TARGETS: &[(&str, Entry)] = &[
     ("baremetal_boot", umlnet_baremetal::boot::fuzz_one),
     ("baremetal_http", umlnet_baremetal::http::fuzz_one),
     ("baremetal_console", umlnet_baremetal::console::fuzz_one),
+    ("uml_net_policy", umlnet_core::policy::fuzz_one),
+    ("uml_net_ledger", umlnet_linux::nethelper::ledger::fuzz_one),
 ];
 
 #[test]
