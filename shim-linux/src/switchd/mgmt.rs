@@ -185,6 +185,9 @@ pub fn switch_status(path: &Path) -> io::Result<String> {
 pub(super) struct MgmtConn {
     pub(super) stream: UnixStream,
     pub(super) input: Vec<u8>,
+    /// The peer is root or the switch's own user (`SO_PEERCRED`): it may change the
+    /// switch (`hub on|off`); anybody else who can reach the console may only look.
+    pub(super) may_change: bool,
 }
 
 impl SwitchDaemon {
@@ -198,12 +201,16 @@ impl SwitchDaemon {
                         continue;
                     }
                     let fd = s.as_raw_fd();
+                    let ours = crate::sys::access::effective_uid();
+                    let may_change = crate::sys::access::peer_cred(fd)
+                        .is_ok_and(|c| c.uid == 0 || c.uid == ours);
                     if poller.add(fd, u64::from(Token::Mgmt(fd))).is_ok() {
                         self.mgmt_conns.insert(
                             fd,
                             MgmtConn {
                                 stream: s,
                                 input: Vec::new(),
+                                may_change,
                             },
                         );
                     }
@@ -244,7 +251,8 @@ impl SwitchDaemon {
                 .drain(..=nl)
                 .collect();
             let line = String::from_utf8_lossy(&line).trim().to_string();
-            let mut reply = self.mgmt_command(&line);
+            let may_change = self.mgmt_conns.get(&fd).is_some_and(|c| c.may_change);
+            let mut reply = self.mgmt_command(&line, may_change);
             if !reply.ends_with('\n') {
                 reply.push('\n');
             }
@@ -265,8 +273,9 @@ impl SwitchDaemon {
         }
     }
 
-    /// Runs one console command and returns its answer.
-    pub(super) fn mgmt_command(&mut self, line: &str) -> String {
+    /// Runs one console command and returns its answer; a command that changes the
+    /// switch is refused unless `may_change`.
+    pub(super) fn mgmt_command(&mut self, line: &str, may_change: bool) -> String {
         let now = self.now();
         self.sw.age(now);
         let view = View {
@@ -292,6 +301,10 @@ impl SwitchDaemon {
         };
         match execute(line, view) {
             Outcome::Text(t) => t,
+            Outcome::SetHub(_) if !may_change => format!(
+                "refused: only root or uid {} (the switch's user) may change the switch",
+                crate::sys::access::effective_uid()
+            ),
             Outcome::SetHub(on) => {
                 self.sw.set_hub(on);
                 format!("hub {}", if on { "on" } else { "off" })
