@@ -1186,13 +1186,16 @@ fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
     )
     .unwrap();
     std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let launch = umlnet_testkit::uml_launch();
     let mut cmd = ns.command("setpriv");
+    launch.apply_env(&mut cmd);
     cmd.args([
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
         "linux.uml",
     ])
+    .args(launch.args.iter())
     .args([
         "mem=96M",
         "root=/dev/root",

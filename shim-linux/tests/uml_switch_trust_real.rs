@@ -61,7 +61,7 @@ const NOBODY: u32 = 65534;
 
 /// The attacker: speaks the daemon protocol and the console as whoever runs it.
 const ATTACKER: &str = r#"
-import os, socket, struct, sys
+import os, socket, struct, sys, time
 def addr_bytes(kind, arg):
     if kind == "path":
         p = arg.encode()
@@ -98,6 +98,8 @@ elif cmd == "own-abstract" or cmd == "own-path":
         print("CLOSED")
         sys.exit(0)
     d.sendto(bytes.fromhex(sys.argv[-1]), r[2:])
+    # Stay attached while the switch forwards it (hanging up detaches the port).
+    time.sleep(0.5)
     print("REPLY 110 SENT")
 elif cmd == "console":
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

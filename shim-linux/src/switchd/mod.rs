@@ -48,7 +48,7 @@
 //!
 //! # The life of a frame
 //!
-//! From one client's `sendmmsg` to another's receive queue, through these files:
+//! From one client's send (a UML kernel's `sendto`) to another's receive queue, through these files:
 //!
 //! 1. `mod.rs` (this file) is the event loop: it waits in `epoll_wait` (or polls
 //!    without sleeping for a while after a frame, `spin.rs`) and dispatches each report
@@ -117,17 +117,30 @@ use forward::{Arrivals, Buffers};
 use spin::SpinPolicy;
 use token::Token;
 
+/// Blocks SIGINT and SIGTERM and catches them on a descriptor: a switch does this
+/// before it binds its sockets, so a signal sent as soon as the socket exists still
+/// makes it remove the socket files.
+pub fn termination_signals() -> Result<SignalWatch, SwitchError> {
+    SignalWatch::new(&[
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ])
+    .map_err(io_err("signalfd", "SIGINT/SIGTERM"))
+}
+
 impl SwitchDaemon {
     /// Runs the event loop until a termination signal (or EOF on a terminal stdin).
     /// The socket files are removed when the daemon is dropped.
     pub fn run(&mut self) -> Result<Exit, SwitchError> {
+        let signals = termination_signals()?;
+        self.run_with(&signals)
+    }
+
+    /// [`run`](Self::run) with termination signals the caller already catches (see
+    /// [`termination_signals`]), so that none arriving before the loop is lost.
+    pub fn run_with(&mut self, signals: &SignalWatch) -> Result<Exit, SwitchError> {
         let mut poller = Poller::new(256).map_err(io_err("epoll_create", "switch"))?;
-        let signals = SignalWatch::new(&[
-            nix::sys::signal::Signal::SIGINT,
-            nix::sys::signal::Signal::SIGTERM,
-        ])
-        .map_err(io_err("signalfd", "SIGINT/SIGTERM"))?;
-        self.watch(&poller, &signals)?;
+        self.watch(&poller, signals)?;
         let mut bufs = Buffers::new();
         let mut ready = Vec::with_capacity(256);
         let mut arrivals = Arrivals::default();
@@ -163,7 +176,7 @@ impl SwitchDaemon {
             let egress_before = self.last_egress;
             arrivals.first_in = None;
             for ev in ready.iter().copied() {
-                if let Some(exit) = self.dispatch(ev, &poller, &signals, &mut bufs, &mut arrivals) {
+                if let Some(exit) = self.dispatch(ev, &poller, signals, &mut bufs, &mut arrivals) {
                     return Ok(exit);
                 }
             }
