@@ -273,6 +273,26 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
     Invocation::Run(cfg)
 }
 
+/// Fuzz entry point: `data` split at NUL bytes is the command line after `argv[0]`;
+/// whatever it runs must be written back by [`Config::to_args`] to a command line that
+/// parses to the same configuration.
+#[doc(hidden)]
+pub fn fuzz_args(data: &[u8]) {
+    use std::os::unix::ffi::OsStringExt;
+    let mut argv = vec![OsString::from("uml_switch")];
+    if !data.is_empty() {
+        argv.extend(
+            data.split(|b| *b == 0)
+                .map(|w| OsString::from_vec(w.to_vec())),
+        );
+    }
+    if let Invocation::Run(cfg) = parse_args(&argv) {
+        let mut again = vec![OsString::from("uml_switch")];
+        again.extend(cfg.to_args());
+        assert_eq!(parse_args(&again), Invocation::Run(cfg), "{argv:?}");
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -323,6 +343,26 @@ mod test {
             parse_args(&args("sw -unix /t/c /t/d -compat-v0")),
             Invocation::Usage { .. }
         ));
+    }
+
+    #[test]
+    fn access_options() {
+        let c = run("sw -mode 0660 -group uml-net -pcap -  -pcap-size 4096");
+        assert_eq!(c.mode, Some(0o660));
+        assert_eq!(c.group.as_deref(), Some("uml-net"));
+        assert_eq!(c.pcap_size, 4096);
+        let c = run("sw");
+        assert_eq!(
+            (c.mode, c.group, c.pcap_size),
+            (None, None, DEFAULT_PCAP_SIZE)
+        );
+        let Invocation::Usage { reason, .. } = parse_args(&args("sw -mode 0999")) else {
+            panic!("-mode 0999 accepted");
+        };
+        assert!(
+            reason.contains("0999") && reason.contains("0660"),
+            "{reason}"
+        );
     }
 
     #[test]
