@@ -413,6 +413,20 @@ mod test {
         }
 
         #[test]
+        fn command_lines_of_real_flags_round_trip(words in proptest::collection::vec(proptest::prop_oneof![
+            proptest::strategy::Just("-unix".to_string()), proptest::strategy::Just("-compat-v0".to_string()),
+            proptest::strategy::Just("-hub".to_string()), proptest::strategy::Just("-tap".to_string()),
+            proptest::strategy::Just("-mgmt".to_string()), proptest::strategy::Just("-pcap".to_string()),
+            proptest::strategy::Just("-mode".to_string()), proptest::strategy::Just("-group".to_string()),
+            proptest::strategy::Just("-pcap-size".to_string()), proptest::strategy::Just("-vxlan".to_string()),
+            proptest::strategy::Just("-daemon".to_string()),
+            "[0-7+]{1,4}", "[a-z/.-]{0,8}", "[0-9]{1,12}",
+            proptest::strategy::Just("42,10.0.0.1:4789,10.0.0.2".to_string()),
+        ], 0..10)) {
+            fuzz_args(words.join("\0").as_bytes());
+        }
+
+        #[test]
         fn any_argv_parses_without_panicking(words in proptest::collection::vec("-?[a-z0-9/-]{0,12}", 0..8)) {
             let argv: Vec<OsString> = std::iter::once("sw".to_string()).chain(words).map(OsString::from).collect();
             let _ = parse_args(&argv);
