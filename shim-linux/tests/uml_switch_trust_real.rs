@@ -288,6 +288,37 @@ fn idle_connections_under_256_descriptors_leave_the_switch_idle_and_serving() {
         }
         let status = switch_status(&mgmt2).unwrap();
         assert_eq!(stat(&status, "pending_requests"), 0, "{status}");
+        // While idle connections keep coming, far more than may wait, clients that
+        // send their request right away (as the kernel does) still attach.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flood = {
+            let (ctl, stop) = (ctl2.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut held = std::collections::VecDeque::new();
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    held.push_back(UnixStream::connect(&ctl).expect("connect"));
+                    if held.len() > 500 {
+                        held.pop_front();
+                    }
+                    n += 1;
+                }
+                n
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let during: Vec<Client> = (0..20).map(|i| client(&ctl2, 500 + i)).collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let flooded = flood.join().unwrap();
+        eprintln!(
+            "{} clients attached among {flooded} idle connections",
+            during.len()
+        );
+        assert!(
+            flooded > 2 * MAX_PENDING as u32,
+            "only {flooded} idle connections"
+        );
+        drop(during);
         // A new client attaches and talks.
         let a = client(&ctl2, 1);
         let b = client(&ctl2, 2);

@@ -1,6 +1,10 @@
 //! Bounds on what connecting to the control socket costs the switch: at most
 //! [`MAX_PENDING`] connections waiting for their request, each for at most
-//! [`PENDING_DEADLINE`]; at `EMFILE` one connection is accepted with a descriptor
+//! [`PENDING_DEADLINE`]. A request already sent when its connection is accepted (as
+//! the UML kernel and libvdeplug send it, right after `connect`) is read at once, so
+//! it never waits; beyond the cap, the user (`SO_PEERCRED`) with the most waiting
+//! connections loses its oldest, so one user's flood of idle connections only ever
+//! closes its own. At `EMFILE` one connection is accepted with a descriptor
 //! held in reserve and closed at once, and the listener rests for [`LISTENER_REST`]
 //! instead of being reported ready again and again; control-plane log lines are
 //! limited to [`LOG_LINES_PER_SECOND`].
@@ -16,7 +20,7 @@ use super::token::Token;
 use crate::sys::epoll::Poller;
 
 /// Connections that may wait for their request at once; a new one beyond it closes
-/// the one that has waited longest.
+/// the oldest of the user with the most waiting.
 pub const MAX_PENDING: usize = 64;
 /// How long a connection may wait before its request is read (a UML kernel and
 /// libvdeplug send it right after `connect`).
@@ -73,10 +77,15 @@ pub(super) struct Admission {
     /// `(descriptor, serial, accepted at)`; stale entries (answered or closed) are
     /// skipped by serial.
     order: VecDeque<(RawFd, u64, Instant)>,
-    serials: std::collections::HashMap<RawFd, u64>,
+    /// The serial and the peer's uid of each waiting connection.
+    serials: std::collections::HashMap<RawFd, (u64, u32)>,
+    /// Waiting connections per uid.
+    per_uid: std::collections::HashMap<u32, usize>,
     next_serial: u64,
     reserve: Option<std::fs::File>,
     resting_until: Option<Instant>,
+    /// The listeners (descriptor, token) taken out of the poller while they rest.
+    resting: Vec<(RawFd, Token)>,
     pub(super) log: LogLimit,
 }
 
@@ -85,32 +94,36 @@ impl Admission {
         Admission {
             order: VecDeque::new(),
             serials: std::collections::HashMap::new(),
+            per_uid: std::collections::HashMap::new(),
             next_serial: 0,
             reserve: crate::sys::access::reserve_descriptor().ok(),
             resting_until: None,
+            resting: Vec::new(),
             log: LogLimit::new(),
         }
     }
 }
 
 impl SwitchDaemon {
-    /// Takes a new control connection in to wait for its request, closing the one that
-    /// has waited longest when [`MAX_PENDING`] wait already.
+    /// Takes a new control connection in to wait for its request (when
+    /// [`MAX_PENDING`] wait already, the user with the most waiting loses its oldest)
+    /// and reads the request if it is there already.
     pub(super) fn admit(&mut self, poller: &Poller, s: UnixStream) {
+        let fd = s.as_raw_fd();
+        let uid = crate::sys::access::peer_cred(fd).map_or(u32::MAX, |c| c.uid);
         while self.pending.len() >= MAX_PENDING {
-            let Some((fd, serial, _)) = self.admission.order.pop_front() else {
+            let Some(victim) = self.oldest_of_busiest_user() else {
                 break;
             };
-            if self.admission.serials.get(&fd) == Some(&serial) {
-                if self.admission.log.allow() {
-                    tracing::warn!(
-                        "{MAX_PENDING} control connections wait for their request; closing the oldest (fd {fd})"
-                    );
-                }
-                self.drop_pending(poller, fd);
+            if self.admission.log.allow() {
+                tracing::warn!(
+                    "{MAX_PENDING} control connections wait for their request; closing the \
+                     oldest (fd {victim}) of the user with the most"
+                );
             }
+            self.stats.requests_refused += 1;
+            self.drop_pending(poller, victim);
         }
-        let fd = s.as_raw_fd();
         if let Err(e) = poller.add(fd, u64::from(Token::Pending(fd))) {
             if self.admission.log.allow() {
                 tracing::warn!("watching a new connection: {e}; closing it");
@@ -119,34 +132,65 @@ impl SwitchDaemon {
         }
         self.admission.next_serial += 1;
         let serial = self.admission.next_serial;
-        self.admission.serials.insert(fd, serial);
+        self.admission.serials.insert(fd, (serial, uid));
+        *self.admission.per_uid.entry(uid).or_default() += 1;
         self.admission.order.push_back((fd, serial, Instant::now()));
         self.pending.insert(fd, s);
+        self.read_request(poller, fd);
+    }
+
+    /// The waiting connection to close for room: the oldest of the user with the most.
+    fn oldest_of_busiest_user(&mut self) -> Option<RawFd> {
+        let (&uid, _) = self.admission.per_uid.iter().max_by_key(|(_, n)| **n)?;
+        let serials = &self.admission.serials;
+        let at = self.admission.order.iter().position(|(fd, serial, _)| {
+            serials
+                .get(fd)
+                .is_some_and(|(s, u)| s == serial && *u == uid)
+        })?;
+        self.admission.order.remove(at).map(|(fd, _, _)| fd)
     }
 
     /// Forgets a waiting connection (closing it unless the caller took it).
     pub(super) fn drop_pending(&mut self, poller: &Poller, fd: RawFd) -> Option<UnixStream> {
         let _ = poller.delete(fd);
-        self.admission.serials.remove(&fd);
+        if let Some((_, uid)) = self.admission.serials.remove(&fd)
+            && let Some(n) = self.admission.per_uid.get_mut(&uid)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.admission.per_uid.remove(&uid);
+            }
+        }
         self.pending.remove(&fd)
     }
 
-    /// The process is out of descriptors: accept one waiting connection with the
-    /// reserve descriptor and close it (its client sees the connection closed rather
-    /// than waiting in the queue), and rest the listener for [`LISTENER_REST`].
-    pub(super) fn out_of_descriptors(&mut self, poller: &Poller, e: &io::Error) {
+    /// `accept` on the listener watched as `token` (the control socket's or the
+    /// console's) failed with `e`, the process being out of descriptors (or another
+    /// error that would repeat at once): accept one waiting connection with the reserve
+    /// descriptor and close it (its client sees the connection closed rather than
+    /// waiting in the queue), and rest the listener for [`LISTENER_REST`] instead of
+    /// being woken for it again and again.
+    pub(super) fn out_of_descriptors(&mut self, poller: &Poller, token: Token, e: &io::Error) {
+        let listener = match token {
+            Token::MgmtListener => self.mgmt_listener.as_ref(),
+            _ => Some(&self.listener),
+        };
+        let Some(listener) = listener else { return };
         if self.admission.log.allow() {
             tracing::warn!(
-                "accept on '{}': {e}; closing new connections for {} ms",
-                self.cfg.ctl.display(),
+                "accept: {e}; closing new connections for {} ms",
                 LISTENER_REST.as_millis()
             );
         }
         if self.admission.reserve.take().is_some() {
-            let _ = self.listener.accept();
+            let _ = listener.accept();
             self.admission.reserve = crate::sys::access::reserve_descriptor().ok();
         }
-        let _ = poller.delete(self.listener.as_raw_fd());
+        let fd = listener.as_raw_fd();
+        if poller.delete(fd).is_ok() {
+            self.admission.resting.push((fd, token));
+        }
         self.admission.resting_until = Some(Instant::now() + LISTENER_REST);
     }
 
@@ -158,7 +202,7 @@ impl SwitchDaemon {
         }
         let now = Instant::now();
         while let Some(&(fd, serial, since)) = self.admission.order.front() {
-            if self.admission.serials.get(&fd) != Some(&serial) {
+            if self.admission.serials.get(&fd).map(|(s, _)| *s) != Some(serial) {
                 self.admission.order.pop_front();
                 continue;
             }
@@ -183,8 +227,10 @@ impl SwitchDaemon {
         if let Some(until) = self.admission.resting_until {
             if now >= until {
                 self.admission.resting_until = None;
-                if let Err(e) = poller.add(self.listener.as_raw_fd(), u64::from(Token::Listener)) {
-                    tracing::warn!("watching the control socket again: {e}");
+                for (fd, token) in self.admission.resting.drain(..) {
+                    if let Err(e) = poller.add(fd, u64::from(token)) {
+                        tracing::warn!("watching a listening socket again: {e}");
+                    }
                 }
             } else {
                 let rest = until - now;

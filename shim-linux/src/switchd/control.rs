@@ -36,7 +36,7 @@ impl SwitchDaemon {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     // EMFILE and friends: close one waiting connection, rest the listener.
-                    self.out_of_descriptors(poller, &e);
+                    self.out_of_descriptors(poller, Token::Listener, &e);
                     return;
                 }
             }

@@ -182,6 +182,9 @@ pub fn switch_status(path: &Path) -> io::Result<String> {
     Ok(out)
 }
 /// A `-mgmt` console connection and the bytes of its unfinished line.
+/// Console connections open at once; more are closed as they come.
+pub const MAX_CONSOLES: usize = 16;
+
 pub(super) struct MgmtConn {
     pub(super) stream: UnixStream,
     pub(super) input: Vec<u8>,
@@ -197,6 +200,14 @@ impl SwitchDaemon {
         loop {
             match l.accept() {
                 Ok((s, _)) => {
+                    if self.mgmt_conns.len() >= MAX_CONSOLES {
+                        if self.admission.log.allow() {
+                            tracing::warn!(
+                                "{MAX_CONSOLES} console connections open; closing a new one"
+                            );
+                        }
+                        continue;
+                    }
                     if s.set_nonblocking(true).is_err() {
                         continue;
                     }
@@ -216,7 +227,12 @@ impl SwitchDaemon {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    // Out of descriptors: rest rather than be woken for it at once.
+                    self.out_of_descriptors(poller, Token::MgmtListener, &e);
+                    return;
+                }
             }
         }
     }

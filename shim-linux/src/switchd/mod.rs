@@ -107,7 +107,7 @@ pub use control::MAX_REQUEST_READ;
 pub use daemon::{DaemonStats, Exit, MAC_PER_PORT, MAC_SLOTS, PORT_SLOTS, SwitchDaemon};
 pub use error::SwitchError;
 pub use forward::{DELIVERY_BUDGET, RECV_BATCH};
-pub use mgmt::switch_status;
+pub use mgmt::{MAX_CONSOLES, switch_status};
 pub use ports::addr_label;
 pub use program::main_with_args;
 pub use spin::{BUSY_POLL, PROBE_EVERY, PROBE_LEN};
