@@ -101,6 +101,27 @@ elif cmd == "own-abstract" or cmd == "own-path":
     # Stay attached while the switch forwards it (hanging up detaches the port).
     time.sleep(0.5)
     print("REPLY 110 SENT")
+elif cmd == "swap":
+    # Attach by path, then put a link to someone else's socket in its place.
+    path, target = sys.argv[3], sys.argv[4]
+    d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    d.bind(path)
+    s, r = request(sys.argv[2], addr_bytes("path", path))
+    if not r or len(r) != 110:
+        print("CLOSED", flush=True)
+        sys.exit(0)
+    os.symlink(target, path + ".new")
+    os.rename(path + ".new", path)
+    print("SWAPPED", flush=True)
+    d.settimeout(5)
+    got = 0
+    try:
+        while True:
+            d.recv(2048)
+            got += 1
+            print("GOT", flush=True)
+    except socket.timeout:
+        pass
 elif cmd == "console":
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(sys.argv[2])
@@ -562,6 +583,41 @@ fn self_loop_and_foreign_data_addresses_are_refused_and_own_ones_attach() {
     ] {
         assert!(text.contains(why), "no '{why}' in the log:\n{text}");
     }
+    // Attached by its own path, it swaps the file for a link to root's socket: frames
+    // for it must still reach its own socket, never the link's target.
+    let watcher_c = {
+        let ctl = ctl.clone();
+        ns.run_inside(move || client(&ctl, 8))
+    };
+    let script = dir.join("attacker.py");
+    let swap_path = dir.join("swapper.sock");
+    let mut swapper = ns
+        .command("setpriv")
+        .args([
+            &format!("--reuid={NOBODY}"),
+            &format!("--regid={NOBODY}"),
+            "--clear-groups",
+            system_python(),
+        ])
+        .arg(&script)
+        .args(["swap", ctl_s, swap_path.to_str().unwrap()])
+        .arg(&devlog)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the swapper");
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(swapper.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "SWAPPED");
+    for seq in 0..5 {
+        push(&watcher_c, &frame([0xff; 6], mac(0x57), 90 + seq, 60));
+    }
+    assert_eq!(
+        lines.next().and_then(Result::ok).as_deref(),
+        Some("GOT"),
+        "frames for the swapper did not reach its own socket (sent by name to the link?)"
+    );
+    let _ = swapper.kill();
+    let _ = swapper.wait();
     let mut buf = [0u8; 2048];
     sink_path.set_nonblocking(true).unwrap();
     assert!(

@@ -125,11 +125,19 @@ impl SwitchDaemon {
         // from the shared data socket instead; a v0 client, which gets no reply, always
         // is, and so is everybody but vde2 with -compat-v0, where the reply names the
         // filesystem data socket as the original's does.
+        //
+        // A filesystem socket checked for an ordinary user is reached only through a
+        // socket connected to the inode that was checked, never by its name again (the
+        // user could put a link there afterwards), even where the reply names the shared
+        // data socket (-compat-v0) or there is no reply (v0): `pinned`.
         let is_vde = matches!(req, RequestRepr::V3 { description, .. } if !description.is_empty());
-        let own = if is_vde || (req.wants_reply() && self.cfg.data.is_none()) {
+        let trusted = peer.uid == 0 || peer.uid == crate::sys::access::effective_uid();
+        let pinned = handle.is_some() && !trusted;
+        let shared_reply = !is_vde && self.cfg.data.is_some();
+        let own = if is_vde || pinned || (req.wants_reply() && self.cfg.data.is_none()) {
             match self.port_socket(&addr, handle.as_ref()) {
                 Ok(s) => Some(s),
-                Err(e) if is_vde => {
+                Err(e) if is_vde || pinned => {
                     let why = format!(
                         "cannot connect to its data socket {}: {e}",
                         addr_label(&addr)
@@ -149,8 +157,8 @@ impl SwitchDaemon {
         };
         if req.wants_reply() {
             let own_addr = match &own {
-                Some((_, a)) => *a,
-                None => self.data_addr,
+                Some((_, a)) if !shared_reply => *a,
+                _ => self.data_addr,
             };
             let reply: &[u8; REPLY_LEN] = own_addr.as_bytes();
             let stream = self.pending.get_mut(&fd).expect("present above");

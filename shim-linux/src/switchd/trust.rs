@@ -8,8 +8,9 @@
 //! nor the switch's own:
 //!
 //! * a filesystem address must be a socket (not a symbolic link) owned by that uid;
-//!   the port's socket is then connected through an `O_PATH` handle on exactly that
-//!   inode, so swapping the file for a link afterwards changes nothing;
+//!   the port gets a socket connected through an `O_PATH` handle on exactly that
+//!   inode and is sent to only by it (under `-compat-v0` and for v0 too), so swapping
+//!   the file for a link afterwards changes nothing;
 //! * an abstract address (the UML kernel's `{0, pid, usec, …}`) must be bound by a
 //!   socket that uid created (`sock_diag`'s `UNIX_DIAG_UID`); where the kernel cannot
 //!   say, the name must carry the client's pid where the UML kernel puts it.
