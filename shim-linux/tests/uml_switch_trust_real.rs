@@ -122,6 +122,21 @@ elif cmd == "swap":
             print("GOT", flush=True)
     except socket.timeout:
         pass
+elif cmd == "flood":
+    # Idle connections, as many as it can for a while, holding the last 300.
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    end = time.time() + float(sys.argv[3])
+    held, n = [], 0
+    while time.time() < end:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(sys.argv[2])
+        held.append(c)
+        n += 1
+        if len(held) > 300:
+            held.pop(0).close()
+    print("FLOODED %d" % n)
 elif cmd == "console":
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(sys.argv[2])
@@ -628,6 +643,45 @@ fn self_loop_and_foreign_data_addresses_are_refused_and_own_ones_attach() {
         sink_abstract.recv(&mut buf).unwrap().is_none(),
         "the foreign abstract socket got a frame"
     );
+
+    // Another user's flood of idle connections closes only its own: a slow client of
+    // root's (its request a second after connecting) still gets its answer.
+    let flood = ns
+        .command("setpriv")
+        .args([
+            &format!("--reuid={NOBODY}"),
+            &format!("--regid={NOBODY}"),
+            "--clear-groups",
+            system_python(),
+        ])
+        .arg(&script)
+        .args(["flood", ctl_s, "3"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the flood");
+    std::thread::sleep(Duration::from_millis(500));
+    let ctl5 = ctl.clone();
+    let answered = ns.run_inside(move || {
+        let addr = uml_like_addr(std::process::id(), 4242, 99);
+        let _data = umlnet_linux::sys::socket::DgramSocket::bind_raw(addr.as_bytes(), 110).unwrap();
+        let mut s = UnixStream::connect(&ctl5).unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut reply = [0u8; 110];
+        s.write_all(&v3_request(&addr)).is_ok() && s.read_exact(&mut reply).is_ok()
+    });
+    let flooded = String::from_utf8(flood.wait_with_output().unwrap().stdout).unwrap();
+    assert!(
+        answered,
+        "a slow client was closed during another user's flood ({flooded})"
+    );
+    let n: u32 = flooded
+        .trim()
+        .strip_prefix("FLOODED ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(n > 4 * MAX_PENDING as u32, "{flooded}");
 
     // A switch without -compat-v0 gives each client a port socket of its own.
     let plain = dir.join("plain.ctl");
