@@ -18,6 +18,10 @@ const TARGETS: &[(&str, Entry)] = &[
     ("config", umlnet_linux::config::fuzz_one),
     ("switch_args", umlnet_linux::switchd::args::fuzz_args),
     ("guest_shell", umlnet_guest::shell::fuzz_shell),
+    ("lab", umlnet_linux::lab::fuzz_one),
+    ("baremetal_boot", umlnet_baremetal::boot::fuzz_one),
+    ("baremetal_http", umlnet_baremetal::http::fuzz_one),
+    ("baremetal_console", umlnet_baremetal::console::fuzz_one),
 ];
 
 #[test]

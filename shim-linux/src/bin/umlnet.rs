@@ -14,6 +14,8 @@ mod config;
 mod demo;
 #[path = "umlnet/guest.rs"]
 mod guest;
+#[path = "umlnet/lab.rs"]
+mod lab;
 #[path = "umlnet/run_uml.rs"]
 mod run_uml;
 
@@ -28,6 +30,7 @@ Examples (one per command; `umlnet <command> --help` for more):
   sudo umlnet down -c /etc/umlnet/umlnet.toml   # undo exactly what up made
   umlnet switch-status /tmp/uml.mgmt            # a running `uml_switch -mgmt /tmp/uml.mgmt`
   sudo umlnet bench switch                      # our uml_switch vs the originals, side by side
+  umlnet lab start contrib/labs/two-lans       # a Netkit-style lab of UML kernels (docs/labs.md)
   umlnet run-uml -- mem=96M eth0=daemon,,unix,/tmp/uml.ctl  # boot linux.uml on any x86-64 host
   linux.uml ... eth0=slirp,,umlnet,slip-bridge,--local,192.168.0.254,--peer,192.168.0.253";
 
@@ -81,6 +84,9 @@ enum Command {
     /// back to FXSAVE on hosts whose XSAVE area is too large for it (AVX-512, AMX).
     #[command(after_help = run_uml::RUN_UML_EXAMPLES)]
     RunUml(run_uml::RunUmlArgs),
+    /// Netkit-style labs: start, stop, inspect and capture a directory of UML kernels
+    /// on collision domains (lab.conf, lab.dep, MACHINE.startup).
+    Lab(lab::LabArgs),
 }
 
 const SWITCH_STATUS_EXAMPLES: &str = "\
@@ -104,6 +110,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::RunUml(args) => run_uml::run(&args),
+        Command::Lab(args) => lab::run(args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
         Command::SwitchStatus { path } => match umlnet_linux::switchd::switch_status(&path) {
             Ok(text) => {
