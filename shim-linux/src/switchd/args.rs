@@ -32,6 +32,12 @@ pub struct Config {
     /// `-vxlan <vni>,<local ip>[:port],<remote ip>[:port]...` (repeatable): VXLAN
     /// uplinks to the switches of other hosts (umlnet only; see [`super::vxlan`]).
     pub vxlan: Vec<super::vxlan::UplinkSpec>,
+    /// `-bess <path>`: a seqpacket socket UML's `vecN:transport=bess,dst=<path>`
+    /// connects to, each connection a port (umlnet only; see [`super::vector`]).
+    pub bess: Option<PathBuf>,
+    /// `-fdpass <path>`: a stream socket on which a program hands over one end of a
+    /// seqpacket socket pair as a port (umlnet only; see [`super::handoff`]).
+    pub fdpass: Option<PathBuf>,
 }
 
 impl Config {
@@ -69,6 +75,14 @@ impl Config {
         for u in &self.vxlan {
             v.push("-vxlan".into());
             v.push(u.to_string().into());
+        }
+        if let Some(p) = &self.bess {
+            v.push("-bess".into());
+            v.push(p.clone().into());
+        }
+        if let Some(p) = &self.fdpass {
+            v.push("-fdpass".into());
+            v.push(p.clone().into());
         }
         v
     }
@@ -110,6 +124,10 @@ pub fn usage(argv0: &str) -> String {
            -vxlan <vni>,<local ip>[:port],<remote ip>[:port][,<remote>...]\n  \
                                 (umlnet) a VXLAN uplink port (RFC 7348, UDP port 4789 unless given) to the\n  \
                                 switches at <remote>, e.g. Linux vxlan devices; repeatable\n  \
+           -bess <path>         (umlnet) seqpacket socket for UML vector devices:\n  \
+                                vec0:transport=bess,dst=<path>; each connection is a port\n  \
+           -fdpass <path>       (umlnet) socket on which a program hands over one end of a\n  \
+                                SOCK_SEQPACKET socketpair as a port (UML: vec0:transport=fd,fd=N)\n  \
            --help               this text\n"
     )
 }
@@ -131,6 +149,8 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
         mgmt: None,
         pcap: None,
         vxlan: Vec::new(),
+        bess: None,
+        fdpass: None,
     };
     let mut compat_v0 = false;
     let mut data_given: Option<PathBuf> = None;
@@ -180,13 +200,15 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
                 }
                 i += 2;
             }
-            "-tap" | "-mgmt" | "-pcap" => {
+            "-tap" | "-mgmt" | "-pcap" | "-bess" | "-fdpass" => {
                 let Some(v) = value(1) else {
                     return bad(format!("{a} needs a value"));
                 };
                 match a.as_ref() {
                     "-tap" => cfg.tap = Some(v.to_string_lossy().into_owned()),
                     "-mgmt" => cfg.mgmt = Some(v),
+                    "-bess" => cfg.bess = Some(v),
+                    "-fdpass" => cfg.fdpass = Some(v),
                     _ => cfg.pcap = Some(v),
                 }
                 i += 2;
@@ -289,9 +311,11 @@ mod test {
             mgmt in proptest::option::of(path()),
             pcap in proptest::option::of(path()),
             vxlan in proptest::collection::vec((0u32..=0xff_ffff, 1u8..255, 1u8..255), 0..3),
+            bess in proptest::option::of(path()),
+            fdpass in proptest::option::of(path()),
         ) {
             let vxlan = vxlan.into_iter().map(|(v, l, r)| format!("{v},10.0.0.{l},10.1.0.{r}").parse().unwrap()).collect();
-            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan };
+            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, bess, fdpass };
             let mut argv = vec![OsString::from("uml_switch")];
             argv.extend(cfg.to_args());
             prop_assert_eq!(parse_args(&argv), Invocation::Run(cfg));

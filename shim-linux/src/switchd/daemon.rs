@@ -93,6 +93,8 @@ pub struct SwitchDaemon {
     /// The port of each uplink, by uplink index.
     pub(super) uplink_ports: Vec<u16>,
     pub(super) busy_poll: std::time::Duration,
+    /// The `-bess` and `-fdpass` listeners ([`super::vector`]).
+    pub(super) vector: super::vector::VectorListeners,
 }
 
 impl SwitchDaemon {

@@ -42,7 +42,9 @@ impl SwitchDaemon {
                 continue;
             }
             match &port.kind {
-                PortKind::Client { own: Some(_), .. } => conn.push((p, i)),
+                PortKind::Client { own: Some(_), .. } | PortKind::Message { .. } => {
+                    conn.push((p, i))
+                }
                 PortKind::Client { addr, .. } => {
                     msgs.push((frame(i), addr.as_bytes()));
                     dests.push(p);

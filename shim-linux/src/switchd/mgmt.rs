@@ -282,6 +282,7 @@ impl SwitchDaemon {
                             format!("tap {}", self.tap.as_ref().map_or("", |t| t.name()))
                         }
                         PortKind::Vxlan(u) => self.uplinks.describe(*u),
+                        PortKind::Message { transport, .. } => transport.to_string(),
                     },
                     up_secs: now.saturating_duration_since(p.attached_at).secs(),
                 })

@@ -66,7 +66,9 @@
 //! into ports; `ports.rs` keeps the port table; `mgmt.rs` serves the `-mgmt` console;
 //! `setup.rs` binds the sockets; `daemon.rs` holds the daemon's state; `error.rs` says
 //! what went wrong; `program.rs` is the `uml_switch` program and `args.rs` its command
-//! line; `client.rs` is a client for tests and benchmarks.
+//! line; `client.rs` is a client for tests and benchmarks; `vector.rs` serves the UML
+//! vector driver's `bess` connections and sockets handed over on `-fdpass`
+//! (`handoff.rs`) as ports.
 
 pub mod args;
 mod backlog;
@@ -76,6 +78,7 @@ mod daemon;
 mod egress;
 mod error;
 mod forward;
+pub mod handoff;
 mod mgmt;
 pub mod pcap;
 mod ports;
@@ -83,6 +86,7 @@ mod program;
 mod setup;
 mod spin;
 mod token;
+mod vector;
 pub mod vxlan;
 
 use std::io::{self, IsTerminal, Read};
@@ -177,6 +181,8 @@ impl SwitchDaemon {
         if let Some(m) = &self.mgmt_listener {
             add(m.as_raw_fd(), Token::MgmtListener)?;
         }
+        self.watch_vector(poller)
+            .map_err(io_err("epoll_ctl", "the vector listeners"))?;
         for (i, fd) in self.uplinks.fds() {
             add(fd, Token::Vxlan(i))?;
         }
@@ -204,6 +210,9 @@ impl SwitchDaemon {
                 if ev.readable || ev.hangup {
                     self.port_readable(port, bufs, arrivals);
                 }
+                if ev.hangup {
+                    self.port_hung_up(poller, port);
+                }
             }
             Token::Listener => self.accept_all(poller),
             Token::Pending(fd) => self.read_request(poller, fd),
@@ -224,6 +233,9 @@ impl SwitchDaemon {
             Token::Vxlan(socket) => self.uplink_readable(socket, bufs),
             Token::MgmtListener => self.accept_mgmt(poller),
             Token::Mgmt(fd) => self.mgmt_event(poller, fd),
+            Token::BessListener => self.accept_bess(poller),
+            Token::HandoffListener => self.accept_handoff(poller),
+            Token::Handoff(fd) => self.read_handoff(poller, fd),
         }
         None
     }

@@ -83,6 +83,12 @@ pub(super) enum PortKind {
     Tap,
     /// A `-vxlan` uplink: its index in [`super::vxlan::Uplinks`].
     Vxlan(usize),
+    /// A connected message socket, one frame per message and no header: a vector-driver
+    /// kernel on `-bess` or a socket handed over on `-fdpass` ([`super::vector`]).
+    Message {
+        sock: DgramSocket,
+        transport: super::vector::MessageTransport,
+    },
 }
 
 impl PortKind {
@@ -90,6 +96,7 @@ impl PortKind {
     pub(super) fn tx_socket(&self) -> Option<&DgramSocket> {
         match self {
             PortKind::Client { own: Some(s), .. } => Some(s),
+            PortKind::Message { sock, .. } => Some(sock),
             _ => None,
         }
     }
@@ -141,6 +148,9 @@ impl SwitchDaemon {
         self.backlog_bytes -= port.backlog.iter().map(Vec::len).sum::<usize>();
         self.backlogged.retain(|p| *p != id);
         let purged = self.sw.remove_port(PortId(id)).unwrap_or(0);
+        if let PortKind::Message { sock, .. } = &port.kind {
+            let _ = poller.delete(sock.as_raw_fd());
+        }
         if let PortKind::Client { ctl, addr, own, .. } = port.kind {
             let _ = poller.delete(ctl.as_raw_fd());
             if let Some(s) = &own {

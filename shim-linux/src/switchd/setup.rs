@@ -21,7 +21,7 @@ use crate::sys::tun::Tap;
 /// Binds `path` as a listening stream socket, reclaiming a stale socket file the way the
 /// original does: if the path is in use, a `connect` probe that is refused means nobody
 /// serves it, so it is removed and bound again.
-fn bind_control(path: &Path) -> Result<UnixListener, SwitchError> {
+pub(super) fn bind_control(path: &Path) -> Result<UnixListener, SwitchError> {
     match UnixListener::bind(path) {
         Ok(l) => Ok(l),
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
@@ -155,9 +155,10 @@ impl SwitchDaemon {
             };
             let uplinks = vxlan::Uplinks::bind(&cfg.vxlan)
                 .map_err(io_err("setting up the uplinks", "-vxlan"))?;
-            Ok((data, data_addr, tap, mgmt_listener, pcap, uplinks))
+            let vector = super::vector::bind_listeners(&cfg, &mut owned_paths)?;
+            Ok((data, data_addr, tap, mgmt_listener, pcap, uplinks, vector))
         })();
-        let (data, data_addr, tap, mgmt_listener, pcap, uplinks) = match res {
+        let (data, data_addr, tap, mgmt_listener, pcap, uplinks, vector) = match res {
             Ok(v) => v,
             Err(e) => {
                 cleanup(&owned_paths);
@@ -200,6 +201,7 @@ impl SwitchDaemon {
             uplinks,
             uplink_ports: Vec::new(),
             busy_poll: BUSY_POLL,
+            vector,
         };
         if d.tap.is_some() {
             let id = d

@@ -31,6 +31,12 @@ pub(super) enum Token {
     PortData(u16),
     /// A VXLAN uplink socket (its socket index in [`super::vxlan::Uplinks`]).
     Vxlan(usize),
+    /// The `-bess` seqpacket listener: vector-driver kernels to accept.
+    BessListener,
+    /// The `-fdpass` listener: programs handing over a ready socket.
+    HandoffListener,
+    /// A `-fdpass` connection whose socket has not arrived yet (its descriptor).
+    Handoff(RawFd),
 }
 
 const LISTENER: u64 = 1;
@@ -44,6 +50,9 @@ const PORT_CONTROL: u64 = 8;
 const MGMT: u64 = 9;
 const PORT_DATA: u64 = 10;
 const VXLAN: u64 = 11;
+const BESS_LISTENER: u64 = 12;
+const HANDOFF_LISTENER: u64 = 13;
+const HANDOFF: u64 = 14;
 
 impl Token {
     /// The token a `u64` from the poller stands for; `None` for one it never was given.
@@ -61,6 +70,9 @@ impl Token {
             MGMT => Token::Mgmt(id as RawFd),
             PORT_DATA => Token::PortData(id as u16),
             VXLAN => Token::Vxlan(id as usize),
+            BESS_LISTENER => Token::BessListener,
+            HANDOFF_LISTENER => Token::HandoffListener,
+            HANDOFF => Token::Handoff(id as RawFd),
             _ => return None,
         })
     }
@@ -80,6 +92,9 @@ impl From<Token> for u64 {
             Token::Mgmt(fd) => (MGMT, fd as u64),
             Token::PortData(p) => (PORT_DATA, u64::from(p)),
             Token::Vxlan(i) => (VXLAN, i as u64),
+            Token::BessListener => (BESS_LISTENER, 0),
+            Token::HandoffListener => (HANDOFF_LISTENER, 0),
+            Token::Handoff(fd) => (HANDOFF, fd as u64),
         };
         (kind << 32) | id
     }
@@ -103,6 +118,9 @@ mod test {
             Token::Mgmt(1000),
             Token::PortData(0),
             Token::Vxlan(3),
+            Token::BessListener,
+            Token::HandoffListener,
+            Token::Handoff(9),
         ];
         for t in all {
             assert_eq!(Token::from_u64(u64::from(t)), Some(t));
@@ -110,6 +128,6 @@ mod test {
         // The encoding the loop used before the enum: kind << 32 | id.
         assert_eq!(u64::from(Token::PortData(5)), (10 << 32) | 5);
         assert_eq!(Token::from_u64(0), None);
-        assert_eq!(Token::from_u64(12 << 32), None);
+        assert_eq!(Token::from_u64(99 << 32), None);
     }
 }
