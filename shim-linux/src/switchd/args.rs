@@ -38,6 +38,12 @@ pub struct Config {
     /// `-fdpass <path>`: a stream socket on which a program hands over one end of a
     /// seqpacket socket pair as a port (umlnet only; see [`super::handoff`]).
     pub fdpass: Option<PathBuf>,
+    /// `-stream <path>`: a stream socket QEMU's `-netdev stream` connects to, each
+    /// connection a port (umlnet only; see [`super::qemu`]).
+    pub stream: Option<PathBuf>,
+    /// `-dgram <switch path>,<qemu path>` (repeatable): a QEMU `-netdev dgram` peer
+    /// (umlnet only; see [`super::qemu`]).
+    pub dgram: Vec<super::qemu::DgramPeer>,
 }
 
 impl Config {
@@ -84,12 +90,22 @@ impl Config {
             v.push("-fdpass".into());
             v.push(p.clone().into());
         }
+        if let Some(p) = &self.stream {
+            v.push("-stream".into());
+            v.push(p.clone().into());
+        }
+        for d in &self.dgram {
+            v.push("-dgram".into());
+            v.push(d.to_string().into());
+        }
         v
     }
 }
 
 /// The result of reading the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// The command line is read once; boxing `Config` would only burden every caller.
+#[allow(clippy::large_enum_variant)]
 pub enum Invocation {
     /// Run the switch.
     Run(Config),
@@ -128,6 +144,11 @@ pub fn usage(argv0: &str) -> String {
                                 vec0:transport=bess,dst=<path>; each connection is a port\n  \
            -fdpass <path>       (umlnet) socket on which a program hands over one end of a\n  \
                                 SOCK_SEQPACKET socketpair as a port (UML: vec0:transport=fd,fd=N)\n  \
+           -stream <path>       (umlnet) stream socket for QEMU -netdev stream,server=off,\n  \
+                                addr.type=unix,addr.path=<path>; each connection is a port\n  \
+           -dgram <path>,<qemu path>\n  \
+                                (umlnet) a QEMU -netdev dgram peer: the switch binds <path>\n  \
+                                (QEMU's remote.path) and sends to <qemu path> (its local.path); repeatable\n  \
            --help               this text\n"
     )
 }
@@ -151,6 +172,8 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
         vxlan: Vec::new(),
         bess: None,
         fdpass: None,
+        stream: None,
+        dgram: Vec::new(),
     };
     let mut compat_v0 = false;
     let mut data_given: Option<PathBuf> = None;
@@ -200,7 +223,17 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
                 }
                 i += 2;
             }
-            "-tap" | "-mgmt" | "-pcap" | "-bess" | "-fdpass" => {
+            "-dgram" => {
+                let Some(v) = value(1) else {
+                    return bad("-dgram needs <switch socket path>,<qemu socket path>".into());
+                };
+                match v.to_string_lossy().parse::<super::qemu::DgramPeer>() {
+                    Ok(d) => cfg.dgram.push(d),
+                    Err(e) => return bad(format!("-dgram {}: {e}", v.display())),
+                }
+                i += 2;
+            }
+            "-tap" | "-mgmt" | "-pcap" | "-bess" | "-fdpass" | "-stream" => {
                 let Some(v) = value(1) else {
                     return bad(format!("{a} needs a value"));
                 };
@@ -209,6 +242,7 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
                     "-mgmt" => cfg.mgmt = Some(v),
                     "-bess" => cfg.bess = Some(v),
                     "-fdpass" => cfg.fdpass = Some(v),
+                    "-stream" => cfg.stream = Some(v),
                     _ => cfg.pcap = Some(v),
                 }
                 i += 2;
@@ -313,9 +347,12 @@ mod test {
             vxlan in proptest::collection::vec((0u32..=0xff_ffff, 1u8..255, 1u8..255), 0..3),
             bess in proptest::option::of(path()),
             fdpass in proptest::option::of(path()),
+            stream in proptest::option::of(path()),
+            dgram in proptest::collection::vec((path(), path()), 0..3),
         ) {
+            let dgram = dgram.into_iter().map(|(l, r)| super::super::qemu::DgramPeer { local: l, remote: r }).collect();
             let vxlan = vxlan.into_iter().map(|(v, l, r)| format!("{v},10.0.0.{l},10.1.0.{r}").parse().unwrap()).collect();
-            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, bess, fdpass };
+            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, bess, fdpass, stream, dgram };
             let mut argv = vec![OsString::from("uml_switch")];
             argv.extend(cfg.to_args());
             prop_assert_eq!(parse_args(&argv), Invocation::Run(cfg));

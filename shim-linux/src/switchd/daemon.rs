@@ -95,6 +95,8 @@ pub struct SwitchDaemon {
     pub(super) busy_poll: std::time::Duration,
     /// The `-bess` and `-fdpass` listeners ([`super::vector`]).
     pub(super) vector: super::vector::VectorListeners,
+    /// QEMU's `-stream` listener and `-dgram` peers ([`super::qemu`]).
+    pub(super) qemu: super::qemu::QemuPorts,
 }
 
 impl SwitchDaemon {

@@ -35,11 +35,11 @@ fn frames_per_read(fanout: usize) -> usize {
 /// The loop's buffers, made once and reused by every batch.
 pub(super) struct Buffers {
     /// Datagrams of one `recvmmsg` on a unix socket.
-    batch: RecvBatch,
+    pub(super) batch: RecvBatch,
     /// Scratch space for `sendmmsg`.
-    scratch: SendBatch,
+    pub(super) scratch: SendBatch,
     /// The forwarding decisions of one batch: `(frame index, port)`.
-    out: Vec<(u16, u16)>,
+    pub(super) out: Vec<(u16, u16)>,
     /// One frame read from the TAP device (one byte more than the largest frame, so a
     /// longer one is seen as such).
     tapbuf: Vec<u8>,

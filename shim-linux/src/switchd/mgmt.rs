@@ -283,6 +283,8 @@ impl SwitchDaemon {
                         }
                         PortKind::Vxlan(u) => self.uplinks.describe(*u),
                         PortKind::Message { transport, .. } => transport.to_string(),
+                        PortKind::Stream(_) => "qemu stream".to_string(),
+                        PortKind::QemuDgram { peer } => format!("qemu dgram {}", addr_label(peer)),
                     },
                     up_secs: now.saturating_duration_since(p.attached_at).secs(),
                 })

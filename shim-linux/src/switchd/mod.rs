@@ -83,6 +83,7 @@ mod mgmt;
 pub mod pcap;
 mod ports;
 mod program;
+pub mod qemu;
 mod setup;
 mod spin;
 mod token;
@@ -132,6 +133,7 @@ impl SwitchDaemon {
             }
             self.flush_backlogs();
             self.arm_ports(&poller);
+            self.arm_streams(&poller);
             // While frames flow, look again without sleeping for a little while: a
             // wake-up costs more than a few empty epoll_wait calls.
             let spin = spin_policy.window();
@@ -183,6 +185,8 @@ impl SwitchDaemon {
         }
         self.watch_vector(poller)
             .map_err(io_err("epoll_ctl", "the vector listeners"))?;
+        self.watch_qemu(poller)
+            .map_err(io_err("epoll_ctl", "the QEMU sockets"))?;
         for (i, fd) in self.uplinks.fds() {
             add(fd, Token::Vxlan(i))?;
         }
@@ -236,6 +240,9 @@ impl SwitchDaemon {
             Token::BessListener => self.accept_bess(poller),
             Token::HandoffListener => self.accept_handoff(poller),
             Token::Handoff(fd) => self.read_handoff(poller, fd),
+            Token::StreamListener => self.accept_stream(poller),
+            Token::Stream(port) => self.stream_event(poller, port, ev, bufs, arrivals),
+            Token::QemuDgram(i) => self.qemu_dgram_readable(i, bufs, arrivals),
         }
         None
     }

@@ -89,6 +89,10 @@ pub(super) enum PortKind {
         sock: DgramSocket,
         transport: super::vector::MessageTransport,
     },
+    /// A QEMU `-netdev stream` connection on `-stream` ([`super::qemu`]).
+    Stream(Box<super::qemu::StreamConn>),
+    /// A QEMU `-netdev dgram` peer on `-dgram`: frames go to its socket by name.
+    QemuDgram { peer: DataAddr },
 }
 
 impl PortKind {
@@ -148,8 +152,18 @@ impl SwitchDaemon {
         self.backlog_bytes -= port.backlog.iter().map(Vec::len).sum::<usize>();
         self.backlogged.retain(|p| *p != id);
         let purged = self.sw.remove_port(PortId(id)).unwrap_or(0);
-        if let PortKind::Message { sock, .. } = &port.kind {
-            let _ = poller.delete(sock.as_raw_fd());
+        match &port.kind {
+            PortKind::Message { sock, .. } => {
+                let _ = poller.delete(sock.as_raw_fd());
+            }
+            PortKind::Stream(c) => {
+                let _ = poller.delete(c.conn.as_raw_fd());
+            }
+            PortKind::QemuDgram { peer } => {
+                self.by_addr.remove(peer);
+                self.last_hit = None;
+            }
+            _ => {}
         }
         if let PortKind::Client { ctl, addr, own, .. } = port.kind {
             let _ = poller.delete(ctl.as_raw_fd());

@@ -47,7 +47,7 @@ pub(super) fn bind_control(path: &Path) -> Result<UnixListener, SwitchError> {
 }
 
 /// Binds the `-compat-v0` filesystem data socket, reclaiming a stale one.
-fn bind_data_path(path: &Path) -> Result<(DgramSocket, DataAddr), SwitchError> {
+pub(super) fn bind_data_path(path: &Path) -> Result<(DgramSocket, DataAddr), SwitchError> {
     let raw = crate::sys::socket::path_addr_bytes(path)
         .map_err(io_err("data socket path", path.display()))?;
     match DgramSocket::bind_raw(&raw, SOCKADDR_UN_LEN) {
@@ -156,15 +156,26 @@ impl SwitchDaemon {
             let uplinks = vxlan::Uplinks::bind(&cfg.vxlan)
                 .map_err(io_err("setting up the uplinks", "-vxlan"))?;
             let vector = super::vector::bind_listeners(&cfg, &mut owned_paths)?;
-            Ok((data, data_addr, tap, mgmt_listener, pcap, uplinks, vector))
+            let qemu = super::qemu::bind(&cfg, &mut owned_paths)?;
+            Ok((
+                data,
+                data_addr,
+                tap,
+                mgmt_listener,
+                pcap,
+                uplinks,
+                vector,
+                qemu,
+            ))
         })();
-        let (data, data_addr, tap, mgmt_listener, pcap, uplinks, vector) = match res {
-            Ok(v) => v,
-            Err(e) => {
-                cleanup(&owned_paths);
-                return Err(e);
-            }
-        };
+        let (data, data_addr, tap, mgmt_listener, pcap, uplinks, vector, (stream, dgram)) =
+            match res {
+                Ok(v) => v,
+                Err(e) => {
+                    cleanup(&owned_paths);
+                    return Err(e);
+                }
+            };
         let seed = u64::from(std::process::id()) << 32
             ^ u64::from(crate::sys::process::wall_clock_micros());
         let mut sw = Box::new(Switch::new(
@@ -202,7 +213,12 @@ impl SwitchDaemon {
             uplink_ports: Vec::new(),
             busy_poll: BUSY_POLL,
             vector,
+            qemu: super::qemu::QemuPorts {
+                stream,
+                ..Default::default()
+            },
         };
+        d.attach_dgram_peers(dgram);
         if d.tap.is_some() {
             let id = d
                 .alloc_port(PortKind::Tap)

@@ -37,6 +37,12 @@ pub(super) enum Token {
     HandoffListener,
     /// A `-fdpass` connection whose socket has not arrived yet (its descriptor).
     Handoff(RawFd),
+    /// The `-stream` listener: QEMU `-netdev stream` clients to accept.
+    StreamListener,
+    /// A QEMU stream connection (its port number).
+    Stream(u16),
+    /// A `-dgram` socket (its peer index).
+    QemuDgram(usize),
 }
 
 const LISTENER: u64 = 1;
@@ -53,6 +59,9 @@ const VXLAN: u64 = 11;
 const BESS_LISTENER: u64 = 12;
 const HANDOFF_LISTENER: u64 = 13;
 const HANDOFF: u64 = 14;
+const STREAM_LISTENER: u64 = 15;
+const STREAM: u64 = 16;
+const QEMU_DGRAM: u64 = 17;
 
 impl Token {
     /// The token a `u64` from the poller stands for; `None` for one it never was given.
@@ -73,6 +82,9 @@ impl Token {
             BESS_LISTENER => Token::BessListener,
             HANDOFF_LISTENER => Token::HandoffListener,
             HANDOFF => Token::Handoff(id as RawFd),
+            STREAM_LISTENER => Token::StreamListener,
+            STREAM => Token::Stream(id as u16),
+            QEMU_DGRAM => Token::QemuDgram(id as usize),
             _ => return None,
         })
     }
@@ -95,6 +107,9 @@ impl From<Token> for u64 {
             Token::BessListener => (BESS_LISTENER, 0),
             Token::HandoffListener => (HANDOFF_LISTENER, 0),
             Token::Handoff(fd) => (HANDOFF, fd as u64),
+            Token::StreamListener => (STREAM_LISTENER, 0),
+            Token::Stream(p) => (STREAM, u64::from(p)),
+            Token::QemuDgram(i) => (QEMU_DGRAM, i as u64),
         };
         (kind << 32) | id
     }
@@ -121,6 +136,9 @@ mod test {
             Token::BessListener,
             Token::HandoffListener,
             Token::Handoff(9),
+            Token::StreamListener,
+            Token::Stream(12),
+            Token::QemuDgram(2),
         ];
         for t in all {
             assert_eq!(Token::from_u64(u64::from(t)), Some(t));
