@@ -20,6 +20,7 @@ pub mod helper;
 pub mod host;
 pub mod ifname;
 pub mod ipv4;
+pub mod l2tpv3;
 pub mod link;
 pub mod mac;
 pub mod mconsole;

@@ -16,6 +16,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("ethernet", umlnet_core::ethernet::fuzz_one),
     ("vxlan", umlnet_core::vxlan::fuzz_one),
     ("qemu_stream", umlnet_core::qemu_stream::fuzz_one),
+    ("l2tpv3", umlnet_core::l2tpv3::fuzz_one),
     ("config", umlnet_linux::config::fuzz_one),
     ("guest_shell", umlnet_guest::shell::fuzz_shell),
 ];

@@ -44,6 +44,9 @@ pub struct Config {
     /// `-dgram <switch path>,<qemu path>` (repeatable): a QEMU `-netdev dgram` peer
     /// (umlnet only; see [`super::qemu`]).
     pub dgram: Vec<super::qemu::DgramPeer>,
+    /// `-l2tpv3 <local>,<remote>,<tx session>,<rx session>[,...]` (repeatable): an
+    /// L2TPv3-over-UDP link (umlnet only; see [`super::l2tpv3`]).
+    pub l2tpv3: Vec<super::l2tpv3::L2tpSpec>,
 }
 
 impl Config {
@@ -98,6 +101,10 @@ impl Config {
             v.push("-dgram".into());
             v.push(d.to_string().into());
         }
+        for l in &self.l2tpv3 {
+            v.push("-l2tpv3".into());
+            v.push(l.to_string().into());
+        }
         v
     }
 }
@@ -149,6 +156,9 @@ pub fn usage(argv0: &str) -> String {
            -dgram <path>,<qemu path>\n  \
                                 (umlnet) a QEMU -netdev dgram peer: the switch binds <path>\n  \
                                 (QEMU's remote.path) and sends to <qemu path> (its local.path); repeatable\n  \
+           -l2tpv3 <local ip:port>,<remote ip:port>,<tx session>,<rx session>[,tx_cookie=N,rx_cookie=N][,cookie64][,counter]\n  \
+                                (umlnet) an L2TPv3-over-UDP link (UML vec0:transport=l2tpv3,udp=1,\n  \
+                                QEMU -netdev l2tpv3,udp=on, another switch); repeatable\n  \
            --help               this text\n"
     )
 }
@@ -174,6 +184,7 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
         fdpass: None,
         stream: None,
         dgram: Vec::new(),
+        l2tpv3: Vec::new(),
     };
     let mut compat_v0 = false;
     let mut data_given: Option<PathBuf> = None;
@@ -220,6 +231,19 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
                 match v.to_string_lossy().parse::<super::vxlan::UplinkSpec>() {
                     Ok(u) => cfg.vxlan.push(u),
                     Err(e) => return bad(format!("-vxlan {}: {e}", v.display())),
+                }
+                i += 2;
+            }
+            "-l2tpv3" => {
+                let Some(v) = value(1) else {
+                    return bad(
+                        "-l2tpv3 needs <local ip:port>,<remote ip:port>,<tx session>,<rx session>"
+                            .into(),
+                    );
+                };
+                match v.to_string_lossy().parse::<super::l2tpv3::L2tpSpec>() {
+                    Ok(l) => cfg.l2tpv3.push(l),
+                    Err(e) => return bad(format!("-l2tpv3 {}: {e}", v.display())),
                 }
                 i += 2;
             }
@@ -352,7 +376,7 @@ mod test {
         ) {
             let dgram = dgram.into_iter().map(|(l, r)| super::super::qemu::DgramPeer { local: l, remote: r }).collect();
             let vxlan = vxlan.into_iter().map(|(v, l, r)| format!("{v},10.0.0.{l},10.1.0.{r}").parse().unwrap()).collect();
-            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, bess, fdpass, stream, dgram };
+            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, bess, fdpass, stream, dgram, l2tpv3: Vec::new() };
             let mut argv = vec![OsString::from("uml_switch")];
             argv.extend(cfg.to_args());
             prop_assert_eq!(parse_args(&argv), Invocation::Run(cfg));

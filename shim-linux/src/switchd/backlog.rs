@@ -122,7 +122,8 @@ impl SwitchDaemon {
                 | PortKind::Vxlan(_)
                 | PortKind::Message { .. }
                 | PortKind::Stream(_)
-                | PortKind::QemuDgram { .. } => Ok(Some(f.len())),
+                | PortKind::QemuDgram { .. }
+                | PortKind::L2tp(_) => Ok(Some(f.len())),
             };
             match r {
                 Ok(None) => break,

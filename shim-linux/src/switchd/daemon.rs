@@ -97,6 +97,8 @@ pub struct SwitchDaemon {
     pub(super) vector: super::vector::VectorListeners,
     /// QEMU's `-stream` listener and `-dgram` peers ([`super::qemu`]).
     pub(super) qemu: super::qemu::QemuPorts,
+    /// The `-l2tpv3` links, by index ([`super::l2tpv3`]).
+    pub(super) l2tp: Vec<super::l2tpv3::L2tpLink>,
 }
 
 impl SwitchDaemon {

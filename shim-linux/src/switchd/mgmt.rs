@@ -285,6 +285,9 @@ impl SwitchDaemon {
                         PortKind::Message { transport, .. } => transport.to_string(),
                         PortKind::Stream(_) => "qemu stream".to_string(),
                         PortKind::QemuDgram { peer } => format!("qemu dgram {}", addr_label(peer)),
+                        PortKind::L2tp(i) => self.l2tp.get(*i).map_or(String::new(), |l| {
+                            format!("l2tpv3 {} ({} dropped)", l.spec, l.rx_dropped)
+                        }),
                     },
                     up_secs: now.saturating_duration_since(p.attached_at).secs(),
                 })

@@ -79,6 +79,7 @@ mod egress;
 mod error;
 mod forward;
 pub mod handoff;
+pub mod l2tpv3;
 mod mgmt;
 pub mod pcap;
 mod ports;
@@ -187,6 +188,9 @@ impl SwitchDaemon {
             .map_err(io_err("epoll_ctl", "the vector listeners"))?;
         self.watch_qemu(poller)
             .map_err(io_err("epoll_ctl", "the QEMU sockets"))?;
+        for (i, fd) in self.l2tp_fds() {
+            add(fd, Token::L2tp(i))?;
+        }
         for (i, fd) in self.uplinks.fds() {
             add(fd, Token::Vxlan(i))?;
         }
@@ -243,6 +247,7 @@ impl SwitchDaemon {
             Token::StreamListener => self.accept_stream(poller),
             Token::Stream(port) => self.stream_event(poller, port, ev, bufs, arrivals),
             Token::QemuDgram(i) => self.qemu_dgram_readable(i, bufs, arrivals),
+            Token::L2tp(i) => self.l2tp_readable(i, bufs),
         }
         None
     }

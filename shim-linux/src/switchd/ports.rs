@@ -93,6 +93,8 @@ pub(super) enum PortKind {
     Stream(Box<super::qemu::StreamConn>),
     /// A QEMU `-netdev dgram` peer on `-dgram`: frames go to its socket by name.
     QemuDgram { peer: DataAddr },
+    /// A `-l2tpv3` link: its index in the daemon's links ([`super::l2tpv3`]).
+    L2tp(usize),
 }
 
 impl PortKind {

@@ -157,6 +157,8 @@ impl SwitchDaemon {
                 .map_err(io_err("setting up the uplinks", "-vxlan"))?;
             let vector = super::vector::bind_listeners(&cfg, &mut owned_paths)?;
             let qemu = super::qemu::bind(&cfg, &mut owned_paths)?;
+            let l2tp = super::l2tpv3::bind(&cfg.l2tpv3)
+                .map_err(io_err("setting up the L2TPv3 links", "-l2tpv3"))?;
             Ok((
                 data,
                 data_addr,
@@ -166,9 +168,10 @@ impl SwitchDaemon {
                 uplinks,
                 vector,
                 qemu,
+                l2tp,
             ))
         })();
-        let (data, data_addr, tap, mgmt_listener, pcap, uplinks, vector, (stream, dgram)) =
+        let (data, data_addr, tap, mgmt_listener, pcap, uplinks, vector, (stream, dgram), l2tp) =
             match res {
                 Ok(v) => v,
                 Err(e) => {
@@ -213,12 +216,14 @@ impl SwitchDaemon {
             uplink_ports: Vec::new(),
             busy_poll: BUSY_POLL,
             vector,
+            l2tp: Vec::new(),
             qemu: super::qemu::QemuPorts {
                 stream,
                 ..Default::default()
             },
         };
         d.attach_dgram_peers(dgram);
+        d.attach_l2tp(l2tp);
         if d.tap.is_some() {
             let id = d
                 .alloc_port(PortKind::Tap)

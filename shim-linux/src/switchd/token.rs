@@ -43,6 +43,8 @@ pub(super) enum Token {
     Stream(u16),
     /// A `-dgram` socket (its peer index).
     QemuDgram(usize),
+    /// A `-l2tpv3` link's UDP socket (its link index).
+    L2tp(usize),
 }
 
 const LISTENER: u64 = 1;
@@ -62,6 +64,7 @@ const HANDOFF: u64 = 14;
 const STREAM_LISTENER: u64 = 15;
 const STREAM: u64 = 16;
 const QEMU_DGRAM: u64 = 17;
+const L2TP: u64 = 18;
 
 impl Token {
     /// The token a `u64` from the poller stands for; `None` for one it never was given.
@@ -85,6 +88,7 @@ impl Token {
             STREAM_LISTENER => Token::StreamListener,
             STREAM => Token::Stream(id as u16),
             QEMU_DGRAM => Token::QemuDgram(id as usize),
+            L2TP => Token::L2tp(id as usize),
             _ => return None,
         })
     }
@@ -110,6 +114,7 @@ impl From<Token> for u64 {
             Token::StreamListener => (STREAM_LISTENER, 0),
             Token::Stream(p) => (STREAM, u64::from(p)),
             Token::QemuDgram(i) => (QEMU_DGRAM, i as u64),
+            Token::L2tp(i) => (L2TP, i as u64),
         };
         (kind << 32) | id
     }
@@ -139,6 +144,7 @@ mod test {
             Token::StreamListener,
             Token::Stream(12),
             Token::QemuDgram(2),
+            Token::L2tp(1),
         ];
         for t in all {
             assert_eq!(Token::from_u64(u64::from(t)), Some(t));
