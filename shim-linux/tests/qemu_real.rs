@@ -1,7 +1,7 @@
 //! Our `uml_switch` against real QEMU guests (x86-64 under TCG, Debian's kernel and a
 //! busybox initramfs): one attached by `-netdev stream` on `-stream`, one by
-//! `-netdev dgram` on `-dgram`, both pinging a UML 6.1 kernel on the daemon transport
-//! of the same switch. Runs in a network namespace of its own.
+//! `-netdev dgram` on `-dgram`, one by `-netdev l2tpv3` (over UDP, with cookies) on
+//! `-l2tpv3`, all pinging a UML 6.1 kernel on the daemon transport of the same switch. Runs in a network namespace of its own.
 //!
 //! The guest kernel is `$UMLNET_QEMU_KERNEL` or the newest `/boot/vmlinuz-*`
 //! (`apt-get install linux-image-amd64`); its `e1000` module is taken from the
@@ -16,9 +16,9 @@ const BOOT: Duration = Duration::from_secs(240);
 
 fn main() {
     run_cases(vec![real(
-        "qemu_guests_on_stream_and_dgram_ports_ping_a_uml_kernel",
+        "qemu_guests_on_stream_dgram_and_l2tpv3_ports_ping_a_uml_kernel",
         &["linux.uml", "ip", "qemu-system-x86_64", "busybox"],
-        qemu_guests_on_stream_and_dgram_ports_ping_a_uml_kernel,
+        qemu_guests_on_stream_dgram_and_l2tpv3_ports_ping_a_uml_kernel,
     )]);
 }
 
@@ -175,7 +175,7 @@ fn wait_line(path: &Path, prefix: &str, timeout: Duration) -> Option<String> {
     None
 }
 
-fn qemu_guests_on_stream_and_dgram_ports_ping_a_uml_kernel() {
+fn qemu_guests_on_stream_dgram_and_l2tpv3_ports_ping_a_uml_kernel() {
     let (kernel, module) = guest_kernel();
     let (dir, ns) = dir_and_netns("qemu");
     let ctl = dir.join("uml.ctl");
@@ -190,7 +190,14 @@ fn qemu_guests_on_stream_and_dgram_ports_ping_a_uml_kernel() {
         &dir,
         "switch",
         &ctl,
-        &["-stream", &stream_arg, "-dgram", &dgram_arg],
+        &[
+            "-stream",
+            &stream_arg,
+            "-dgram",
+            &dgram_arg,
+            "-l2tpv3",
+            "127.0.0.1:1801,127.0.0.1:1802,2,3,tx_cookie=0x11223344,rx_cookie=0x55667788",
+        ],
     );
     let mut uml = UmlGuest::boot_in(
         &ns,
@@ -229,19 +236,35 @@ fn qemu_guests_on_stream_and_dgram_ports_ping_a_uml_kernel() {
         "52:54:00:00:00:04",
         "10.0.0.4",
     );
+    let (mut q3, s3) = start_qemu(
+        &ns,
+        &dir,
+        "qemu-l2tpv3",
+        (&kernel, &module),
+        "l2tpv3,id=n0,src=127.0.0.1,srcport=1802,dst=127.0.0.1,dstport=1801,udp=on,\
+         txsession=3,rxsession=2,txcookie=0x55667788,rxcookie=0x11223344",
+        "52:54:00:00:00:05",
+        "10.0.0.5",
+    );
     let r1 = wait_line(&s1, "QEMU-PING", BOOT);
     let r2 = wait_line(&s2, "QEMU-PING", BOOT);
+    let r3 = wait_line(&s3, "QEMU-PING", BOOT);
     std::fs::write(dir.join("done"), b"").unwrap();
     let show = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     assert_eq!(
-        (r1.as_deref(), r2.as_deref()),
-        (Some("QEMU-PING 0"), Some("QEMU-PING 0")),
-        "stream guest:\n{}\ndgram guest:\n{}\nswitch log:\n{}",
+        (r1.as_deref(), r2.as_deref(), r3.as_deref()),
+        (
+            Some("QEMU-PING 0"),
+            Some("QEMU-PING 0"),
+            Some("QEMU-PING 0")
+        ),
+        "stream guest:\n{}\ndgram guest:\n{}\nl2tpv3 guest:\n{}\nswitch log:\n{}",
         show(&s1),
         show(&s2),
+        show(&s3),
         sw.log_text()
     );
-    for q in [&mut q1, &mut q2] {
+    for q in [&mut q1, &mut q2, &mut q3] {
         q.wait_timeout(Duration::from_secs(30));
     }
     uml.finish(BOOT);
