@@ -113,17 +113,30 @@ use forward::{Arrivals, Buffers};
 use spin::SpinPolicy;
 use token::Token;
 
+/// Blocks SIGINT and SIGTERM and catches them on a descriptor: a switch does this
+/// before it binds its sockets, so a signal sent as soon as the socket exists still
+/// makes it remove the socket files.
+pub fn termination_signals() -> Result<SignalWatch, SwitchError> {
+    SignalWatch::new(&[
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ])
+    .map_err(io_err("signalfd", "SIGINT/SIGTERM"))
+}
+
 impl SwitchDaemon {
     /// Runs the event loop until a termination signal (or EOF on a terminal stdin).
     /// The socket files are removed when the daemon is dropped.
     pub fn run(&mut self) -> Result<Exit, SwitchError> {
+        let signals = termination_signals()?;
+        self.run_with(&signals)
+    }
+
+    /// [`run`](Self::run) with termination signals the caller already catches (see
+    /// [`termination_signals`]), so that none arriving before the loop is lost.
+    pub fn run_with(&mut self, signals: &SignalWatch) -> Result<Exit, SwitchError> {
         let mut poller = Poller::new(256).map_err(io_err("epoll_create", "switch"))?;
-        let signals = SignalWatch::new(&[
-            nix::sys::signal::Signal::SIGINT,
-            nix::sys::signal::Signal::SIGTERM,
-        ])
-        .map_err(io_err("signalfd", "SIGINT/SIGTERM"))?;
-        self.watch(&poller, &signals)?;
+        self.watch(&poller, signals)?;
         let mut bufs = Buffers::new();
         let mut ready = Vec::with_capacity(256);
         let mut arrivals = Arrivals::default();
@@ -155,7 +168,7 @@ impl SwitchDaemon {
             let egress_before = self.last_egress;
             arrivals.first_in = None;
             for ev in ready.iter().copied() {
-                if let Some(exit) = self.dispatch(ev, &poller, &signals, &mut bufs, &mut arrivals) {
+                if let Some(exit) = self.dispatch(ev, &poller, signals, &mut bufs, &mut arrivals) {
                     return Ok(exit);
                 }
             }

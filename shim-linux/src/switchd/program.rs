@@ -27,6 +27,13 @@ pub fn main_with_args(argv: &[std::ffi::OsString]) -> i32 {
         println!("Control protocol 0 compatibility");
     }
     let daemon = cfg.daemon;
+    let signals = match super::termination_signals() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
     let mut sw = match SwitchDaemon::bind(cfg) {
         Ok(s) => s,
         Err(e) => {
@@ -40,7 +47,7 @@ pub fn main_with_args(argv: &[std::ffi::OsString]) -> i32 {
         eprintln!("daemon: {e}");
         return 1;
     }
-    match sw.run() {
+    match sw.run_with(&signals) {
         Ok(Exit::Signal(sig)) => {
             eprintln!("Caught signal {sig}, cleaning up and exiting");
             0
