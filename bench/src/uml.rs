@@ -198,7 +198,12 @@ pub fn table(rows: &[(Link, Vec<f64>)]) -> String {
     let median = |v: &[f64]| {
         let mut v = v.to_vec();
         v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied()
+        let n = v.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(v[n / 2]),
+            _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+        }
     };
     let of = |f: fn(&Link) -> bool| {
         rows.iter()
@@ -247,6 +252,12 @@ mod test {
         assert!(t.contains("| ours, bess | 2000 | 3 | 4.00× | 80% |"), "{t}");
         assert!(
             t.contains("| fd socket pair (no switch) | 2500 | 1 | 5.00× | 100% |"),
+            "{t}"
+        );
+        // An even number of runs: the mean of the middle two.
+        let t = table(&[(Link::FdPair, vec![1e9, 4e9, 2e9, 3e9])]);
+        assert!(
+            t.contains("| fd socket pair (no switch) | 2500 | 4 |"),
             "{t}"
         );
     }
