@@ -4,6 +4,8 @@
 //!   over the real daemon protocol, with the kernel floor of the 999-port row;
 //! * [`vxlan`]: two switches joined over VXLAN, ours against the kernel's bridge and
 //!   `vxlan` devices;
+//! * [`uml`]: UML-to-UML TCP throughput (`iperf3` in two real kernels) through our
+//!   switch on the daemon and bess transports, the original switches, and a socket pair;
 //! * [`sim`]: how many frames of virtual traffic the simulator moves per CPU second.
 //!
 //! The binary `umlnet-bench` (`umlnet-bench switch|sim`, also reached as
@@ -14,4 +16,5 @@
 
 pub mod sim;
 pub mod switch;
+pub mod uml;
 pub mod vxlan;

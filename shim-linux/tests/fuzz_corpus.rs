@@ -15,6 +15,8 @@ const TARGETS: &[(&str, Entry)] = &[
     ("mconsole", umlnet_core::mconsole::fuzz_one),
     ("ethernet", umlnet_core::ethernet::fuzz_one),
     ("vxlan", umlnet_core::vxlan::fuzz_one),
+    ("qemu_stream", umlnet_core::qemu_stream::fuzz_one),
+    ("l2tpv3", umlnet_core::l2tpv3::fuzz_one),
     ("config", umlnet_linux::config::fuzz_one),
     ("switch_args", umlnet_linux::switchd::args::fuzz_args),
     ("guest_shell", umlnet_guest::shell::fuzz_shell),

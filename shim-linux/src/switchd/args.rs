@@ -41,6 +41,21 @@ pub struct Config {
     /// `-pcap-size <bytes>`: the most the `-pcap` file grows to (umlnet only; default
     /// [`DEFAULT_PCAP_SIZE`]); frames beyond it are counted, not written.
     pub pcap_size: u64,
+    /// `-bess <path>`: a seqpacket socket UML's `vecN:transport=bess,dst=<path>`
+    /// connects to, each connection a port (umlnet only; see [`super::vector`]).
+    pub bess: Option<PathBuf>,
+    /// `-fdpass <path>`: a stream socket on which a program hands over one end of a
+    /// seqpacket socket pair as a port (umlnet only; see [`super::handoff`]).
+    pub fdpass: Option<PathBuf>,
+    /// `-stream <path>`: a stream socket QEMU's `-netdev stream` connects to, each
+    /// connection a port (umlnet only; see [`super::qemu`]).
+    pub stream: Option<PathBuf>,
+    /// `-dgram <switch path>,<qemu path>` (repeatable): a QEMU `-netdev dgram` peer
+    /// (umlnet only; see [`super::qemu`]).
+    pub dgram: Vec<super::qemu::DgramPeer>,
+    /// `-l2tpv3 <local>,<remote>,<tx session>,<rx session>[,...]` (repeatable): an
+    /// L2TPv3-over-UDP link (umlnet only; see [`super::l2tpv3`]).
+    pub l2tpv3: Vec<super::l2tpv3::L2tpSpec>,
 }
 
 /// The default bound of the `-pcap` file: 1 GiB.
@@ -94,12 +109,34 @@ impl Config {
             v.push("-pcap-size".into());
             v.push(self.pcap_size.to_string().into());
         }
+        if let Some(p) = &self.bess {
+            v.push("-bess".into());
+            v.push(p.clone().into());
+        }
+        if let Some(p) = &self.fdpass {
+            v.push("-fdpass".into());
+            v.push(p.clone().into());
+        }
+        if let Some(p) = &self.stream {
+            v.push("-stream".into());
+            v.push(p.clone().into());
+        }
+        for d in &self.dgram {
+            v.push("-dgram".into());
+            v.push(d.to_string().into());
+        }
+        for l in &self.l2tpv3 {
+            v.push("-l2tpv3".into());
+            v.push(l.to_string().into());
+        }
         v
     }
 }
 
 /// The result of reading the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// The command line is read once; boxing `Config` would only burden every caller.
+#[allow(clippy::large_enum_variant)]
 pub enum Invocation {
     /// Run the switch.
     Run(Config),
@@ -138,6 +175,18 @@ pub fn usage(argv0: &str) -> String {
                                 (default: the umask's; the console 0600)\n  \
            -group <name|gid>    (umlnet) group of the control, data and console sockets\n  \
            -pcap-size <bytes>   (umlnet) stop writing the -pcap file at this size (default 1 GiB)\n  \
+           -bess <path>         (umlnet) seqpacket socket for UML vector devices:\n  \
+                                vec0:transport=bess,dst=<path>; each connection is a port\n  \
+           -fdpass <path>       (umlnet) socket on which a program hands over one end of a\n  \
+                                SOCK_SEQPACKET socketpair as a port (UML: vec0:transport=fd,fd=N)\n  \
+           -stream <path>       (umlnet) stream socket for QEMU -netdev stream,server=off,\n  \
+                                addr.type=unix,addr.path=<path>; each connection is a port\n  \
+           -dgram <path>,<qemu path>\n  \
+                                (umlnet) a QEMU -netdev dgram peer: the switch binds <path>\n  \
+                                (QEMU's remote.path) and sends to <qemu path> (its local.path); repeatable\n  \
+           -l2tpv3 <local ip:port>,<remote ip:port>,<tx session>,<rx session>[,tx_cookie=N,rx_cookie=N][,cookie64][,counter]\n  \
+                                (umlnet) an L2TPv3-over-UDP link (UML vec0:transport=l2tpv3,udp=1,\n  \
+                                QEMU -netdev l2tpv3,udp=on, another switch); repeatable\n  \
            --help               this text\n"
     )
 }
@@ -162,6 +211,11 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
         mode: None,
         group: None,
         pcap_size: DEFAULT_PCAP_SIZE,
+        bess: None,
+        fdpass: None,
+        stream: None,
+        dgram: Vec::new(),
+        l2tpv3: Vec::new(),
     };
     let mut compat_v0 = false;
     let mut data_given: Option<PathBuf> = None;
@@ -211,13 +265,39 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
                 }
                 i += 2;
             }
-            "-tap" | "-mgmt" | "-pcap" => {
+            "-l2tpv3" => {
+                let Some(v) = value(1) else {
+                    return bad(
+                        "-l2tpv3 needs <local ip:port>,<remote ip:port>,<tx session>,<rx session>"
+                            .into(),
+                    );
+                };
+                match v.to_string_lossy().parse::<super::l2tpv3::L2tpSpec>() {
+                    Ok(l) => cfg.l2tpv3.push(l),
+                    Err(e) => return bad(format!("-l2tpv3 {}: {e}", v.display())),
+                }
+                i += 2;
+            }
+            "-dgram" => {
+                let Some(v) = value(1) else {
+                    return bad("-dgram needs <switch socket path>,<qemu socket path>".into());
+                };
+                match v.to_string_lossy().parse::<super::qemu::DgramPeer>() {
+                    Ok(d) => cfg.dgram.push(d),
+                    Err(e) => return bad(format!("-dgram {}: {e}", v.display())),
+                }
+                i += 2;
+            }
+            "-tap" | "-mgmt" | "-pcap" | "-bess" | "-fdpass" | "-stream" => {
                 let Some(v) = value(1) else {
                     return bad(format!("{a} needs a value"));
                 };
                 match a.as_ref() {
                     "-tap" => cfg.tap = Some(v.to_string_lossy().into_owned()),
                     "-mgmt" => cfg.mgmt = Some(v),
+                    "-bess" => cfg.bess = Some(v),
+                    "-fdpass" => cfg.fdpass = Some(v),
+                    "-stream" => cfg.stream = Some(v),
                     _ => cfg.pcap = Some(v),
                 }
                 i += 2;
@@ -404,9 +484,14 @@ mod test {
             mode in proptest::option::of(0u32..=0o777),
             group in proptest::option::of("[a-z0-9_-]{1,12}"),
             pcap_size in proptest::prop_oneof![proptest::strategy::Just(DEFAULT_PCAP_SIZE), 24u64..u64::MAX],
+            bess in proptest::option::of(path()),
+            fdpass in proptest::option::of(path()),
+            stream in proptest::option::of(path()),
+            dgram in proptest::collection::vec((path(), path()), 0..3),
         ) {
+            let dgram = dgram.into_iter().map(|(l, r)| super::super::qemu::DgramPeer { local: l, remote: r }).collect();
             let vxlan = vxlan.into_iter().map(|(v, l, r)| format!("{v},10.0.0.{l},10.1.0.{r}").parse().unwrap()).collect();
-            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, mode, group, pcap_size };
+            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, mode, group, pcap_size, bess, fdpass, stream, dgram, l2tpv3: Vec::new() };
             let mut argv = vec![OsString::from("uml_switch")];
             argv.extend(cfg.to_args());
             prop_assert_eq!(parse_args(&argv), Invocation::Run(cfg));

@@ -118,7 +118,12 @@ impl SwitchDaemon {
                 PortKind::Client { addr, .. } => {
                     self.data.send_to_raw(f, addr.as_bytes(), SOCKADDR_UN_LEN)
                 }
-                PortKind::Tap | PortKind::Vxlan(_) => Ok(Some(f.len())),
+                PortKind::Tap
+                | PortKind::Vxlan(_)
+                | PortKind::Message { .. }
+                | PortKind::Stream(_)
+                | PortKind::QemuDgram { .. }
+                | PortKind::L2tp(_) => Ok(Some(f.len())),
             };
             match r {
                 Ok(None) => break,

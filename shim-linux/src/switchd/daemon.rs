@@ -100,6 +100,12 @@ pub struct SwitchDaemon {
     pub(super) admission: super::admission::Admission,
     /// `sock_diag` failed once and that was logged (`trust.rs`).
     pub(super) diag_warned: bool,
+    /// The `-bess` and `-fdpass` listeners ([`super::vector`]).
+    pub(super) vector: super::vector::VectorListeners,
+    /// QEMU's `-stream` listener and `-dgram` peers ([`super::qemu`]).
+    pub(super) qemu: super::qemu::QemuPorts,
+    /// The `-l2tpv3` links, by index ([`super::l2tpv3`]).
+    pub(super) l2tp: Vec<super::l2tpv3::L2tpLink>,
 }
 
 impl SwitchDaemon {

@@ -33,6 +33,9 @@ impl SwitchDaemon {
         let mut dests: Vec<u16> = Vec::new();
         // (port, frame index) for ports with a connected socket of their own.
         let mut conn: Vec<(u16, u16)> = Vec::with_capacity(out.len());
+        // Frames for QEMU's stream and dgram ports (`qemu.rs`) and L2TPv3 links
+        // (`l2tpv3.rs`).
+        let mut extra: Vec<(u16, &'f [u8])> = Vec::new();
         for &(i, p) in out {
             let Some(port) = self.ports.get(usize::from(p)).and_then(Option::as_ref) else {
                 continue;
@@ -42,10 +45,15 @@ impl SwitchDaemon {
                 continue;
             }
             match &port.kind {
-                PortKind::Client { own: Some(_), .. } => conn.push((p, i)),
+                PortKind::Client { own: Some(_), .. } | PortKind::Message { .. } => {
+                    conn.push((p, i))
+                }
                 PortKind::Client { addr, .. } => {
                     msgs.push((frame(i), addr.as_bytes()));
                     dests.push(p);
+                }
+                PortKind::Stream(_) | PortKind::QemuDgram { .. } | PortKind::L2tp(_) => {
+                    extra.push((p, frame(i)))
                 }
                 PortKind::Vxlan(u) => {
                     if self.uplinks.send(*u, frame(i), now) > 0 {
@@ -154,6 +162,10 @@ impl SwitchDaemon {
             }
         }
         drop(msgs);
+        if !extra.is_empty() {
+            self.deliver_qemu(&extra, scratch);
+            self.deliver_l2tp(&extra);
+        }
         for (p, f) in defer {
             self.enqueue(p, f);
         }

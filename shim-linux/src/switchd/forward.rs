@@ -12,7 +12,7 @@ use umlnet_core::switch::{DEFAULT_MAX_FRAME_LEN, PortId, Verdict};
 use umlnet_core::time::Instant;
 
 use super::daemon::SwitchDaemon;
-use super::ports::{Port, PortKind};
+use super::ports::Port;
 use super::vxlan;
 use crate::sys::socket::{RecvBatch, SOCKADDR_UN_LEN, SendBatch};
 
@@ -35,11 +35,11 @@ fn frames_per_read(fanout: usize) -> usize {
 /// The loop's buffers, made once and reused by every batch.
 pub(super) struct Buffers {
     /// Datagrams of one `recvmmsg` on a unix socket.
-    batch: RecvBatch,
+    pub(super) batch: RecvBatch,
     /// Scratch space for `sendmmsg`.
-    scratch: SendBatch,
+    pub(super) scratch: SendBatch,
     /// The forwarding decisions of one batch: `(frame index, port)`.
-    out: Vec<(u16, u16)>,
+    pub(super) out: Vec<(u16, u16)>,
     /// One frame read from the TAP device (one byte more than the largest frame, so a
     /// longer one is seen as such).
     tapbuf: Vec<u8>,
@@ -103,16 +103,12 @@ impl SwitchDaemon {
     pub(super) fn port_readable(&mut self, port: u16, bufs: &mut Buffers, arrivals: &mut Arrivals) {
         let mut deliveries = 0;
         for _ in 0..8 {
-            let Some(Port {
-                kind: PortKind::Client {
-                    own: Some(sock), ..
-                },
-                fanout,
-                ..
-            }) = self.ports.get(usize::from(port)).and_then(Option::as_ref)
+            let Some(Port { kind, fanout, .. }) =
+                self.ports.get(usize::from(port)).and_then(Option::as_ref)
             else {
                 break;
             };
+            let Some(sock) = kind.tx_socket() else { break };
             let want = frames_per_read(*fanout);
             let n = sock.recv_batch_up_to(&mut bufs.batch, want).unwrap_or(0);
             if n == 0 {

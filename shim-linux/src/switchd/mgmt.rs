@@ -307,6 +307,12 @@ impl SwitchDaemon {
                             format!("tap {}", self.tap.as_ref().map_or("", |t| t.name()))
                         }
                         PortKind::Vxlan(u) => self.uplinks.describe(*u),
+                        PortKind::Message { transport, .. } => transport.to_string(),
+                        PortKind::Stream(_) => "qemu stream".to_string(),
+                        PortKind::QemuDgram { peer } => format!("qemu dgram {}", addr_label(peer)),
+                        PortKind::L2tp(i) => self.l2tp.get(*i).map_or(String::new(), |l| {
+                            format!("l2tpv3 {} ({} dropped)", l.spec, l.rx_dropped)
+                        }),
                     },
                     up_secs: now.saturating_duration_since(p.attached_at).secs(),
                 })

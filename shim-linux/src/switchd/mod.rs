@@ -73,7 +73,9 @@
 //! lines about them, `trust.rs` decides whether a requested data address may be used; `ports.rs` keeps the port table; `mgmt.rs` serves the `-mgmt` console;
 //! `setup.rs` binds the sockets; `daemon.rs` holds the daemon's state; `error.rs` says
 //! what went wrong; `program.rs` is the `uml_switch` program and `args.rs` its command
-//! line; `client.rs` is a client for tests and benchmarks.
+//! line; `client.rs` is a client for tests and benchmarks; `vector.rs` serves the UML
+//! vector driver's `bess` connections and sockets handed over on `-fdpass`
+//! (`handoff.rs`) as ports.
 
 mod admission;
 pub mod args;
@@ -84,14 +86,18 @@ mod daemon;
 mod egress;
 mod error;
 mod forward;
+pub mod handoff;
+pub mod l2tpv3;
 mod mgmt;
 pub mod pcap;
 mod ports;
 mod program;
+pub mod qemu;
 mod setup;
 mod spin;
 mod token;
 mod trust;
+mod vector;
 pub mod vxlan;
 
 use std::io::{self, IsTerminal, Read};
@@ -151,6 +157,7 @@ impl SwitchDaemon {
             }
             self.flush_backlogs();
             self.arm_ports(&poller);
+            self.arm_streams(&poller);
             // While frames flow, look again without sleeping for a little while: a
             // wake-up costs more than a few empty epoll_wait calls.
             let spin = spin_policy.window();
@@ -205,6 +212,13 @@ impl SwitchDaemon {
         if let Some(m) = &self.mgmt_listener {
             add(m.as_raw_fd(), Token::MgmtListener)?;
         }
+        self.watch_vector(poller)
+            .map_err(io_err("epoll_ctl", "the vector listeners"))?;
+        self.watch_qemu(poller)
+            .map_err(io_err("epoll_ctl", "the QEMU sockets"))?;
+        for (i, fd) in self.l2tp_fds() {
+            add(fd, Token::L2tp(i))?;
+        }
         for (i, fd) in self.uplinks.fds() {
             add(fd, Token::Vxlan(i))?;
         }
@@ -232,6 +246,9 @@ impl SwitchDaemon {
                 if ev.readable || ev.hangup {
                     self.port_readable(port, bufs, arrivals);
                 }
+                if ev.hangup {
+                    self.port_hung_up(poller, port);
+                }
             }
             Token::Listener => self.accept_all(poller),
             Token::Pending(fd) => self.read_request(poller, fd),
@@ -252,6 +269,13 @@ impl SwitchDaemon {
             Token::Vxlan(socket) => self.uplink_readable(socket, bufs),
             Token::MgmtListener => self.accept_mgmt(poller),
             Token::Mgmt(fd) => self.mgmt_event(poller, fd),
+            Token::BessListener => self.accept_bess(poller),
+            Token::HandoffListener => self.accept_handoff(poller),
+            Token::Handoff(fd) => self.read_handoff(poller, fd),
+            Token::StreamListener => self.accept_stream(poller),
+            Token::Stream(port) => self.stream_event(poller, port, ev, bufs, arrivals),
+            Token::QemuDgram(i) => self.qemu_dgram_readable(i, bufs, arrivals),
+            Token::L2tp(i) => self.l2tp_readable(i, bufs),
         }
         None
     }

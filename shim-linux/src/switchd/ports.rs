@@ -83,6 +83,18 @@ pub(super) enum PortKind {
     Tap,
     /// A `-vxlan` uplink: its index in [`super::vxlan::Uplinks`].
     Vxlan(usize),
+    /// A connected message socket, one frame per message and no header: a vector-driver
+    /// kernel on `-bess` or a socket handed over on `-fdpass` ([`super::vector`]).
+    Message {
+        sock: DgramSocket,
+        transport: super::vector::MessageTransport,
+    },
+    /// A QEMU `-netdev stream` connection on `-stream` ([`super::qemu`]).
+    Stream(Box<super::qemu::StreamConn>),
+    /// A QEMU `-netdev dgram` peer on `-dgram`: frames go to its socket by name.
+    QemuDgram { peer: DataAddr },
+    /// A `-l2tpv3` link: its index in the daemon's links ([`super::l2tpv3`]).
+    L2tp(usize),
 }
 
 impl PortKind {
@@ -90,6 +102,7 @@ impl PortKind {
     pub(super) fn tx_socket(&self) -> Option<&DgramSocket> {
         match self {
             PortKind::Client { own: Some(s), .. } => Some(s),
+            PortKind::Message { sock, .. } => Some(sock),
             _ => None,
         }
     }
@@ -141,6 +154,19 @@ impl SwitchDaemon {
         self.backlog_bytes -= port.backlog.iter().map(Vec::len).sum::<usize>();
         self.backlogged.retain(|p| *p != id);
         let purged = self.sw.remove_port(PortId(id)).unwrap_or(0);
+        match &port.kind {
+            PortKind::Message { sock, .. } => {
+                let _ = poller.delete(sock.as_raw_fd());
+            }
+            PortKind::Stream(c) => {
+                let _ = poller.delete(c.conn.as_raw_fd());
+            }
+            PortKind::QemuDgram { peer } => {
+                self.by_addr.remove(peer);
+                self.last_hit = None;
+            }
+            _ => {}
+        }
         if let PortKind::Client { ctl, addr, own, .. } = port.kind {
             let _ = poller.delete(ctl.as_raw_fd());
             if let Some(s) = &own {

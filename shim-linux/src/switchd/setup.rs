@@ -61,7 +61,7 @@ fn resolve_group(group: &str) -> Result<u32, SwitchError> {
 /// original does: if the path is in use, a `connect` probe that is refused means nobody
 /// serves it, so it is removed and bound again. A path that is not a socket of our
 /// own user is refused before anything is probed or removed.
-fn bind_control(path: &Path) -> Result<UnixListener, SwitchError> {
+pub(super) fn bind_control(path: &Path) -> Result<UnixListener, SwitchError> {
     match UnixListener::bind(path) {
         Ok(l) => Ok(l),
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
@@ -83,7 +83,7 @@ fn bind_control(path: &Path) -> Result<UnixListener, SwitchError> {
 }
 
 /// Binds the `-compat-v0` filesystem data socket, reclaiming a stale one.
-fn bind_data_path(path: &Path) -> Result<(DgramSocket, DataAddr), SwitchError> {
+pub(super) fn bind_data_path(path: &Path) -> Result<(DgramSocket, DataAddr), SwitchError> {
     let raw = crate::sys::socket::path_addr_bytes(path)
         .map_err(io_err("data socket path", path.display()))?;
     match DgramSocket::bind_raw(&raw, SOCKADDR_UN_LEN) {
@@ -206,15 +206,30 @@ impl SwitchDaemon {
             };
             let uplinks = vxlan::Uplinks::bind(&cfg.vxlan)
                 .map_err(io_err("setting up the uplinks", "-vxlan"))?;
-            Ok((data, data_addr, tap, mgmt_listener, pcap, uplinks))
+            let vector = super::vector::bind_listeners(&cfg, &mut owned_paths)?;
+            let qemu = super::qemu::bind(&cfg, &mut owned_paths)?;
+            let l2tp = super::l2tpv3::bind(&cfg.l2tpv3)
+                .map_err(io_err("setting up the L2TPv3 links", "-l2tpv3"))?;
+            Ok((
+                data,
+                data_addr,
+                tap,
+                mgmt_listener,
+                pcap,
+                uplinks,
+                vector,
+                qemu,
+                l2tp,
+            ))
         })();
-        let (data, data_addr, tap, mgmt_listener, pcap, uplinks) = match res {
-            Ok(v) => v,
-            Err(e) => {
-                cleanup(&owned_paths);
-                return Err(e);
-            }
-        };
+        let (data, data_addr, tap, mgmt_listener, pcap, uplinks, vector, (stream, dgram), l2tp) =
+            match res {
+                Ok(v) => v,
+                Err(e) => {
+                    cleanup(&owned_paths);
+                    return Err(e);
+                }
+            };
         let seed = u64::from(std::process::id()) << 32
             ^ u64::from(crate::sys::process::wall_clock_micros());
         let mut sw = Box::new(Switch::new(
@@ -254,7 +269,15 @@ impl SwitchDaemon {
             busy_poll: BUSY_POLL,
             admission: super::admission::Admission::new(),
             diag_warned: false,
+            vector,
+            l2tp: Vec::new(),
+            qemu: super::qemu::QemuPorts {
+                stream,
+                ..Default::default()
+            },
         };
+        d.attach_dgram_peers(dgram);
+        d.attach_l2tp(l2tp);
         if d.tap.is_some() {
             let id = d
                 .alloc_port(PortKind::Tap)

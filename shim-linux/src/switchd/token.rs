@@ -31,6 +31,20 @@ pub(super) enum Token {
     PortData(u16),
     /// A VXLAN uplink socket (its socket index in [`super::vxlan::Uplinks`]).
     Vxlan(usize),
+    /// The `-bess` seqpacket listener: vector-driver kernels to accept.
+    BessListener,
+    /// The `-fdpass` listener: programs handing over a ready socket.
+    HandoffListener,
+    /// A `-fdpass` connection whose socket has not arrived yet (its descriptor).
+    Handoff(RawFd),
+    /// The `-stream` listener: QEMU `-netdev stream` clients to accept.
+    StreamListener,
+    /// A QEMU stream connection (its port number).
+    Stream(u16),
+    /// A `-dgram` socket (its peer index).
+    QemuDgram(usize),
+    /// A `-l2tpv3` link's UDP socket (its link index).
+    L2tp(usize),
 }
 
 const LISTENER: u64 = 1;
@@ -44,6 +58,13 @@ const PORT_CONTROL: u64 = 8;
 const MGMT: u64 = 9;
 const PORT_DATA: u64 = 10;
 const VXLAN: u64 = 11;
+const BESS_LISTENER: u64 = 12;
+const HANDOFF_LISTENER: u64 = 13;
+const HANDOFF: u64 = 14;
+const STREAM_LISTENER: u64 = 15;
+const STREAM: u64 = 16;
+const QEMU_DGRAM: u64 = 17;
+const L2TP: u64 = 18;
 
 impl Token {
     /// The token a `u64` from the poller stands for; `None` for one it never was given.
@@ -61,6 +82,13 @@ impl Token {
             MGMT => Token::Mgmt(id as RawFd),
             PORT_DATA => Token::PortData(id as u16),
             VXLAN => Token::Vxlan(id as usize),
+            BESS_LISTENER => Token::BessListener,
+            HANDOFF_LISTENER => Token::HandoffListener,
+            HANDOFF => Token::Handoff(id as RawFd),
+            STREAM_LISTENER => Token::StreamListener,
+            STREAM => Token::Stream(id as u16),
+            QEMU_DGRAM => Token::QemuDgram(id as usize),
+            L2TP => Token::L2tp(id as usize),
             _ => return None,
         })
     }
@@ -80,6 +108,13 @@ impl From<Token> for u64 {
             Token::Mgmt(fd) => (MGMT, fd as u64),
             Token::PortData(p) => (PORT_DATA, u64::from(p)),
             Token::Vxlan(i) => (VXLAN, i as u64),
+            Token::BessListener => (BESS_LISTENER, 0),
+            Token::HandoffListener => (HANDOFF_LISTENER, 0),
+            Token::Handoff(fd) => (HANDOFF, fd as u64),
+            Token::StreamListener => (STREAM_LISTENER, 0),
+            Token::Stream(p) => (STREAM, u64::from(p)),
+            Token::QemuDgram(i) => (QEMU_DGRAM, i as u64),
+            Token::L2tp(i) => (L2TP, i as u64),
         };
         (kind << 32) | id
     }
@@ -103,6 +138,13 @@ mod test {
             Token::Mgmt(1000),
             Token::PortData(0),
             Token::Vxlan(3),
+            Token::BessListener,
+            Token::HandoffListener,
+            Token::Handoff(9),
+            Token::StreamListener,
+            Token::Stream(12),
+            Token::QemuDgram(2),
+            Token::L2tp(1),
         ];
         for t in all {
             assert_eq!(Token::from_u64(u64::from(t)), Some(t));
@@ -110,6 +152,6 @@ mod test {
         // The encoding the loop used before the enum: kind << 32 | id.
         assert_eq!(u64::from(Token::PortData(5)), (10 << 32) | 5);
         assert_eq!(Token::from_u64(0), None);
-        assert_eq!(Token::from_u64(12 << 32), None);
+        assert_eq!(Token::from_u64(99 << 32), None);
     }
 }

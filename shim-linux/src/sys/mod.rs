@@ -11,6 +11,7 @@
 //!
 //! Submodules:
 //! - [`socket`]: unix datagram sockets with raw 110-byte `sockaddr_un` addresses.
+//! - [`seqpacket`]: unix seqpacket listeners (the vector driver's `bess` transport).
 //! - [`mmsg`]: `recvmmsg`/`sendmmsg` batches for unix and UDP sockets alike.
 //! - [`epoll`]: a level-triggered readiness poller.
 //! - [`tun`]: `/dev/net/tun` TAP devices (`TUNSETIFF`).
@@ -29,6 +30,7 @@ pub mod netlink;
 pub mod privilege;
 pub mod process;
 pub mod pty;
+pub mod seqpacket;
 pub mod signal;
 pub mod socket;
 pub mod sysctl;

@@ -80,6 +80,13 @@ impl DgramSocket {
         })
     }
 
+    /// Wraps a socket that is already connected and keeps message boundaries: a
+    /// `SOCK_SEQPACKET` connection or a connected `SOCK_DGRAM` socket (both take the
+    /// same batches, one message per frame). The caller has made it non-blocking.
+    pub fn from_connected(fd: OwnedFd) -> DgramSocket {
+        DgramSocket { fd }
+    }
+
     /// A new socket bound to the first `len` bytes of `addr` (use
     /// [`SOCKADDR_UN_LEN`] to bind exactly as the UML kernel and uml_switch do).
     pub fn bind_raw(addr: &RawUnixAddr, len: usize) -> io::Result<DgramSocket> {

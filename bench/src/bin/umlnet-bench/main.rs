@@ -6,6 +6,7 @@
 
 mod sim;
 mod switch;
+mod uml;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,10 @@ enum Which {
     /// over the real protocol as the UML kernel speaks it (needs root: it runs in a
     /// private network namespace).
     Switch(switch::Args),
+    /// UML-to-UML TCP throughput (iperf3 in two real UML kernels) through our switch
+    /// on daemon and bess, the original uml_switch, vde_switch and an fd socket pair
+    /// (needs root: each path runs in a network namespace of its own).
+    Uml(uml::Args),
     /// The deterministic simulator's throughput (frames of virtual traffic per CPU
     /// second).
     Sim(sim::Args),
@@ -32,6 +37,7 @@ enum Which {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().which {
         Which::Switch(args) => switch::main(args),
+        Which::Uml(args) => uml::main(args),
         Which::Sim(args) => {
             sim::main(args);
             Ok(())

@@ -11,6 +11,7 @@ Examples:
   sudo umlnet bench switch                     # ours vs uml_switch vs vde_switch, every row
   sudo umlnet bench switch --only 999 --seconds 1 --repeat 3
   umlnet bench switch -- --help                # the switch benchmark's own options
+  sudo umlnet bench uml                        # iperf3 between two real UML kernels, per path
   umlnet bench sim                             # simulator: frames of virtual traffic per CPU second
 Build them optimised first: cargo build --release --workspace";
 
@@ -20,6 +21,9 @@ pub enum Which {
     /// Our uml_switch against the original uml_switch and vde_switch, side by side, over
     /// the real protocol (needs root: it runs in a private network namespace).
     Switch,
+    /// UML-to-UML TCP throughput (iperf3 in two real kernels) through our switch on
+    /// daemon and bess, the original uml_switch, vde_switch and an fd socket pair.
+    Uml,
     /// The deterministic simulator's throughput (frames of virtual traffic per CPU second).
     Sim,
 }
@@ -32,6 +36,7 @@ impl Which {
     fn subcommand(self) -> &'static str {
         match self {
             Which::Switch => "switch",
+            Which::Uml => "uml",
             Which::Sim => "sim",
         }
     }

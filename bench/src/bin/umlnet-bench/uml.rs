@@ -1,0 +1,75 @@
+//! `umlnet-bench uml`: UML-to-UML TCP throughput through each way of joining two
+//! kernels, side by side (see [`umlnet_bench::uml`]).
+
+use std::path::PathBuf;
+
+use umlnet_bench::uml::{Link, measure, table};
+
+/// Options of `umlnet-bench uml`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Seconds of iperf3 traffic per run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Runs per path, interleaved (the median is reported).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Our uml_switch (default: the one next to this program).
+    #[arg(long)]
+    ours: Option<PathBuf>,
+    /// The original uml_switch ("none" to skip).
+    #[arg(long, default_value = "/usr/bin/uml_switch")]
+    original: String,
+    /// vde_switch ("none" to skip).
+    #[arg(long, default_value = "/usr/bin/vde_switch")]
+    vde: String,
+}
+
+pub fn main(args: Args) -> anyhow::Result<()> {
+    let ours = match args.ours {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name("uml_switch"),
+    };
+    anyhow::ensure!(
+        ours.exists(),
+        "our uml_switch not found at {} (build it with `cargo build --release --workspace` or pass --ours)",
+        ours.display()
+    );
+    anyhow::ensure!(
+        nix::unistd::geteuid().is_root(),
+        "umlnet-bench uml needs root (it makes a network namespace per path)"
+    );
+    let mut links = vec![Link::OursDaemon(ours.clone()), Link::OursBess(ours)];
+    if args.original != "none" {
+        links.push(Link::Original(args.original.into()));
+    }
+    if args.vde != "none" {
+        links.push(Link::Vde(args.vde.into()));
+    }
+    links.push(Link::FdPair);
+    let mut rows: Vec<(Link, Vec<f64>)> = links.into_iter().map(|l| (l, Vec::new())).collect();
+    for run in 1..=args.repeat.max(1) {
+        for (l, v) in &mut rows {
+            eprintln!(
+                "run {run}/{}: {} ({} s of iperf3)…",
+                args.repeat.max(1),
+                l.label(),
+                args.seconds
+            );
+            match measure(l, args.seconds) {
+                Ok(bps) => {
+                    eprintln!("  {:.0} Mbit/s", bps / 1e6);
+                    v.push(bps);
+                }
+                Err(e) => eprintln!("  failed: {e:#}"),
+            }
+        }
+    }
+    println!(
+        "UML-to-UML TCP, iperf3 -t {} between two UML 6.1 kernels ({} run(s) per path)\n",
+        args.seconds,
+        args.repeat.max(1)
+    );
+    print!("{}", table(&rows));
+    Ok(())
+}
