@@ -7,6 +7,7 @@ pub mod hoststate;
 pub mod hostup;
 pub mod nethelper;
 pub mod slipbridge;
+pub mod switch_status;
 pub mod switchd;
 pub mod sys;
 pub mod transport;

@@ -17,6 +17,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("vxlan", umlnet_core::vxlan::fuzz_one),
     ("config", umlnet_linux::config::fuzz_one),
     ("guest_shell", umlnet_guest::shell::fuzz_shell),
+    ("switch_status", umlnet_linux::switch_status::fuzz_one),
 ];
 
 #[test]

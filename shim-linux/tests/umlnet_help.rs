@@ -46,6 +46,8 @@ fn top_level_help_lists_every_subcommand_with_an_example() {
         "switch-status",
         "slip-bridge",
         "bench",
+        "completions",
+        "manpages",
     ] {
         assert!(
             help.lines()
