@@ -9,6 +9,7 @@
 //! The binary `umlnet-bench` (`umlnet-bench switch|sim`, also reached as
 //! `umlnet bench switch|sim`) prints their tables; what the numbers mean is in
 //! `docs/benchmarks.md`.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod sim;

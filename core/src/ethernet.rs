@@ -8,7 +8,7 @@
 //! ([`Frame::new_checked`]), then every accessor is infallible and never panics.
 //! [`Repr`] is the header as plain values; [`Repr::emit`] writes it back.
 //!
-//! The ethertap transport adds one twist (spec §2.5): every datagram on its data socket
+//! The ethertap transport adds one twist (docs/protocols.md §2.5): every datagram on its data socket
 //! is **2 bytes of padding followed by the frame**. The UML kernel does not initialise
 //! those 2 bytes when it sends, so a receiver must ignore their value;
 //! [`EthertapPacket`] is the view of such a datagram and [`prefix_ethertap`] /

@@ -24,6 +24,7 @@ pub mod link;
 pub mod mac;
 pub mod mconsole;
 pub mod num;
+pub mod pcap;
 pub mod slip;
 pub mod switch;
 pub mod time;

@@ -3,7 +3,7 @@
 //! Two readers live here:
 //!
 //! * [`MacAddr::parse`] (also [`FromStr`]) is the strict, user-facing syntax: six groups
-//!   of one or two hex digits separated by `:`, as in the seed's `fe:fd:0:0:0:1`.
+//!   of one or two hex digits separated by `:`, as in the UML networking page's `fe:fd:0:0:0:1`.
 //!   [`Display`](fmt::Display) prints the canonical lowercase two-digit form.
 //! * [`lax_parse`] models what the real 6.1 kernel does with the MAC field of an
 //!   `eth<n>=` argument (`simple_strtoul(…, 16)` six times, each value truncated to a
@@ -13,7 +13,7 @@
 //!
 //! Whether an address may be given to a device is a separate question
 //! ([`MacAddr::check_assignable`]): the kernel refuses multicast (odd first byte; the
-//! seed calls these "broadcast addresses, which you don't want assigned to a device") and
+//! UML networking page calls these "broadcast addresses, which you don't want assigned to a device") and
 //! all-zero addresses, and warns about globally administered ones.
 //!
 //! ```
@@ -80,7 +80,7 @@ impl MacAddr {
         Ok(MacAddr(out))
     }
 
-    /// The seed's derived address `fe:fd:a:b:c:d` for a device whose IPv4 address is
+    /// The UML networking page's derived address `fe:fd:a:b:c:d` for a device whose IPv4 address is
     /// `a.b.c.d` (what old kernels assigned when no MAC was given).
     pub const fn from_ipv4(ip: Ipv4Addr) -> MacAddr {
         let o = ip.octets();
@@ -344,7 +344,7 @@ mod test {
     use std::string::ToString;
 
     #[test]
-    fn seed_example_parses_and_prints_canonically() {
+    fn page_example_parses_and_prints_canonically() {
         let mac = MacAddr::parse("fe:fd:0:0:0:1").unwrap();
         assert_eq!(mac, MacAddr([0xfe, 0xfd, 0, 0, 0, 1]));
         assert_eq!(mac.to_string(), "fe:fd:00:00:00:01");
@@ -426,7 +426,7 @@ mod test {
     }
 
     #[test]
-    fn derived_from_ipv4_as_the_seed_says() {
+    fn derived_from_ipv4_as_the_page_says() {
         assert_eq!(
             MacAddr::from_ipv4(Ipv4Addr::new(192, 168, 0, 250)),
             MacAddr([0xfe, 0xfd, 192, 168, 0, 250])
@@ -438,7 +438,7 @@ mod test {
         );
     }
 
-    /// The cases observed with the real 6.1 kernel (spec §1.2).
+    /// The cases observed with the real 6.1 kernel (docs/protocols.md §1.2).
     #[test]
     fn lax_reader_matches_the_kernel_observations() {
         let ok = |s: &str| lax_parse(s.as_bytes()).unwrap();

@@ -2,7 +2,7 @@
 //!
 //! A SLIP stream is a sequence of packets, each closed by [`END`]. Inside a packet an
 //! `END` byte is sent as [`ESC`] [`ESC_END`] and an `ESC` byte as [`ESC`] [`ESC_ESC`].
-//! Like the UML kernel (spec §5), [`encode`] also puts an `END` *in front* of every
+//! Like the UML kernel (docs/protocols.md §5), [`encode`] also puts an `END` *in front* of every
 //! packet, so that line noise gathered before it is flushed as a separate (bad) frame
 //! instead of being glued onto the packet. The worst case is [`max_encoded_len`]
 //! = 2n + 2 bytes.

@@ -2,7 +2,7 @@
 //!
 //! The kernel's `ethertap` transport runs the `uml_net` helper with a datagram
 //! socketpair whose every datagram is 2 bytes of (uninitialised) padding plus an
-//! Ethernet frame (spec §2.5). A stand-in helper, found first on PATH, answers the
+//! Ethernet frame (docs/protocols.md §2.5). A stand-in helper, found first on PATH, answers the
 //! handshake and relays those datagrams, unchanged, to a unix socket of this test. The
 //! test is thus the host end of the guest's eth0: it reads the guest's ARP requests and
 //! pings with `umlnet_core::ethernet`, and answers with frames built by `Repr::emit`

@@ -2,7 +2,7 @@
 //! run as it is (split into argv, no shell) inside a network namespace made for the
 //! test, the resulting state is read back with `ip`/`sysctl`, then the rollback's lines
 //! must leave the namespace as it was. The last test boots the real UML kernel behind
-//! the seed's by-hand TUN/TAP setup and pings a LAN machine through it.
+//! the UML networking page's by-hand TUN/TAP setup and pings a LAN machine through it.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -16,9 +16,9 @@ use umlnet_testkit::{Netns, TempDir, UmlBoot, UmlGuest, real, run_cases, run_ok,
 fn main() {
     run_cases(vec![
         real(
-            "seed_manual_tuntap_plan_applies_and_rolls_back",
+            "manual_tuntap_plan_of_the_page_applies_and_rolls_back",
             &["ip", "sysctl", "ping"],
-            seed_manual_tuntap_plan_applies_and_rolls_back,
+            manual_tuntap_plan_of_the_page_applies_and_rolls_back,
         ),
         real(
             "helper_tuntap_plan_on_a_kernel_chosen_tap",
@@ -56,9 +56,9 @@ fn main() {
             a_flush_takes_every_address_off,
         ),
         real(
-            "real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup",
+            "real_uml_guest_reaches_the_lan_through_the_pages_tuntap_setup",
             &["ip", "sysctl", "linux.uml"],
-            real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup,
+            real_uml_guest_reaches_the_lan_through_the_pages_tuntap_setup,
         ),
     ]);
 }
@@ -152,8 +152,8 @@ fn assert_host_answers_arp_for(host: &Netns, lan: &Netns, guest: &str) {
     );
 }
 
-fn seed_manual_tuntap_plan_applies_and_rolls_back() {
-    let (host, lan) = host_on_lan("hp-seed");
+fn manual_tuntap_plan_of_the_page_applies_and_rolls_back() {
+    let (host, lan) = host_on_lan("hp-page");
     let routes = proc_routes(&host);
     assert!(
         routes
@@ -190,7 +190,7 @@ fn seed_manual_tuntap_plan_applies_and_rolls_back() {
     let before = snapshot(&host);
     run_lines(&host, &plan);
 
-    // What the seed's commands leave behind, read back from the kernel.
+    // What the UML networking page's commands leave behind, read back from the kernel.
     assert_eq!(host.sh("cat /sys/class/net/tap0/owner").trim(), "1000");
     assert_eq!(host.sh("cat /sys/class/net/tap0/group").trim(), "100");
     assert!(
@@ -273,7 +273,7 @@ fn helper_tuntap_plan_on_a_kernel_chosen_tap() {
     assert_eq!(snapshot(&host), before);
 }
 
-/// The seed's "no host address" ethertap block on an emulated (named TAP) ethertap,
+/// The UML networking page's "no host address" ethertap block on an emulated (named TAP) ethertap,
 /// applied and undone.
 fn manual_ethertap_plan_applies_and_rolls_back() {
     let (host, lan) = host_on_lan("hp-etm");
@@ -283,7 +283,7 @@ fn manual_ethertap_plan_applies_and_rolls_back() {
         ip: ip("192.168.0.250"),
         netmask: None,
     }];
-    // Ethertap, the seed's "no host address" block on an emulated (named TAP) ethertap.
+    // Ethertap, the UML networking page's "no host address" block on an emulated (named TAP) ethertap.
     let ctx = HostContext {
         setup: Setup::Manual {
             gate: Some(ip("192.168.0.251")),
@@ -379,7 +379,7 @@ fn manual_slip_plan_applies_and_rolls_back() {
     };
     let plan = host::plan_for(&spec, &ctx).unwrap();
     run_lines(&host, &plan);
-    // The peer address gives the seed's `route add -host 192.168.0.250 gw 192.168.0.251`.
+    // The peer address gives the UML networking page's `route add -host 192.168.0.250 gw 192.168.0.251`.
     assert!(
         host.sh("ip route show 192.168.0.250")
             .contains("192.168.0.250 dev sl0 proto kernel scope link src 192.168.0.251"),
@@ -563,7 +563,7 @@ fn plan_items_for_flush() -> [HostAction; 4] {
     ]
 }
 
-fn real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup() {
+fn real_uml_guest_reaches_the_lan_through_the_pages_tuntap_setup() {
     let (host, lan) = host_on_lan("hp-uml");
     let dir = TempDir::new("hp-uml");
     let routes = proc_routes(&host);
@@ -582,7 +582,7 @@ fn real_uml_guest_reaches_the_lan_through_the_seeds_tuntap_setup() {
     let plan = host::plan_for(&spec, &ctx).unwrap();
     run_lines(&host, &plan);
 
-    // The guest side as the seed says: address, no network route, default via the host.
+    // The guest side as the UML networking page says: address, no network route, default via the host.
     let script = "ip addr add 192.168.0.253/32 dev eth0\n\
                   ip link set eth0 up\n\
                   ip route add 192.168.0.254 dev eth0\n\

@@ -5,7 +5,8 @@
 //! * [`Guest`]: a UML-like guest. Interfaces come from `eth<n>=` arguments
 //!   ([`Guest::add_device`]) over links the host opened; one smoltcp stack, one
 //!   routing table ([`route::RouteTable`]) across interfaces, ARP per interface, and the
-//!   seed's MAC rule (`fe:fd:<ip bytes>` when no MAC is given; odd first byte refused).
+//!   MAC rule of the UML networking page (`fe:fd:<ip bytes>` when no MAC is given; odd
+//!   first byte refused).
 //! * [`shell`]: `ifconfig`, `route`, `arp`, `ping` with net-tools/iputils syntax and output,
 //!   through [`Guest::run`]; long commands (ping) run as jobs driven by [`Guest::poll`].
 //! * TCP for tests and demos: [`Guest::tcp_listen`], [`Guest::tcp_connect`], [`Guest::tcp`].
@@ -21,7 +22,7 @@
 //! on failure, requests for any local address answered). smoltcp's per-interface
 //! `Medium::Ethernet` mode cannot express this table: it treats the whole subnet of an
 //! interface address as on-link even after `route del -net`, and drops ARP from
-//! senders outside that subnet, so the seed's fix for the network-route pitfall
+//! senders outside that subnet, so the UML networking page's fix for the network-route pitfall
 //! (`route del -net …; route add -host <host> dev eth0; route add default gw <host>`)
 //! would not change where packets go. `arp -n` is therefore a view of the guest's own
 //! neighbour cache. [`LinkDevice`] still works as a plain smoltcp Ethernet/IP device for

@@ -5,7 +5,7 @@
 //! (then the lowest metric, then the oldest route). A route without a gateway means
 //! "on-link": the destination itself is resolved with ARP on that interface; a route
 //! with a gateway sends the packet to the gateway's hardware address instead. This is
-//! exactly what the seed's "network route that's automatically set up" is about.
+//! exactly what the UML networking page's "network route that's automatically set up" is about.
 //!
 //! ```
 //! use core::net::Ipv4Addr;

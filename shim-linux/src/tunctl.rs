@@ -1,5 +1,5 @@
 //! `tunctl`: persistent TAP devices for a user, a drop-in for the uml-utilities tool
-//! (spec §7).
+//! (docs/protocols.md §7).
 //!
 //! Same flags (getopt `bd:f:t:u:g:`), same messages where the original's were right:
 //! `Set 'tap0' persistent and owned by uid 1000`, `Set 'tap0' nonpersistent`, the usage

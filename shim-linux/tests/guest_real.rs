@@ -348,11 +348,11 @@ fn our_guest_on_tuntap_through_our_uml_net_reaches_the_host_and_the_net_behind_i
     });
 }
 
-/// The seed's warning: a network route to the local net on the guest's interface to
+/// The UML networking page's warning: a network route to the local net on the guest's interface to
 /// the host makes the guest ARP for LAN hosts on a wire where only the host listens;
 /// replacing it with a host route to the host plus the default route reaches them.
 ///
-/// The host is set up as the seed's TUN/TAP recipe does, on a TAP that the guest opens
+/// The host is set up as the UML networking page's TUN/TAP recipe does, on a TAP that the guest opens
 /// by name, but without proxy ARP on the TAP: with `proxy_arp` on (as `uml_net add`
 /// sets it) a modern host answers those ARP requests for the LAN, and the warning no
 /// longer bites (checked at the end).

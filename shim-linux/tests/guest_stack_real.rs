@@ -1,7 +1,7 @@
 //! The umlnet guest stack (`umlnet-guest`, as a library) against a real UML kernel:
 //! both attached to our `uml_switch` in a network namespace of their own. Checks ARP
-//! and ICMP both ways, the seed's MAC rule as the real kernel's `arp -n` sees it,
-//! `route -n` output identical to the real kernel's for the seed's command sequence,
+//! and ICMP both ways, the UML networking page's MAC rule as the real kernel's `arp -n` sees it,
+//! `route -n` output identical to the real kernel's for the UML networking page's command sequence,
 //! and a TCP page fetch from a real HTTP server in the UML.
 
 use std::path::PathBuf;

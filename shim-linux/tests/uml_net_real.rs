@@ -166,7 +166,7 @@ fn tuntap_real_uml_pings_both_ways_and_routes_follow_the_guest() {
         "RESULT gate ok"
     );
     guest.wait_said("READY", Duration::from_secs(10));
-    // The host side, as the seed describes it, made by our helper.
+    // The host side, as the UML networking page describes it, made by our helper.
     let s = state(&ns);
     assert!(s.contains("inet 10.9.0.1/32"), "gate on the tap:\n{s}");
     assert!(
@@ -1130,7 +1130,7 @@ fn tuntap_without_a_gate_gets_an_unconfigured_tap_where_the_original_fails() {
         let up = guest.wait_said("UP", Duration::from_secs(60));
         if works {
             assert_eq!(up, "UP ok", "console:\n{}", guest.console());
-            // The host side is the user's to set up, as the seed says.
+            // The host side is the user's to set up, as the UML networking page says.
             let s = state(&ns);
             assert!(s.contains("tap0") && !s.contains("inet 10.9.3"), "{s}");
             ns.sh("ip addr add 10.9.3.1/24 dev tap0 && ip link set tap0 up");
@@ -1186,13 +1186,16 @@ fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
     )
     .unwrap();
     std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let launch = umlnet_testkit::uml_launch();
     let mut cmd = ns.command("setpriv");
+    launch.apply_env(&mut cmd);
     cmd.args([
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
         "linux.uml",
     ])
+    .args(launch.args.iter())
     .args([
         "mem=96M",
         "root=/dev/root",

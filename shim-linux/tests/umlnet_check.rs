@@ -1,4 +1,4 @@
-//! `umlnet check` as a user runs it: the built binary on the seed's example lines and on
+//! `umlnet check` as a user runs it: the built binary on the UML networking page's example lines and on
 //! the mistakes people make, checking exit codes and that messages name the field.
 
 use std::process::{Command, Output};

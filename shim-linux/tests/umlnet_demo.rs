@@ -47,7 +47,7 @@ fn check(out: &Output, who: &str) {
         stdout.contains("alice  | <h1>Hello from bob (10.0.0.2)</h1>\n"),
         "{who}:\n{stdout}"
     );
-    // Both guests were learned by the switch, with the seed's fe:fd MACs.
+    // Both guests were learned by the switch, with the UML networking page's fe:fd MACs.
     assert!(
         stdout.contains("switch | fe:fd:0a:00:00:01 port "),
         "{who}:\n{stdout}"

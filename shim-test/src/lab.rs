@@ -1,4 +1,4 @@
-//! The seed's network, ready for scenarios: a host on a LAN, a router to a network
+//! The UML networking page's network, ready for scenarios: a host on a LAN, a router to a network
 //! beyond it, and a few machines.
 //!
 //! ```text
@@ -11,7 +11,7 @@
 //!                                   └── far  10.0.0.5 (default via 10.0.0.1)
 //! ```
 //!
-//! The guest side of the host device follows the seed: the host side is
+//! The guest side of the host device follows the UML networking page: the host side is
 //! [`GATE`] (192.168.0.254), the guest [`GUEST`] (192.168.0.253).
 
 use crate::net::{SegmentId, SegmentKind};
@@ -19,11 +19,11 @@ use crate::world::{GuestId, HostId, World};
 use core::net::Ipv4Addr;
 use umlnet_core::host::{HostAction, Route};
 
-/// The host's LAN address (the seed's "host ip of 192.168.0.4").
+/// The host's LAN address (the UML networking page's "host ip of 192.168.0.4").
 pub const HOST_LAN: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 4);
-/// The host side of the guest's device (the seed's 192.168.0.254).
+/// The host side of the guest's device (the UML networking page's 192.168.0.254).
 pub const GATE: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 254);
-/// The guest's address (the seed's 192.168.0.253).
+/// The guest's address (the UML networking page's 192.168.0.253).
 pub const GUEST: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 253);
 /// Another machine on the host's LAN.
 pub const PEER: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 7);
@@ -36,7 +36,7 @@ pub const ROUTER_FAR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// A machine beyond the router.
 pub const FAR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 5);
 
-/// The seed's network (see the module documentation).
+/// The UML networking page's network (see the module documentation).
 #[derive(Debug)]
 pub struct Lab {
     /// Everything.

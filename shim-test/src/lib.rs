@@ -13,7 +13,7 @@
 //! * [`world`]: guests (the unchanged `umlnet-guest` smoltcp guests) and hosts on those
 //!   wires, booted from `eth<n>=` arguments, with the helper's address hooks, driven by
 //!   jumping the clock from event to event;
-//! * [`lab`]: the seed's network (a host on a LAN, a router, machines beyond it);
+//! * [`lab`]: the UML networking page's network (a host on a LAN, a router, machines beyond it);
 //! * [`scenario`]: seeds (fixed lists and proptest), replay with `UMLNET_SIM_SEED`; a
 //!   failing run leaves its transcript and pcaps in `UMLNET_SIM_OUT` if set.
 //!

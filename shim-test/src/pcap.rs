@@ -1,4 +1,5 @@
-//! A pcap (libpcap classic format) writer, in memory.
+//! A pcap (libpcap classic format) writer, in memory, with the headers of
+//! [`umlnet_core::pcap`].
 //!
 //! Each simulated segment keeps one capture, timestamped with the virtual clock, so
 //! that a run can be opened in Wireshark or `tcpdump -r`, and two runs of one seed can
@@ -15,27 +16,9 @@
 
 use std::vec::Vec;
 
-/// What the captured frames are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkType {
-    /// Ethernet frames without FCS (`LINKTYPE_ETHERNET`, 1).
-    Ethernet,
-    /// Bare IPv4/IPv6 packets (`LINKTYPE_RAW`, 101), as a SLIP line carries them.
-    Raw,
-}
+use umlnet_core::pcap;
 
-impl LinkType {
-    /// The `network` field of the pcap global header.
-    pub const fn code(self) -> u32 {
-        match self {
-            LinkType::Ethernet => 1,
-            LinkType::Raw => 101,
-        }
-    }
-}
-
-/// The snapshot length written in the header: whole frames are always captured.
-pub const SNAPLEN: u32 = 65_535;
+pub use umlnet_core::pcap::{LinkType, SNAPLEN};
 
 /// A capture file being built: the 24-byte global header, then one record per frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,27 +31,17 @@ impl Pcap {
     /// An empty capture (just the global header), little-endian, microsecond stamps.
     pub fn new(link: LinkType) -> Pcap {
         let mut bytes = Vec::with_capacity(4096);
-        bytes.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        bytes.extend_from_slice(&2u16.to_le_bytes());
-        bytes.extend_from_slice(&4u16.to_le_bytes());
-        bytes.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-        bytes.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-        bytes.extend_from_slice(&SNAPLEN.to_le_bytes());
-        bytes.extend_from_slice(&link.code().to_le_bytes());
+        bytes.extend_from_slice(&pcap::global_header(link));
         Pcap { bytes, frames: 0 }
     }
 
     /// Appends one frame seen at `micros` microseconds of virtual time.
     pub fn record(&mut self, micros: u64, frame: &[u8]) {
-        let len = frame.len().min(SNAPLEN as usize);
+        let (secs, usecs) = ((micros / 1_000_000) as u32, (micros % 1_000_000) as u32);
         self.bytes
-            .extend_from_slice(&((micros / 1_000_000) as u32).to_le_bytes());
+            .extend_from_slice(&pcap::record_header(secs, usecs, frame.len()));
         self.bytes
-            .extend_from_slice(&((micros % 1_000_000) as u32).to_le_bytes());
-        self.bytes.extend_from_slice(&(len as u32).to_le_bytes());
-        self.bytes
-            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        self.bytes.extend_from_slice(&frame[..len]);
+            .extend_from_slice(&frame[..pcap::captured_len(frame.len())]);
         self.frames += 1;
     }
 

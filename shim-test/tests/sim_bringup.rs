@@ -1,4 +1,4 @@
-//! Seed paragraph "The first thing to do is bring the interface up: ifconfig eth<n>
+//! The UML networking page's paragraph "The first thing to do is bring the interface up: ifconfig eth<n>
 //! <ip-address> up. You should be able to ping the host at this point.", simulated.
 
 use umlnet_sim::lab::{GATE, GUEST, Lab};

@@ -1,4 +1,4 @@
-//! Seed paragraphs on the switch daemon, simulated: guests on `eth0=daemon` attach to
+//! The UML networking page's paragraphs on the switch daemon, simulated: guests on `eth0=daemon` attach to
 //! `uml_switch` on its default control socket; `-hub` makes it a hub.
 
 use umlnet_core::cmdline::DEBIAN_DAEMON_CTL;

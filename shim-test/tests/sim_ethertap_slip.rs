@@ -1,4 +1,4 @@
-//! Seed paragraphs on ethertap and slip, simulated: the same bring-up over each.
+//! The UML networking page's paragraphs on ethertap and slip, simulated: the same bring-up over each.
 
 use std::net::Ipv4Addr;
 use umlnet_core::mac::MacAddr;
@@ -89,7 +89,7 @@ fn slip_bring_up() {
     });
 }
 
-/// The seed's last paragraph: without a host-side address on the command line nothing
+/// The UML networking page's last paragraph: without a host-side address on the command line nothing
 /// is set up on the host, and the by-hand commands (host side 192.168.0.251, guest
 /// 192.168.0.250) make it work.
 #[test]

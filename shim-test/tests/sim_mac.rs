@@ -1,4 +1,4 @@
-//! Seed paragraph on hardware addresses, simulated: without a MAC the driver assigns
+//! The UML networking page's paragraph on hardware addresses, simulated: without a MAC the driver assigns
 //! `fe:fd:<ip bytes>`; a MAC with an odd first byte is a broadcast address, "which you
 //! don't want assigned to a device".
 

@@ -1,4 +1,4 @@
-//! Seed paragraph on mcast, simulated: "run two UMLs with eth0=mcast … configure the
+//! The UML networking page's paragraph on mcast, simulated: "run two UMLs with eth0=mcast … configure the
 //! ethernet device in each machine with different IP addresses … and they should be
 //! able to talk to each other." A guest in another group hears none of it.
 
@@ -26,7 +26,7 @@ fn mcast_two_guests_talk_third_group_unheard() {
             assert_eq!(s1, s2);
             assert_ne!(s1, s3);
             assert_eq!(w.net().segment_name(s1), "mcast 239.192.168.1:1102");
-            // As on the seed's page: no `up`, the address brings the device up.
+            // As on the UML networking page: no `up`, the address brings the device up.
             assert_eq!(w.run(uml1, "ifconfig eth0 192.168.0.254").status, 0);
             assert_eq!(w.run(uml2, "ifconfig eth0 192.168.0.253").status, 0);
             assert_eq!(w.run(other, "ifconfig eth0 192.168.0.252").status, 0);

@@ -1,4 +1,4 @@
-//! Seed paragraphs on routes, simulated: "To reach the rest of the world, you should
+//! The UML networking page's paragraphs on routes, simulated: "To reach the rest of the world, you should
 //! set a default route to the host" and the network-route pitfall ("This page used to
 //! recommend setting a network route to your local net. This is wrong …").
 
@@ -9,7 +9,7 @@ use umlnet_sim::world::GuestId;
 
 const SEEDS: &[u64] = &[0, 7, 0x5eed];
 
-/// A lab with a guest on `eth0=tuntap,,,192.168.0.254` brought up as the seed says.
+/// A lab with a guest on `eth0=tuntap,,,192.168.0.254` brought up as the UML networking page says.
 fn guest_up(seed: u64) -> (Lab, GuestId) {
     let mut lab = Lab::new(seed);
     let uml = lab.world.add_guest("uml");
@@ -113,7 +113,7 @@ fn network_route_pitfall() {
     for_each_seed("sim_routes", "network_route_pitfall", SEEDS, 3, |seed| {
         let (mut lab, uml) = guest_up(seed);
         let w = &mut lab.world;
-        // The seed's host side does not proxy ARP on the tap (its by-hand ethertap
+        // The UML networking page's host side does not proxy ARP on the tap (its by-hand ethertap
         // setup has no proxy_arp line): the tap is a strand of Ethernet with two
         // nodes on it.
         let tap0 = umlnet_core::host::if_name("tap0").unwrap();
@@ -126,7 +126,7 @@ fn network_route_pitfall() {
         )
         .unwrap();
 
-        // `ifconfig` made the classful network route the seed warns about.
+        // `ifconfig` made the classful network route the UML networking page warns about.
         let routes = w.run(uml, "route -n");
         assert!(
             routes.text.lines().any(|l| l.starts_with("192.168.0.0 ")
@@ -148,7 +148,7 @@ fn network_route_pitfall() {
         assert_eq!(w.host(lab.host).stats().proxy_replies, 0);
         assert_eq!(w.host(lab.host).stats().forwarded, 0);
 
-        // The seed's fix: a host route to the host, then the default route to it.
+        // The UML networking page's fix: a host route to the host, then the default route to it.
         for cmd in [
             "route del -net 192.168.0.0 dev eth0 netmask 255.255.255.0",
             "route add -host 192.168.0.4 dev eth0",

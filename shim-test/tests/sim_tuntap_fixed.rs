@@ -1,4 +1,4 @@
-//! Seed paragraph on TUN/TAP set up beforehand (tunctl, ifconfig, ip_forward, route,
+//! The UML networking page's paragraph on TUN/TAP set up beforehand (tunctl, ifconfig, ip_forward, route,
 //! proxy_arp, arp -Ds), simulated, and its note: "the IP address that must be used for
 //! the eth device inside UML is fixed by the routing and proxy arp … You can use a
 //! different one, but it won't work because reply packets won't reach the UML. This is
@@ -20,7 +20,7 @@ fn fixed_tap(seed: u64) -> (Lab, GuestId) {
             true,
             &[GUEST],
         )
-        .expect("the seed's by-hand setup");
+        .expect("the UML networking page's by-hand setup");
     let text = plan.to_string();
     assert!(
         text.starts_with("ip tuntap add dev tap0 mode tap user 0\n"),

@@ -50,8 +50,7 @@ pub fn require_real_host(test: &str, programs: &[&str]) -> bool {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
 /// Finds a program on PATH.

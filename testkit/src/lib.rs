@@ -10,6 +10,8 @@
 //! The crate depends on no umlnet crate, so that every umlnet package may use it as a
 //! dev-dependency. A package's own binaries are found with [`bin!`].
 
+#![forbid(unsafe_code)]
+
 mod host;
 mod netns;
 mod process;
@@ -24,7 +26,7 @@ pub use process::{Daemon, run_ok, wait_for};
 pub use switch::OurSwitch;
 pub use tempdir::TempDir;
 pub use trial::{real, real_needing, run_cases};
-pub use uml::{UmlBoot, UmlGuest};
+pub use uml::{UmlBoot, UmlGuest, uml_launch};
 
 /// The path (a `PathBuf`) of one of the calling package's binaries, as cargo built it
 /// for this integration test (`CARGO_BIN_EXE_<name>`).

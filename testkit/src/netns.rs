@@ -2,7 +2,6 @@
 //! real interfaces.
 
 use std::ffi::OsStr;
-use std::os::fd::AsRawFd;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -121,8 +120,10 @@ impl Drop for Netns {
                 break;
             }
             for pid in pids {
-                // SAFETY: kill has no memory-safety preconditions.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -135,13 +136,7 @@ impl Drop for Netns {
 /// Moves the calling thread into the named namespace (`/run/netns/<name>`).
 fn enter(name: &str) -> std::io::Result<()> {
     let f = std::fs::File::open(format!("/run/netns/{name}"))?;
-    // SAFETY: setns only reads the descriptor, which `f` keeps open for the call.
-    let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
 }
 
 /// The usual start of a real-host case: a temporary directory and a network namespace,

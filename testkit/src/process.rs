@@ -50,8 +50,9 @@ impl Daemon {
 
     /// Sends a signal to the child.
     pub fn signal(&self, sig: i32) {
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(self.child.id() as i32, sig) };
+        if let Ok(sig) = nix::sys::signal::Signal::try_from(sig) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig);
+        }
     }
 
     /// Waits up to `timeout` for the child to exit; returns its status if it did.

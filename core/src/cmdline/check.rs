@@ -7,7 +7,7 @@ use super::{Error, ErrorKind, Field, Parsed, Warning};
 
 /// Checks the arguments of one kernel command line in order, adding the checks that
 /// need more than one argument: a device number given twice, and the boot-time MAC
-/// inheritance bug (spec §1.1).
+/// inheritance bug (docs/protocols.md §1.1).
 #[derive(Debug, Clone, Default)]
 pub struct CmdlineChecker {
     /// Device numbers already configured: (`vec` family, number).

@@ -26,9 +26,9 @@ fn s(x: &str) -> heapless::String<16> {
     heapless::String::try_from(x).unwrap()
 }
 
-/// Every command-line example of the seed page.
+/// Every command-line example of the UML networking page.
 #[test]
-fn seed_examples() {
+fn networking_page_examples() {
     let p = ok("eth0=ethertap,tap0,fe:fd:0:0:0:1,192.168.0.254");
     assert_eq!(
         p.spec,
@@ -89,7 +89,7 @@ fn seed_examples() {
     );
 }
 
-/// The spec's table (§1.3) and the observations of §1.1/§1.2.
+/// The table of docs/protocols.md §1.3 and the observations of §1.1 and §1.2.
 #[test]
 fn spec_table_examples() {
     let p = ok("eth1=mcast,,239.1.2.3,1234,2");

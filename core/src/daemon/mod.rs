@@ -1,4 +1,4 @@
-//! The `uml_switch` control protocol (the kernel's `daemon` transport, spec §3).
+//! The `uml_switch` control protocol (the kernel's `daemon` transport, docs/protocols.md §3).
 //!
 //! A client connects a stream socket to the switch's control path, binds a datagram
 //! socket (its *data address*), and writes one request naming that address. The switch

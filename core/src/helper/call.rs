@@ -177,7 +177,7 @@ pub enum Command {
         remote: Option<Ipv4Addr>,
     },
     /// v4: `add|del <hostdev> <ip> <netmask>`: host route, proxy ARP and published
-    /// ARP entries for a guest address (§2.4).
+    /// ARP entries for a guest address (docs/protocols.md §2.4).
     Address {
         /// Add or delete.
         op: AddrOp,

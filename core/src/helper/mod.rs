@@ -1,9 +1,9 @@
-//! The `uml_net` helper protocol (spec §2): the argv the kernel runs the setuid helper
+//! The `uml_net` helper protocol (docs/protocols.md §2): the argv the kernel runs the setuid helper
 //! with, and the bytes the helper answers with.
 //!
 //! * [`HelperCall::parse`] turns the argv (without `argv[0]`) into a typed call, for
 //!   every form the original helper accepts (the version 4 forms of the 6.1 kernel and
-//!   the older ones of §2.7). Because `uml_net` runs **setuid root**, the grammar is
+//!   the older ones of docs/protocols.md §2.7). Because `uml_net` runs **setuid root**, the grammar is
 //!   strict: interface names are 1 to 15 letters or digits, addresses are exactly four
 //!   decimal octets, netmasks are contiguous, file descriptors are 3 to 65535, and an
 //!   extra or missing argument is an error naming its position. Nothing that could

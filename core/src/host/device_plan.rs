@@ -17,9 +17,9 @@ pub enum Setup {
     /// What `uml_net` does when the kernel runs it: only for a device with a gate
     /// address, and never for a tuntap device with a fixed name (the kernel runs no
     /// helper for those). Without a gate, the plan is empty and the user must set the
-    /// host up by hand, as the seed says ([`Setup::Manual`] gives that plan).
+    /// host up by hand, as the UML networking page says ([`Setup::Manual`] gives that plan).
     Helper,
-    /// The setup the seed tells the user to do by hand (or that `umlnet up` does at
+    /// The setup the UML networking page tells the user to do by hand (or that `umlnet up` does at
     /// boot): address the host device, bring it up, route to the guest, proxy ARP,
     /// publish the guest's ARP entry, forwarding.
     Manual {
@@ -97,14 +97,14 @@ impl<'a> HostContext<'a> {
 
 /// The host plan for one `eth<n>=` device.
 ///
-/// * `mcast` and `daemon` (and `ucast`, `vde`, `slirp`, `vec<n>`, which the seed does
+/// * `mcast` and `daemon` (and `ucast`, `vde`, `slirp`, `vec<n>`, which the UML networking page does
 ///   not describe) need nothing on the host: empty plan.
 /// * [`Setup::Helper`]: what `uml_net` does. Without a gate (or for a tuntap device
 ///   with a fixed name, for which the kernel runs no helper) the plan is empty: the
-///   user must then configure the host device, routes and ARP by hand as the seed
+///   user must then configure the host device, routes and ARP by hand as the UML networking page
 ///   describes. With a gate: [`tuntap_up`], [`ethertap_up`] or [`slip_up`] on the
 ///   host device, then [`address_add`](super::address_add) for every known guest address.
-/// * [`Setup::Manual`]: the seed's by-hand setup, with the spec's gate or else the
+/// * [`Setup::Manual`]: the UML networking page's by-hand setup, with the spec's gate or else the
 ///   context's:
 ///   * tuntap (`tunctl`; `ifconfig tap0 <gate> up`; `ip_forward`; `route add -host
 ///     <guest> dev tap0`; `proxy_arp`; `arp -Ds <guest> eth0 pub`);
@@ -112,7 +112,7 @@ impl<'a> HostContext<'a> {
 ///     published entry per guest as for tuntap, then `ip_forward`);
 ///   * slip (`ifconfig sl0 <gate> pointopoint <guest> up`, published entries,
 ///     `ip_forward`). The peer address installs the host route to the guest, the
-///     seed's `route add -host <guest> gw <gate>`, so no separate route is added (it
+///     page's `route add -host <guest> gw <gate>`, so no separate route is added (it
 ///     would fail with "File exists"). Further guest addresses get a host route on
 ///     the device.
 pub fn plan_for(spec: &DeviceSpec, ctx: &HostContext<'_>) -> Result<Plan, PlanError> {
@@ -195,7 +195,7 @@ pub fn plan_for(spec: &DeviceSpec, ctx: &HostContext<'_>) -> Result<Plan, PlanEr
             plan.push(HostAction::IpForward)?;
         }
 
-        // mcast, daemon, and the transports the seed does not describe (ucast, vde,
+        // mcast, daemon, and the transports the UML networking page does not describe (ucast, vde,
         // slirp, vector devices) run no helper and need nothing on the host here.
         _ => {}
     }

@@ -49,7 +49,7 @@ pub struct GuestAddr {
 /// once, in route order, never `skip`, the guest's own host device) of the routes that
 /// match the guest address.
 ///
-/// With the guest's netmask known, a route matches as in the helper (spec §2.4):
+/// With the guest's netmask known, a route matches as in the helper (docs/protocols.md §2.4):
 /// `(ip & netmask) == (dest & netmask)`. Without it, a route matches when its own
 /// network contains the guest, `(ip & mask) == (dest & mask)` with the route's mask,
 /// default routes (mask 0) excepted. Where nothing matches, the answer is empty: unlike
@@ -83,7 +83,7 @@ pub fn lan_devices<'r>(
 }
 
 /// What the helper does for `uml_net 4 tuntap up <gate>` once the kernel has made the
-/// tap `dev` (spec §2.3): `ifconfig <dev> <gate> netmask 255.255.255.255 up`, then
+/// tap `dev` (docs/protocols.md §2.3): `ifconfig <dev> <gate> netmask 255.255.255.255 up`, then
 /// `ip_forward`.
 pub fn tuntap_up(dev: &str, gate: Ipv4Addr) -> Result<Plan, PlanError> {
     let dev = if_name(dev)?;
@@ -94,7 +94,7 @@ pub fn tuntap_up(dev: &str, gate: Ipv4Addr) -> Result<Plan, PlanError> {
     Ok(plan)
 }
 
-/// What the helper does for `uml_net 4 ethertap <dev> <fd> <gate>` (spec §2.5):
+/// What the helper does for `uml_net 4 ethertap <dev> <fd> <gate>` (docs/protocols.md §2.5):
 /// `ifconfig <dev> arp mtu 1500 <gate> netmask 255.255.255.255 up`, then `ip_forward`.
 pub fn ethertap_up(dev: &str, gate: Ipv4Addr) -> Result<Plan, PlanError> {
     let dev = if_name(dev)?;
@@ -110,7 +110,7 @@ pub fn ethertap_up(dev: &str, gate: Ipv4Addr) -> Result<Plan, PlanError> {
 }
 
 /// What the helper does for `uml_net 4 slip up <gate>` on the SLIP device `dev`
-/// (spec §2.6): `ifconfig sl<n> <gate> mtu 1500 up` (here with a /32), then
+/// (docs/protocols.md §2.6): `ifconfig sl<n> <gate> mtu 1500 up` (here with a /32), then
 /// `ip_forward`.
 pub fn slip_up(dev: &str, gate: Ipv4Addr) -> Result<Plan, PlanError> {
     let dev = if_name(dev)?;
@@ -137,7 +137,7 @@ pub fn device_down(dev: &str) -> Result<Plan, PlanError> {
 
 /// What the helper does when the guest adds an address on the device behind the host
 /// device `dev` (`uml_net 4 add <dev> <ip> <netmask>`, or an ethertap ADD message,
-/// spec §2.4): a host route to the guest through `dev`, proxy ARP on `dev`, and a
+/// docs/protocols.md §2.4): a host route to the guest through `dev`, proxy ARP on `dev`, and a
 /// published ARP entry for the guest on each of its [`lan_devices`].
 pub fn address_add(dev: &str, guest: GuestAddr, routes: &[LanRoute]) -> Result<Plan, PlanError> {
     let dev = if_name(dev)?;

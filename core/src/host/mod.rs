@@ -15,8 +15,8 @@
 //! on `ip_forward`, which the rest of the host may rely on) are left out of the
 //! rollback; deleting a TAP the plan created takes its MTU and addresses with it.
 //!
-//! The planning functions follow the user page (the seed) and the `uml_net` helper
-//! (spec §2.3–2.6):
+//! The planning functions follow the UML networking page and the `uml_net` helper
+//! (docs/protocols.md §2.3–2.6):
 //!
 //! * [`tuntap_up`], [`ethertap_up`], [`slip_up`]: what the helper does to the host
 //!   device when the kernel brings the guest device up with a gate address;
@@ -25,14 +25,14 @@
 //!   entries on the LAN devices ([`lan_devices`]);
 //! * [`device_down`]: the helper's `ifconfig <dev> 0.0.0.0 down` on close;
 //! * [`plan_for`]: the whole plan for a parsed `eth<n>=` argument, either as the helper
-//!   would do it ([`Setup::Helper`]) or as the seed tells the user to do it by hand
+//!   would do it ([`Setup::Helper`]) or as the UML networking page tells the user to do it by hand
 //!   ([`Setup::Manual`]).
 //!
 //! Two deliberate differences from the original commands:
 //!
 //! * The host side is always addressed with a /32 (as the helper's
 //!   `netmask 255.255.255.255` for tuntap and ethertap). A bare `ifconfig tap0
-//!   192.168.0.254 up`, as on the seed's page, gives the classful /24 and with it a
+//!   192.168.0.254 up`, as on the UML networking page, gives the classful /24 and with it a
 //!   network route on the tap that shadows the LAN's own route.
 //! * Published ARP entries go on the devices whose routes contain the guest
 //!   ([`lan_devices`]). Where none does, none is made: the original's fallback to a
@@ -43,7 +43,7 @@
 //! use umlnet_core::cmdline::{DeviceSpec, Transport, Tuntap};
 //! use umlnet_core::host::{plan_for, GuestAddr, HostContext, LanRoute, Setup};
 //!
-//! // The seed's TUN/TAP example, done by hand on a host whose LAN is on eth0.
+//! // The UML networking page's TUN/TAP example, done by hand on a host whose LAN is on eth0.
 //! let spec = DeviceSpec {
 //!     index: 0,
 //!     transport: Transport::Tuntap(Tuntap {
@@ -101,7 +101,7 @@ pub const PLAN_MAX: usize = 64;
 
 /// The MTU the `uml_net` helper gives an ethertap device (`ifconfig … mtu 1500`).
 pub const ETHERTAP_HELPER_MTU: u16 = 1500;
-/// The MTU the seed's by-hand setup gives an ethertap device (`ifconfig tap0 arp mtu
+/// The MTU the UML networking page's by-hand setup gives an ethertap device (`ifconfig tap0 arp mtu
 /// 1484 …`): the 1500-byte frame less the ethertap 2-byte prefix and headroom.
 pub const ETHERTAP_MANUAL_MTU: u16 = 1484;
 /// The MTU the `uml_net` helper gives a SLIP device (`ifconfig sl<n> <gate> mtu 1500 up`).

@@ -22,8 +22,8 @@ fn lines(plan: &Plan) -> Vec<String> {
 fn route(iface: &str, dest: &str, mask: &str) -> LanRoute {
     LanRoute::new(iface, ip(dest), ip(mask)).unwrap()
 }
-/// A host on 192.168.0.0/24 (eth0) with a default route, as on the seed's page.
-fn seed_routes() -> [LanRoute; 2] {
+/// A host on 192.168.0.0/24 (eth0) with a default route, as on the UML networking page.
+fn page_routes() -> [LanRoute; 2] {
     [
         route("eth0", "0.0.0.0", "0.0.0.0"),
         route("eth0", "192.168.0.0", "255.255.255.0"),
@@ -63,14 +63,14 @@ fn manual(gate: Option<&str>, create_tap: bool) -> Setup {
 }
 
 #[test]
-fn seed_manual_tuntap_is_the_seeds_five_commands() {
+fn manual_tuntap_is_the_pages_five_commands() {
     // tunctl <uid> (done), then:
     //   ifconfig tap0 192.168.0.254 up          -> addr + up
     //   echo 1 > /proc/sys/net/ipv4/ip_forward
     //   route add -host 192.168.0.253 dev tap0
     //   echo 1 > /proc/sys/net/ipv4/conf/tap0/proxy_arp
     //   arp -Ds 192.168.0.253 eth0 pub
-    let routes = seed_routes();
+    let routes = page_routes();
     let guests = [GuestAddr {
         ip: ip("192.168.0.253"),
         netmask: None,
@@ -134,7 +134,7 @@ fn seed_manual_tuntap_is_the_seeds_five_commands() {
 
 #[test]
 fn manual_tuntap_with_tunctl_and_context_gate() {
-    let routes = seed_routes();
+    let routes = page_routes();
     let guests = [GuestAddr {
         ip: ip("192.168.0.253"),
         netmask: None,
@@ -176,7 +176,7 @@ fn manual_tuntap_with_tunctl_and_context_gate() {
 
 #[test]
 fn helper_tuntap_is_tuntap_up_then_add() {
-    let routes = seed_routes();
+    let routes = page_routes();
     let guests = [GuestAddr {
         ip: ip("192.168.0.253"),
         netmask: Some(ip("255.255.255.0")),
@@ -238,8 +238,8 @@ fn address_del_is_the_helpers_no_route_and_arp() {
 }
 
 #[test]
-fn ethertap_helper_and_seed_no_host_address_block() {
-    let routes = seed_routes();
+fn ethertap_helper_and_the_pages_no_host_address_block() {
+    let routes = page_routes();
     let guests = [GuestAddr {
         ip: ip("192.168.0.250"),
         netmask: Some(ip("255.255.255.0")),
@@ -261,7 +261,7 @@ fn ethertap_helper_and_seed_no_host_address_block() {
     );
     // No gate: the helper only relays; the host is the user's job.
     assert!(plan_for(&ethertap("tap0", None), &ctx).unwrap().is_empty());
-    // The seed's block: `ifconfig tap0 arp mtu 1484 192.168.0.251 up`, route,
+    // The UML networking page's block: `ifconfig tap0 arp mtu 1484 192.168.0.251 up`, route,
     // `arp -Ds 192.168.0.250 eth0 pub`, ip_forward.
     let ctx = HostContext {
         setup: manual(Some("192.168.0.251"), false),
@@ -297,13 +297,13 @@ fn ethertap_helper_and_seed_no_host_address_block() {
 }
 
 #[test]
-fn slip_seed_block_and_helper() {
-    let routes = seed_routes();
+fn slip_page_block_and_helper() {
+    let routes = page_routes();
     let guests = [GuestAddr {
         ip: ip("192.168.0.250"),
         netmask: None,
     }];
-    // The seed: `ifconfig sl0 192.168.0.251 pointopoint 192.168.0.250 up`,
+    // The UML networking page: `ifconfig sl0 192.168.0.251 pointopoint 192.168.0.250 up`,
     // `route add -host 192.168.0.250 gw 192.168.0.251` (made by the peer address),
     // `arp -Ds 192.168.0.250 eth0 pub`, ip_forward.
     let ctx = HostContext {
@@ -357,7 +357,7 @@ fn slip_seed_block_and_helper() {
 
 #[test]
 fn mcast_and_daemon_need_no_host_setup() {
-    let routes = seed_routes();
+    let routes = page_routes();
     let ctx = HostContext {
         setup: manual(Some("10.0.0.1"), true),
         ..HostContext::new(Some("tap0"), &[], &routes)

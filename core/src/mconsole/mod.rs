@@ -1,4 +1,4 @@
-//! The UML management console (mconsole) packets, version 2 (spec §6).
+//! The UML management console (mconsole) packets, version 2 (docs/protocols.md §6).
 //!
 //! A running UML kernel listens on the unix datagram socket `<uml_dir><umid>/mconsole`.
 //! A client (such as `uml_mconsole`) sends one [`RequestPacket`] of 524 bytes: magic

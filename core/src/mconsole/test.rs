@@ -7,7 +7,7 @@ use std::string::{String, ToString};
 use std::vec;
 use std::vec::Vec;
 
-/// `config eth4=mcast` as `uml_mconsole` sent it (spec §6, observed).
+/// `config eth4=mcast` as `uml_mconsole` sent it (docs/protocols.md §6, observed).
 fn observed_config_request() -> Vec<u8> {
     let mut v = vec![
         0xbe, 0xba, 0xfe, 0xca, 0x02, 0x00, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00,

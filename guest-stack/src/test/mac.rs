@@ -20,7 +20,7 @@ fn ifconfig_shows_fe_fd_mac_derived_at_bring_up() {
     );
     // An interface that is down is not listed without -a.
     assert_eq!(w.ok(0, "ifconfig"), "");
-    // The seed's mcast example: the address alone brings the interface up.
+    // The UML networking page's mcast example: the address alone brings the interface up.
     assert_eq!(w.ok(0, "ifconfig eth0 192.168.0.254"), "");
     w.ok(1, "ifconfig eth0 192.168.0.253");
     assert_eq!(

@@ -56,10 +56,10 @@ fn route_n_after_ifconfig_matches_the_networking_page() {
     assert_eq!(w.ok(0, "route -n").lines().count(), 3);
 }
 
-/// The seed's fix for the network-route pitfall, with the host at 192.168.0.4 and
+/// The UML networking page's fix for the network-route pitfall, with the host at 192.168.0.4 and
 /// another machine on the host's LAN at 192.168.0.7 that no ARP from the UML reaches.
 #[test]
-fn seed_route_del_add_sequence_sends_everything_to_the_host() {
+fn page_route_del_add_sequence_sends_everything_to_the_host() {
     let mut w = World::new(2);
     let tap = w.segment(Medium::Ethernet);
     w.plug(0, 0, tap, None); // the UML

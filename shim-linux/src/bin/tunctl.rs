@@ -1,4 +1,5 @@
 //! `tunctl`: persistent TAP devices for a user. See [`umlnet_linux::tunctl`].
+#![deny(unsafe_code)]
 
 fn main() {
     let args: Option<Vec<String>> = std::env::args_os()

@@ -3,6 +3,7 @@
 //!
 //! Its log lines go to stderr: with colours only on a terminal, and without
 //! timestamps when stderr is the systemd journal (which stamps every line itself).
+#![deny(unsafe_code)]
 
 use std::io::IsTerminal;
 

@@ -1,4 +1,5 @@
 //! `umlnet`: the umbrella tool. Each job is a subcommand (`umlnet check …`, more to come).
+#![deny(unsafe_code)]
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! The boot-time host setup file of `umlnet up`/`down`/`plan`: a TOML file that declares
 //! the host side of each virtual network, and the planner that turns it into steps.
 //!
-//! The seed ends its TUN/TAP section with the wish for "a little utility which reads the
+//! The UML networking page ends its TUN/TAP section with the wish for "a little utility which reads the
 //! information from a config file and sets up devices at boot time". This is its file:
 //!
 //! ```toml

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use umlnet_core::host::{HostAction, LanRoute};
 
 const EXAMPLE: &str = r#"
-# the seed's TUN/TAP example
+# the UML networking page's TUN/TAP example
 [[tap]]
 name = "tap0"
 user = 0

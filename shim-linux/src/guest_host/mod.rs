@@ -2,7 +2,7 @@
 //! driven by one epoll loop and the monotonic clock.
 //!
 //! [`GuestHost`] owns the guest, the descriptors of its links, the UML management
-//! console socket (`<uml_dir><umid>/mconsole`, spec §6) and the command input. Commands
+//! console socket (`<uml_dir><umid>/mconsole`, docs/protocols.md §6) and the command input. Commands
 //! run one at a time from a queue (the `-c` lines, a script, then stdin); a `ping` or
 //! one of the built-in commands below keeps the queue waiting while the network runs.
 //! After every command the transports follow the interfaces as the kernel's do: an

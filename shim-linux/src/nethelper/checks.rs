@@ -22,7 +22,7 @@ pub(super) fn check_special(ip: Ipv4Addr, what: &str) -> Result<(), Refusal> {
 /// host, or one that another machine already uses: a gateway of one of the
 /// host's routes, or a neighbour the host has a hardware address for on another
 /// device. A host route and published ARP entry for it would take that machine's
-/// traffic (the seed's "nasty UML user" taking the nameserver's address).
+/// traffic (the UML networking page's "nasty UML user" taking the nameserver's address).
 pub(super) fn check_new_guest(dev: &str, ip: Ipv4Addr) -> Result<(), Refusal> {
     check_special(ip, "guest address")?;
     let local = Rtnl::open()

@@ -86,11 +86,19 @@ impl Helper {
         let control = io::stdout().as_fd().try_clone_to_owned()?;
         // The kernel's leaked descriptors (its ends of other lines) must not be held
         // for as long as the relay runs.
-        crate::sys::detach::close_other_fds(&[
-            tap.as_raw_fd(),
-            data.as_raw_fd(),
-            control.as_raw_fd(),
-        ])?;
+        // SAFETY: the descriptors this process owns at this point are the three kept
+        // here and 0, 1, 2: the netlink sockets used above were temporaries, and the
+        // applier opens its own lazily, after this (nothing has been applied yet on
+        // this path). Everything else is leaked from the kernel and owned by nobody.
+        #[allow(unsafe_code)]
+        let closed = unsafe {
+            crate::sys::detach::close_other_fds(&[
+                tap.as_raw_fd(),
+                data.as_raw_fd(),
+                control.as_raw_fd(),
+            ])
+        };
+        closed?;
         self.restrict()?;
         let mut up_plan = Plan::new();
         if let Some(g) = gate {

@@ -1,6 +1,6 @@
 //! The `uml_net` helper: what the UML kernel runs (setuid root, found through `PATH`)
 //! to set up the host side of its `tuntap`, `ethertap` and `slip` devices, and again
-//! when a guest address appears or goes (spec §2).
+//! when a guest address appears or goes (docs/protocols.md §2).
 //!
 //! * `4 tuntap up [<gate>]`: create a TAP (owned by the caller), give the host side
 //!   `<gate>/32`, turn on forwarding, and send the kernel the interface name, the

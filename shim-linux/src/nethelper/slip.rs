@@ -72,11 +72,22 @@ impl Helper {
         write_fd1(&block(&self.applier.take_transcript()))?;
         // The kernel waits for this process; the bridge lives on in a child that holds
         // only the line and the TUN device.
-        match crate::sys::detach::fork_detached()? {
+        // SAFETY: the helper never starts a thread: it is single-threaded here.
+        #[allow(unsafe_code)]
+        let forked = unsafe { crate::sys::detach::fork_detached() };
+        match forked? {
             Some(_child) => Ok(0),
             None => {
                 let _ = privilege::drop_all(&self.caller);
-                crate::sys::detach::close_other_fds(&[line.as_raw_fd(), tun.as_raw_fd()])?;
+                // SAFETY: the child keeps the line and the TUN device; the owners of
+                // everything else it inherited (the applier's netlink socket) are never
+                // used again: it leaves with `std::process::exit` below, which runs
+                // no destructors.
+                #[allow(unsafe_code)]
+                let closed = unsafe {
+                    crate::sys::detach::close_other_fds(&[line.as_raw_fd(), tun.as_raw_fd()])
+                };
+                closed?;
                 let input = File::from(line);
                 let output = input.try_clone()?;
                 let code = i32::from(crate::slipbridge::run(&input, &output, &tun).is_err());

@@ -1,5 +1,5 @@
 //! A client of the daemon protocol that attaches exactly as the UML kernel does
-//! (spec §3.1): a datagram socket bound to a 110-byte abstract address, one 124-byte
+//! (docs/protocols.md §3.1): a datagram socket bound to a 110-byte abstract address, one 124-byte
 //! version 3 request on a stream connection to the control socket, the switch's
 //! 110-byte data address read back, then frames sent with `sendto` to that address
 //! (the data socket is never connected). Used by the tests and the benchmark.

@@ -4,14 +4,18 @@
 //! Commands: `ports`, `macs`, `stats`, `hub on|off`, `help`. Try it with
 //! `socat - UNIX-CONNECT:<path>` or [`switch_status`].
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
 use umlnet_core::switch::{MacSlot, PortId, PortSlot, Switch};
 
-use super::DaemonStats;
+use super::daemon::{DaemonStats, SwitchDaemon};
+use super::ports::{PortKind, addr_label};
+use super::token::Token;
+use crate::sys::epoll::Poller;
 
 /// At most this many addresses are listed by `macs` (the count is always given).
 pub const MAX_MACS_LISTED: usize = 1000;
@@ -176,4 +180,122 @@ pub fn switch_status(path: &Path) -> io::Result<String> {
         out.push_str(&line);
     }
     Ok(out)
+}
+/// A `-mgmt` console connection and the bytes of its unfinished line.
+pub(super) struct MgmtConn {
+    pub(super) stream: UnixStream,
+    pub(super) input: Vec<u8>,
+}
+
+impl SwitchDaemon {
+    /// Accepts every waiting `-mgmt` console connection.
+    pub(super) fn accept_mgmt(&mut self, poller: &Poller) {
+        let Some(l) = &self.mgmt_listener else { return };
+        loop {
+            match l.accept() {
+                Ok((s, _)) => {
+                    if s.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    let fd = s.as_raw_fd();
+                    if poller.add(fd, u64::from(Token::Mgmt(fd))).is_ok() {
+                        self.mgmt_conns.insert(
+                            fd,
+                            MgmtConn {
+                                stream: s,
+                                input: Vec::new(),
+                            },
+                        );
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Reads a console connection and answers each whole line it has sent.
+    pub(super) fn mgmt_event(&mut self, poller: &Poller, fd: RawFd) {
+        let Some(conn) = self.mgmt_conns.get_mut(&fd) else {
+            return;
+        };
+        let mut buf = [0u8; 1024];
+        let close = match conn.stream.read(&mut buf) {
+            Ok(0) => true,
+            Ok(n) => {
+                conn.input.extend_from_slice(&buf[..n]);
+                conn.input.len() > 4096
+            }
+            Err(e) => {
+                !(e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted)
+            }
+        };
+        let mut close = close;
+        while let Some(nl) = self
+            .mgmt_conns
+            .get(&fd)
+            .and_then(|c| c.input.iter().position(|b| *b == b'\n'))
+        {
+            let line: Vec<u8> = self
+                .mgmt_conns
+                .get_mut(&fd)
+                .expect("checked")
+                .input
+                .drain(..=nl)
+                .collect();
+            let line = String::from_utf8_lossy(&line).trim().to_string();
+            let mut reply = self.mgmt_command(&line);
+            if !reply.ends_with('\n') {
+                reply.push('\n');
+            }
+            reply.push('\n');
+            let conn = self.mgmt_conns.get_mut(&fd).expect("checked");
+            match conn.stream.write(reply.as_bytes()) {
+                Ok(n) if n == reply.len() => {}
+                // A console that does not read its answers is dropped rather than waited for.
+                _ => close = true,
+            }
+            if close {
+                break;
+            }
+        }
+        if close {
+            let _ = poller.delete(fd);
+            self.mgmt_conns.remove(&fd);
+        }
+    }
+
+    /// Runs one console command and returns its answer.
+    pub(super) fn mgmt_command(&mut self, line: &str) -> String {
+        let now = self.now();
+        self.sw.age(now);
+        let view = View {
+            sw: &self.sw,
+            ports: self.ports.iter().enumerate().filter_map(|(i, p)| {
+                p.as_ref().map(|p| PortView {
+                    id: i as u16,
+                    kind: match &p.kind {
+                        PortKind::Client { addr, layout, .. } => {
+                            format!("{layout} {}", addr_label(addr))
+                        }
+                        PortKind::Tap => {
+                            format!("tap {}", self.tap.as_ref().map_or("", |t| t.name()))
+                        }
+                        PortKind::Vxlan(u) => self.uplinks.describe(*u),
+                    },
+                    up_secs: now.saturating_duration_since(p.attached_at).secs(),
+                })
+            }),
+            stats: &self.stats,
+            pending: self.pending.len(),
+            vxlan: (!self.uplinks.is_empty()).then(|| self.uplinks.stats()),
+        };
+        match execute(line, view) {
+            Outcome::Text(t) => t,
+            Outcome::SetHub(on) => {
+                self.sw.set_hub(on);
+                format!("hub {}", if on { "on" } else { "off" })
+            }
+        }
+    }
 }

@@ -1,19 +1,18 @@
-//! A minimal pcap (libpcap "classic" format) writer for Ethernet frames.
-//!
-//! Layout: a 24-byte global header (magic `0xa1b2c3d4` in host order, version 2.4,
-//! zone 0, sigfigs 0, snaplen, link type 1 = `LINKTYPE_ETHERNET`), then per frame a
-//! 16-byte record header (seconds, microseconds, captured length, original length)
-//! and the frame. `tcpdump -r` and Wireshark read it.
+//! The `-pcap` capture file: Ethernet frames written with the headers of
+//! [`umlnet_core::pcap`], stamped with the wall clock. `tcpdump -r` and Wireshark
+//! read it.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use umlnet_core::pcap::{self as format, LinkType};
+
 /// `LINKTYPE_ETHERNET`.
-pub const LINKTYPE_ETHERNET: u32 = 1;
+pub const LINKTYPE_ETHERNET: u32 = LinkType::Ethernet.code();
 /// The snapshot length written in the header; frames are never cut below it.
-pub const SNAPLEN: u32 = 65535;
+pub use umlnet_core::pcap::SNAPLEN;
 
 /// Writes frames to a capture file (buffered; call [`PcapWriter::flush`] when idle).
 pub struct PcapWriter<W: Write> {
@@ -31,27 +30,17 @@ impl PcapWriter<BufWriter<File>> {
 impl<W: Write> PcapWriter<W> {
     /// Writes the global header to `out`.
     pub fn new(mut out: W) -> io::Result<Self> {
-        let mut h = [0u8; 24];
-        h[0..4].copy_from_slice(&0xa1b2_c3d4u32.to_ne_bytes());
-        h[4..6].copy_from_slice(&2u16.to_ne_bytes());
-        h[6..8].copy_from_slice(&4u16.to_ne_bytes());
-        h[16..20].copy_from_slice(&SNAPLEN.to_ne_bytes());
-        h[20..24].copy_from_slice(&LINKTYPE_ETHERNET.to_ne_bytes());
-        out.write_all(&h)?;
+        out.write_all(&format::global_header(LinkType::Ethernet))?;
         Ok(PcapWriter { out, frames: 0 })
     }
 
     /// Appends one frame stamped with `when`.
     pub fn write_frame(&mut self, frame: &[u8], when: SystemTime) -> io::Result<()> {
         let t = when.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let len = frame.len().min(SNAPLEN as usize) as u32;
-        let mut h = [0u8; 16];
-        h[0..4].copy_from_slice(&(t.as_secs() as u32).to_ne_bytes());
-        h[4..8].copy_from_slice(&t.subsec_micros().to_ne_bytes());
-        h[8..12].copy_from_slice(&len.to_ne_bytes());
-        h[12..16].copy_from_slice(&(frame.len() as u32).to_ne_bytes());
+        let h = format::record_header(t.as_secs() as u32, t.subsec_micros(), frame.len());
         self.out.write_all(&h)?;
-        self.out.write_all(&frame[..len as usize])?;
+        self.out
+            .write_all(&frame[..format::captured_len(frame.len())])?;
         self.frames += 1;
         Ok(())
     }

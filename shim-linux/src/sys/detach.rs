@@ -7,10 +7,16 @@ use super::cvt;
 
 /// Forks. The parent gets `Some(child pid)`; the child gets `None`, runs in a session
 /// of its own, and has stdout and stderr pointed at `/dev/null` (so that it does not
-/// hold the sockets its caller reads to EOF). Stdin is kept. Call only from a
-/// single-threaded process.
-pub fn fork_detached() -> io::Result<Option<u32>> {
-    // SAFETY: the helper is single-threaded when it forks, so the child may run any code.
+/// hold the sockets its caller reads to EOF). Stdin is kept.
+///
+/// # Safety
+///
+/// The process must be single-threaded: the child of a multi-threaded process may
+/// only make async-signal-safe calls (another thread may have held the allocator's
+/// lock when it forked), and the child here runs ordinary Rust code.
+pub unsafe fn fork_detached() -> io::Result<Option<u32>> {
+    // SAFETY: the caller guarantees the process is single-threaded, so the child may
+    // run any code.
     match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Parent { child } => Ok(Some(child.as_raw() as u32)),
         nix::unistd::ForkResult::Child => {
@@ -30,8 +36,14 @@ pub fn fork_detached() -> io::Result<Option<u32>> {
 /// pairs); a helper that stays behind must not hold them, or the kernel's side of a
 /// line never hangs up.
 ///
-/// The caller must not use, through any owner, a descriptor it did not list.
-pub fn close_other_fds(keep: &[RawFd]) -> io::Result<()> {
+/// # Safety
+///
+/// Every descriptor not in `keep` (nor 0, 1, 2) is closed behind its owner's back: the
+/// caller must make sure that no owner of such a descriptor (an `OwnedFd`, a `File`, a
+/// socket inside another value) is used or dropped afterwards, since its number may
+/// by then belong to something else. Call it where nothing else is open, or just
+/// before leaving with `std::process::exit`.
+pub unsafe fn close_other_fds(keep: &[RawFd]) -> io::Result<()> {
     let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
@@ -63,7 +75,9 @@ mod test {
         // SAFETY: the child only calls async-signal-safe-enough code and exits.
         match unsafe { nix::unistd::fork() }.unwrap() {
             nix::unistd::ForkResult::Child => {
-                let ok = close_other_fds(&[kept]).is_ok()
+                // SAFETY: the child only checks the two numbers and exits with _exit,
+                // so no owner of a closed descriptor is used or dropped.
+                let ok = unsafe { close_other_fds(&[kept]) }.is_ok()
                     // SAFETY: F_GETFD only reads the descriptor table.
                     && unsafe { libc::fcntl(kept, libc::F_GETFD) } != -1
                     && unsafe { libc::fcntl(dropped, libc::F_GETFD) } == -1;

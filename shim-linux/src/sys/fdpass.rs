@@ -4,9 +4,7 @@
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{
-    ControlMessage, ControlMessageOwned, MsgFlags, SockType, getsockopt, recvmsg, sendmsg, sockopt,
-};
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, SockType, recvmsg, sendmsg};
 
 /// Sends one message made of `parts` on the socket `sock`, with `fd` attached as
 /// `SCM_RIGHTS` when given (one datagram on a datagram socket).
@@ -62,37 +60,51 @@ pub enum FdKind {
 }
 
 /// Classifies descriptor `fd` without taking ownership of it.
+///
+/// Safe for any number: it only asks the kernel about the descriptor (`fcntl(F_GETFD)`,
+/// `getsockopt`), never changes or closes it, so no owner of it in this process is
+/// affected; a number that is not open is [`FdKind::Closed`]. It takes a raw number
+/// because the descriptors it is for are inherited and have no owner here.
 pub fn fd_kind(fd: RawFd) -> FdKind {
-    // SAFETY: F_GETFD only reads the descriptor table.
+    // SAFETY: F_GETFD only reads the descriptor table; any number is allowed.
     if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
         return FdKind::Closed;
     }
-    // SAFETY: fd is open (checked above) and only borrowed for the two getsockopt calls.
-    let b = unsafe { BorrowedFd::borrow_raw(fd) };
-    let Ok(ty) = getsockopt(&b, sockopt::SockType) else {
+    // A type nix does not name counts as not a socket, as nix's getsockopt reports it.
+    let Some(Ok(ty)) = int_sockopt(fd, libc::SO_TYPE).map(SockType::try_from) else {
         return FdKind::NotSocket;
     };
-    let mut domain: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: domain/len describe a valid int buffer.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_DOMAIN,
-            (&mut domain as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if r == 0 && domain == libc::AF_UNIX {
+    if int_sockopt(fd, libc::SO_DOMAIN) == Some(libc::AF_UNIX) {
         FdKind::Unix(ty)
     } else {
         FdKind::OtherSocket
     }
 }
 
-/// A close-on-exec duplicate (numbered 3 or above) of the inherited descriptor `fd`,
-/// which must be open. The original stays open; the duplicate is the caller's to own.
+/// An integer `SOL_SOCKET` option of descriptor `fd`, or `None` (not a socket, not open).
+fn int_sockopt(fd: RawFd, opt: libc::c_int) -> Option<libc::c_int> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v/len describe a valid int buffer; getsockopt only reads the descriptor.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    (r == 0).then_some(v)
+}
+
+/// A close-on-exec duplicate (numbered 3 or above) of the inherited descriptor `fd`.
+/// The original stays open; the duplicate is the caller's to own.
+///
+/// Safe for any number: duplicating reads the descriptor table and creates a new
+/// descriptor, so no owner of `fd` in this process is affected; a number that is not
+/// open is an error (`EBADF`). It takes a raw number because an inherited descriptor
+/// has no owner here.
 pub fn dup_inherited(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor table and returns a new number.
     let n = super::cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;

@@ -1,5 +1,5 @@
 //! UDP multicast sockets set up exactly as the UML kernel's mcast transport does
-//! (spec §4): `SO_REUSEADDR`, `IP_MULTICAST_TTL`, `IP_MULTICAST_LOOP`, bind to the
+//! (docs/protocols.md §4): `SO_REUSEADDR`, `IP_MULTICAST_TTL`, `IP_MULTICAST_LOOP`, bind to the
 //! group address and port themselves, then `IP_ADD_MEMBERSHIP` on any interface.
 
 use std::io;

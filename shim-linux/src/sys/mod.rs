@@ -1,5 +1,7 @@
-//! The only place in umlnet-linux with `unsafe`: thin, safe wrappers around the
-//! Linux system calls the host tools need.
+//! The only place in umlnet-linux with `unsafe` (the crate root denies it everywhere
+//! else): thin, safe wrappers around the Linux system calls the host tools need. The
+//! two functions whose preconditions no wrapper can check, [`detach::fork_detached`]
+//! and [`detach::close_other_fds`], are `unsafe fn`s with a `# Safety` section.
 //!
 //! Contract of every wrapper here: errors come back as [`std::io::Result`]; a call that
 //! would block on a non-blocking descriptor returns `Ok(None)` (or a count of zero
@@ -8,8 +10,8 @@
 //! the raw bytes the kernel uses, so the callers can treat them as opaque.
 //!
 //! Submodules:
-//! - [`socket`]: unix datagram sockets with raw 110-byte `sockaddr_un` addresses,
-//!   `recvmmsg`/`sendmmsg` batches.
+//! - [`socket`]: unix datagram sockets with raw 110-byte `sockaddr_un` addresses.
+//! - [`mmsg`]: `recvmmsg`/`sendmmsg` batches for unix and UDP sockets alike.
 //! - [`epoll`]: a level-triggered readiness poller.
 //! - [`tun`]: `/dev/net/tun` TAP devices (`TUNSETIFF`).
 //! - [`signal`]: termination signals delivered as a readable descriptor (`signalfd`).
@@ -19,6 +21,7 @@ pub mod detach;
 pub mod epoll;
 pub mod fdpass;
 pub mod mcast;
+pub mod mmsg;
 pub mod netlink;
 pub mod privilege;
 pub mod process;

@@ -1,7 +1,7 @@
 //! Unix datagram sockets addressed by raw `struct sockaddr_un` bytes.
 //!
 //! The UML kernel binds its data socket to a 110-byte *abstract* address whose bytes
-//! after the pid and time are uninitialised memory (spec §3.1), so an address must be
+//! after the pid and time are uninitialised memory (docs/protocols.md §3.1), so an address must be
 //! handled as exactly the bytes the kernel reports, never as a path or a string. Every
 //! address here is a `[u8; SOCKADDR_UN_LEN]` plus the length the kernel used.
 
@@ -17,8 +17,14 @@ pub const SOCKADDR_UN_LEN: usize = 110;
 /// Raw bytes of a `struct sockaddr_un`.
 pub type RawUnixAddr = [u8; SOCKADDR_UN_LEN];
 
-/// The largest number of messages one `sendmmsg`/`recvmmsg` call takes (`UIO_MAXIOV`).
-pub const MAX_BATCH: usize = 1024;
+pub use super::mmsg::{MAX_BATCH, SendBatch};
+
+/// Reusable buffers for [`DgramSocket::recv_batch`]: a [`super::mmsg::RecvBatch`] with
+/// room for a full `sockaddr_un` per datagram.
+pub type RecvBatch = super::mmsg::RecvBatch<SOCKADDR_UN_LEN>;
+
+/// One datagram of a [`RecvBatch`].
+pub type Received<'a> = super::mmsg::Received<'a, SOCKADDR_UN_LEN>;
 
 /// A `sockaddr_un` with family `AF_UNIX` and the given path bytes (NUL-padded). The
 /// path may start with a NUL byte (abstract) and may be up to 108 bytes long.
@@ -222,37 +228,7 @@ impl DgramSocket {
 
     /// As [`DgramSocket::recv_batch`], but takes at most `max` datagrams (at least 1).
     pub fn recv_batch_up_to(&self, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
-        batch.filled = 0;
-        let n = batch.capacity().min(max).max(1);
-        // SAFETY: the headers point to buffers owned by `batch`, set up once in
-        // `RecvBatch::new` and never reallocated; the kernel writes at most the lengths given.
-        let r = unsafe {
-            libc::recvmmsg(
-                self.fd.as_raw_fd(),
-                batch.hdrs.as_mut_ptr(),
-                n as libc::c_uint,
-                libc::MSG_DONTWAIT,
-                std::ptr::null_mut(),
-            )
-        };
-        let got = match none_if_would_block(cvt(r))? {
-            Some(k) => k as usize,
-            None => 0,
-        };
-        for i in 0..got {
-            let h = &mut batch.hdrs[i];
-            batch.lens[i] = h.msg_len as usize;
-            batch.addr_lens[i] = (h.msg_hdr.msg_namelen as usize).min(SOCKADDR_UN_LEN);
-            batch.truncated[i] = h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
-            // The kernel wrote these: ready for the next call.
-            h.msg_hdr.msg_namelen = SOCKADDR_UN_LEN as libc::socklen_t;
-            h.msg_hdr.msg_flags = 0;
-            // Pad what the kernel did not write, so a short address compares as itself.
-            let al = batch.addr_lens[i];
-            batch.addrs[i][al..].fill(0);
-        }
-        batch.filled = got;
-        Ok(got)
+        super::mmsg::recv(self.fd.as_fd(), batch, max)
     }
 
     /// Sends `msgs` (each a datagram and the full 110-byte destination) with
@@ -265,7 +241,8 @@ impl DgramSocket {
         scratch: &mut SendBatch,
         msgs: &[(&[u8], &RawUnixAddr)],
     ) -> io::Result<usize> {
-        self.send_mmsg(
+        super::mmsg::send(
+            self.fd.as_fd(),
             scratch,
             msgs.len(),
             |i| (msgs[i].0, Some(msgs[i].1)),
@@ -282,76 +259,14 @@ impl DgramSocket {
         scratch: &mut SendBatch,
         frames: &[&[u8]],
     ) -> io::Result<usize> {
-        self.send_mmsg(
+        super::mmsg::send(
+            self.fd.as_fd(),
             scratch,
             frames.len(),
-            |i| (frames[i], None),
+            |i| (frames[i], None::<&RawUnixAddr>),
             libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
         )
     }
-
-    /// One `sendmmsg` of the first `n` (at most [`MAX_BATCH`]) messages `msg(i)`:
-    /// a datagram and its destination (`None`: the connected peer).
-    fn send_mmsg<'a>(
-        &self,
-        scratch: &mut SendBatch,
-        n: usize,
-        msg: impl Fn(usize) -> (&'a [u8], Option<&'a RawUnixAddr>),
-        flags: libc::c_int,
-    ) -> io::Result<usize> {
-        let n = n.min(MAX_BATCH);
-        if n == 0 {
-            return Ok(0);
-        }
-        scratch.iovs.clear();
-        scratch.hdrs.clear();
-        for i in 0..n {
-            let buf = msg(i).0;
-            scratch.iovs.push(libc::iovec {
-                iov_base: buf.as_ptr() as *mut libc::c_void,
-                iov_len: buf.len(),
-            });
-        }
-        for i in 0..n {
-            let name = msg(i).1.map(|a| a.as_ptr() as *mut libc::c_void);
-            // SAFETY (pointer arithmetic): i < n == iovs.len().
-            let iov = unsafe { scratch.iovs.as_mut_ptr().add(i) };
-            scratch.hdrs.push(one_iov_header(iov, name));
-        }
-        // SAFETY: the headers point to the caller's buffers and addresses, alive for the
-        // call; the kernel only reads through them (the casts drop const only because
-        // the C structs are shared with recvmmsg).
-        let r = unsafe {
-            libc::sendmmsg(
-                self.fd.as_raw_fd(),
-                scratch.hdrs.as_mut_ptr(),
-                n as libc::c_uint,
-                flags,
-            )
-        };
-        scratch.hdrs.clear();
-        scratch.iovs.clear();
-        let k = cvt(r)? as usize;
-        if k == 0 {
-            // Not documented to happen; report it like a full queue so callers progress.
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        Ok(k)
-    }
-}
-
-/// An `mmsghdr` for one buffer (`iov`) and, if given, a full-size unix address buffer
-/// (`name`), for `sendmmsg` and `recvmmsg` alike.
-fn one_iov_header(iov: *mut libc::iovec, name: Option<*mut libc::c_void>) -> libc::mmsghdr {
-    // SAFETY: an all-zero mmsghdr is a valid value (null pointers, zero lengths).
-    let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-    if let Some(name) = name {
-        h.msg_hdr.msg_name = name;
-        h.msg_hdr.msg_namelen = SOCKADDR_UN_LEN as libc::socklen_t;
-    }
-    h.msg_hdr.msg_iov = iov;
-    h.msg_hdr.msg_iovlen = 1;
-    h
 }
 
 impl AsFd for DgramSocket {
@@ -363,118 +278,6 @@ impl AsFd for DgramSocket {
 impl AsRawFd for DgramSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
-    }
-}
-
-/// Reusable buffers for [`DgramSocket::recv_batch`].
-pub struct RecvBatch {
-    buf_size: usize,
-    bufs: Vec<u8>,
-    addrs: Vec<RawUnixAddr>,
-    lens: Vec<usize>,
-    addr_lens: Vec<usize>,
-    truncated: Vec<bool>,
-    iovs: Vec<libc::iovec>,
-    hdrs: Vec<libc::mmsghdr>,
-    filled: usize,
-}
-
-/// One datagram of a [`RecvBatch`].
-#[derive(Debug, Clone, Copy)]
-pub struct Received<'a> {
-    /// The datagram (at most the batch's buffer size).
-    pub data: &'a [u8],
-    /// The sender's address bytes, zero-padded past `addr_len`.
-    pub addr: &'a RawUnixAddr,
-    /// How many bytes of `addr` the kernel filled (110 for a UML kernel's socket).
-    pub addr_len: usize,
-    /// The datagram was longer than the buffer and was cut.
-    pub truncated: bool,
-}
-
-impl RecvBatch {
-    /// Room for `count` datagrams (clamped to 1..=[`MAX_BATCH`]) of up to `buf_size` bytes each.
-    pub fn new(count: usize, buf_size: usize) -> RecvBatch {
-        let count = count.clamp(1, MAX_BATCH);
-        let mut b = RecvBatch {
-            buf_size,
-            bufs: vec![0; count * buf_size],
-            addrs: vec![[0; SOCKADDR_UN_LEN]; count],
-            lens: vec![0; count],
-            addr_lens: vec![0; count],
-            truncated: vec![false; count],
-            iovs: Vec::with_capacity(count),
-            hdrs: Vec::with_capacity(count),
-            filled: 0,
-        };
-        // The headers are made once: every call hands the kernel the same buffers. The
-        // vectors are never resized again, so the pointers stay valid when `b` moves.
-        for i in 0..count {
-            b.iovs.push(libc::iovec {
-                // SAFETY (pointer arithmetic): i*buf_size + buf_size <= bufs.len().
-                iov_base: unsafe { b.bufs.as_mut_ptr().add(i * buf_size) }.cast(),
-                iov_len: buf_size,
-            });
-        }
-        for i in 0..count {
-            let name = b.addrs[i].as_mut_ptr().cast();
-            // SAFETY (pointer arithmetic): i < count == iovs.len().
-            let iov = unsafe { b.iovs.as_mut_ptr().add(i) };
-            b.hdrs.push(one_iov_header(iov, Some(name)));
-        }
-        b
-    }
-
-    /// How many datagrams one call can receive.
-    pub fn capacity(&self) -> usize {
-        self.addrs.len()
-    }
-
-    /// How many datagrams the last call received.
-    pub fn len(&self) -> usize {
-        self.filled
-    }
-
-    /// Whether the last call received nothing.
-    pub fn is_empty(&self) -> bool {
-        self.filled == 0
-    }
-
-    /// Datagram `i` of the last call (`i < len()`), or `None`.
-    pub fn get(&self, i: usize) -> Option<Received<'_>> {
-        if i >= self.filled {
-            return None;
-        }
-        let start = i * self.buf_size;
-        let len = self.lens[i].min(self.buf_size);
-        Some(Received {
-            data: &self.bufs[start..start + len],
-            addr: &self.addrs[i],
-            addr_len: self.addr_lens[i],
-            truncated: self.truncated[i],
-        })
-    }
-}
-
-/// Reusable scratch space for [`DgramSocket::send_batch`].
-pub struct SendBatch {
-    iovs: Vec<libc::iovec>,
-    hdrs: Vec<libc::mmsghdr>,
-}
-
-impl SendBatch {
-    /// Empty scratch space; it grows to the largest batch sent.
-    pub fn new() -> SendBatch {
-        SendBatch {
-            iovs: Vec::new(),
-            hdrs: Vec::new(),
-        }
-    }
-}
-
-impl Default for SendBatch {
-    fn default() -> Self {
-        SendBatch::new()
     }
 }
 

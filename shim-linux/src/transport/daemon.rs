@@ -1,5 +1,5 @@
 //! `eth<n>=daemon,<mac>,unix,<ctl-socket>`: a port on a `uml_switch` or `vde_switch`
-//! (spec §3.1, §3.3).
+//! (docs/protocols.md §3.1, §3.3).
 //!
 //! Attaches as the kernel does, at device creation: a datagram socket bound with
 //! addrlen 110 to an abstract `{0, pad, pid, usec}` address, one 124-byte version 3

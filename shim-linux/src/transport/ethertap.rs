@@ -1,4 +1,4 @@
-//! `eth<n>=ethertap,<dev>,<mac>,<gate-ip>`: a host tap through the helper (spec §2.5).
+//! `eth<n>=ethertap,<dev>,<mac>,<gate-ip>`: a host tap through the helper (docs/protocols.md §2.5).
 //!
 //! As the kernel does it: a data `SOCK_DGRAM` socketpair whose far end the helper
 //! inherits at the fd number given in argv, a control `SOCK_STREAM` socketpair on the

@@ -1,4 +1,4 @@
-//! Running the `uml_net` helper the way the UML kernel does (spec §2.1-§2.2): argv
+//! Running the `uml_net` helper the way the UML kernel does (docs/protocols.md §2.1-§2.2): argv
 //! `uml_net 4 …`, `PATH` with `/usr/lib/uml` appended, and the answer read from the
 //! helper's stdout (an output block on a stream socketpair, or the `tuntap up`
 //! datagram with the tap fd).

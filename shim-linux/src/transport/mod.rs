@@ -1,7 +1,7 @@
 //! The guest side of the UML network transports on a real Linux host: each one a core
 //! [`Link`] (whole frames, never blocking) with a pollable descriptor.
 //!
-//! | transport | what it opens (spec section) |
+//! | transport | what it opens (section of docs/protocols.md) |
 //! |---|---|
 //! | [`tuntap`] | a named TAP device, or one made by `uml_net 4 tuntap up` and passed back with `SCM_RIGHTS` (§2.3) |
 //! | [`ethertap`] | `uml_net 4 ethertap`: a datagram socketpair with a 2-byte prefix, and a control stream with 12-byte address messages (§2.5) |
@@ -251,7 +251,7 @@ pub(crate) fn sent(r: io::Result<Option<usize>>) -> io::Result<SendStatus> {
 ///
 /// The kernel connects `daemon` devices when they are created and keeps them until
 /// they are removed; `tuntap`, `ethertap`, `slip` and `mcast` acquire their host side
-/// at `ifup` and release it at `ifdown` (spec §1.3). [`HostDevice::new`] does the
+/// at `ifup` and release it at `ifdown` (docs/protocols.md §1.3). [`HostDevice::new`] does the
 /// first, [`HostDevice::set_open`] the second. While closed, nothing is received and
 /// whatever is sent is refused ([`SendStatus::Full`]).
 #[derive(Debug)]

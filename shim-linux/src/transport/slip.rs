@@ -1,5 +1,5 @@
 //! `eth<n>=slip,<gate-ip>`: bare IPv4 packets, SLIP-framed on a pty or any byte stream
-//! (spec §2.6, §5).
+//! (docs/protocols.md §2.6, §5).
 //!
 //! [`SlipLink::open`] does what the kernel does: a pty in raw mode, and with a gate
 //! `uml_net 4 slip up <gate>` with the slave on the helper's stdin (the helper puts the

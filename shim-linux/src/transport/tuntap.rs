@@ -1,4 +1,4 @@
-//! `eth<n>=tuntap,<dev>,<mac>,<gate-ip>`: a host TAP device (spec §2.3).
+//! `eth<n>=tuntap,<dev>,<mac>,<gate-ip>`: a host TAP device (docs/protocols.md §2.3).
 //!
 //! With a device name the TAP is opened directly (`TUNSETIFF`, `IFF_TAP|IFF_NO_PI`)
 //! and no helper runs. Without one, `uml_net 4 tuntap up [<gate>]` creates it: its

@@ -37,7 +37,7 @@ impl World {
         Ok(())
     }
 
-    /// The by-hand host setup of the seed for a device (`tunctl`, addresses, route,
+    /// The by-hand host setup of the UML networking page for a device (`tunctl`, addresses, route,
     /// proxy ARP, published entry, forwarding), for guest addresses `guests`.
     pub fn manual_setup(
         &mut self,

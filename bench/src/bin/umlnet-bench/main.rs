@@ -2,6 +2,8 @@
 //! program). Each prints its tables on standard output and its progress on standard
 //! error.
 
+#![forbid(unsafe_code)]
+
 mod sim;
 mod switch;
 

@@ -29,7 +29,7 @@ argument is refused.";
 #[command(after_help = EXAMPLES)]
 pub struct CheckArgs {
     /// The address the guest will give a device, as DEV=IP (e.g. eth0=192.168.0.253),
-    /// to show the fe:fd:<ip> MAC the seed derives from it. Repeatable.
+    /// to show the fe:fd:<ip> MAC the UML networking page derives from it. Repeatable.
     #[arg(long = "guest-ip", value_name = "DEV=IP", value_parser = parse_guest_ip)]
     guest_ip: Vec<(u32, Ipv4Addr)>,
 
@@ -262,7 +262,7 @@ fn mac_line(p: &Parsed, args: &CheckArgs) -> Option<String> {
         None => "fe:fd:<ip> once the guest gives the device its address".into(),
     };
     Some(format!(
-        "not given: derived {derived}, as the seed describes; the 6.1 kernel picks a random \
+        "not given: derived {derived}, as the UML networking page describes; the 6.1 kernel picks a random \
          locally administered address instead"
     ))
 }

@@ -13,7 +13,7 @@ pub const UP_EXAMPLES: &str = "\
 Example:
   sudo umlnet up -c /etc/umlnet/umlnet.toml
 
-A file with one TAP for the seed's TUN/TAP example (eth0=tuntap,tap0,,):
+A file with one TAP for the UML networking page's TUN/TAP example (eth0=tuntap,tap0,,):
   [[tap]]
   name = \"tap0\"
   user = \"uml\"

@@ -351,7 +351,9 @@ fn userspace_demo() -> Result<(), String> {
             .unwrap_or_default();
         t.say(
             name,
-            &format!("eth0 is up: {ip}/24, MAC {mac} (fe:fd + the IP, the seed's rule)"),
+            &format!(
+                "eth0 is up: {ip}/24, MAC {mac} (fe:fd + the IP, the UML networking page's rule)"
+            ),
         );
     }
 

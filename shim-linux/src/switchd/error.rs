@@ -1,0 +1,36 @@
+//! Why the switch could not start or stopped.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why the switch could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum SwitchError {
+    /// Another process is serving the control socket.
+    #[error("The control socket '{0}' has another server attached to it")]
+    CtlInUse(PathBuf),
+    /// Another process is serving the `-compat-v0` data socket.
+    #[error("The data socket '{0}' has another server attached to it")]
+    DataInUse(PathBuf),
+    /// The path exists but is not a socket, so it is not removed.
+    #[error("'{0}' exists and is not a socket; remove it or choose another path")]
+    NotASocket(PathBuf),
+    /// A system call failed.
+    #[error("{what} '{path}': {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The object it was done to.
+        path: String,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+pub(super) fn io_err(
+    what: &'static str,
+    path: impl std::fmt::Display,
+) -> impl FnOnce(io::Error) -> SwitchError {
+    let path = path.to_string();
+    move |source| SwitchError::Io { what, path, source }
+}
