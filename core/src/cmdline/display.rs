@@ -90,7 +90,7 @@ impl fmt::Display for Transport {
                 )
             }
             Transport::Slirp(t) => write_fields(f, "slirp", &[d(&t.mac), d(&t.command)]),
-            Transport::Vector(v) => f.write_str(&v.options),
+            Transport::Vector(v) => write!(f, "{v}"),
         }
     }
 }

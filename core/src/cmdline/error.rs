@@ -5,7 +5,10 @@ use crate::mac::{MacAddr, MacError, MacWarning};
 use core::fmt;
 use core::net::Ipv4Addr;
 
-use super::{DeviceSpec, IFNAME_MAX, SLIRP_MAX_ARGS, SOCKET_PATH_MAX, TransportKind};
+use super::{
+    DeviceSpec, IFNAME_MAX, SLIRP_MAX_ARGS, SOCKET_PATH_MAX, TransportKind, VECTOR_DEPTH_MAX,
+    VECTOR_MAX_KEYS, VECTOR_MTU_MAX, VECTOR_MTU_MIN, VectorKey, VectorKind,
+};
 
 /// A byte range of the argument that was parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -70,6 +73,8 @@ pub enum Field {
     Extra,
     /// A `vec<n>:` option.
     Option,
+    /// A `vec<n>:` key (and its value).
+    Key(VectorKey),
 }
 
 impl Field {
@@ -97,6 +102,7 @@ impl Field {
             Field::Command => "command",
             Field::Extra => "extra fields",
             Field::Option => "option",
+            Field::Key(k) => k.name(),
         }
     }
 }
@@ -170,6 +176,69 @@ pub enum ErrorKind {
     MissingVectorTransport,
     /// `transport=` names no vector transport.
     UnknownVectorTransport,
+    /// A `vec<n>:` value with a second `=`.
+    VectorSecondEquals,
+    /// `key=` with nothing after the `=`.
+    VectorEmptyValue,
+    /// More than 20 `key=value` pairs.
+    TooManyVectorKeys,
+    /// A key the vector driver does not know.
+    UnknownVectorKey,
+    /// The same key twice.
+    VectorKeyTwice,
+    /// A key the transport does not read.
+    VectorKeyUnused(VectorKind),
+    /// A key the transport needs.
+    MissingVectorKey(VectorKind, VectorKey),
+    /// A key that does nothing without another one.
+    VectorKeyNeeds(VectorKey),
+    /// Not a decimal number up to `max`.
+    VectorNumber {
+        /// The largest value.
+        max: u64,
+    },
+    /// Not 0 or 1.
+    VectorFlag,
+    /// Not an IP address.
+    VectorAddress,
+    /// `src` and `dst` of different families, or not the family `v6=` says.
+    VectorAddressFamily,
+    /// `mtu=` outside 576–65534.
+    VectorMtu,
+    /// `depth=` 0 or above 65536.
+    VectorDepth,
+    /// An L2TPv3 cookie that is not a number, or wider than the cookie.
+    VectorCookie,
+    /// `srcport`/`dstport` with raw (not UDP) L2TPv3.
+    VectorPortsNeedUdp,
+    /// An ifname the kernel would truncate or that Linux refuses.
+    VectorInterfaceName,
+    /// A value the 6.1 kernel accepts at boot but panics on at ifup.
+    KernelPanic(PanicCause),
+}
+
+/// Why the 6.1 kernel would panic at ifup (docs/protocols.md §9.4): the transport's
+/// header setup (`build_gre_transport_data`, `build_l2tpv3_transport_data`) fails after
+/// `uml_vector_user_open` has opened the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PanicCause {
+    /// A session id or key the kernel cannot read as an `int` (above 0x7fffffff, or not
+    /// a number).
+    IdOutOfRange,
+    /// `rx_session=` or `tx_session=` is missing.
+    SessionMissing,
+    /// `rx_key=` without a usable `tx_key=`.
+    TxKeyMissing,
+    /// `rx_cookie=` without `tx_cookie=`.
+    TxCookieMissing,
+}
+
+impl ErrorKind {
+    /// Whether the 6.1 kernel would panic at ifup on this value.
+    pub const fn is_kernel_panic(&self) -> bool {
+        matches!(self, ErrorKind::KernelPanic(_))
+    }
 }
 
 impl fmt::Display for ErrorKind {
@@ -245,13 +314,107 @@ impl fmt::Display for ErrorKind {
             ErrorKind::TooLong { max } => write!(f, "expected at most {max} bytes"),
             ErrorKind::BadVectorOption => f.write_str("expected key=value"),
             ErrorKind::MissingVectorTransport => f.write_str(
-                "expected a transport=<tap|raw|hybrid|gre|l2tpv3|bess> option (the kernel still \
+                "expected a transport=<raw|hybrid|tap|gre|l2tpv3|bess|fd> option (the kernel still \
                  creates the vec device, but bringing it up fails with EINVAL)",
             ),
             ErrorKind::UnknownVectorTransport => f.write_str(
-                "expected one of tap, raw, hybrid, gre, l2tpv3, bess (the kernel still creates \
-                 the vec device, but bringing it up fails with EINVAL)",
+                "expected one of raw, hybrid, tap, gre, l2tpv3, bess, fd (the kernel still \
+                 creates the vec device, but bringing it up fails with EINVAL, or, for a name \
+                 that only starts with one of them, uses that one)",
             ),
+            ErrorKind::VectorSecondEquals => f.write_str(
+                "expected one '=' per key=value, with no quoting (kernel: 'vector_setup - \
+                 Couldn't parse', and no vec device)",
+            ),
+            ErrorKind::VectorEmptyValue => f.write_str("expected a value after '='"),
+            ErrorKind::TooManyVectorKeys => write!(
+                f,
+                "expected at most {VECTOR_MAX_KEYS} key=value pairs (the kernel's table has \
+                 {VECTOR_MAX_KEYS} entries and overflows)"
+            ),
+            ErrorKind::UnknownVectorKey => f.write_str(
+                "expected a key the vector driver reads (the kernel ignores others silently)",
+            ),
+            ErrorKind::VectorKeyTwice => {
+                f.write_str("expected each key once (the kernel uses the first)")
+            }
+            ErrorKind::VectorKeyUnused(t) => write!(
+                f,
+                "expected only keys transport={t} reads (the kernel ignores this one)"
+            ),
+            ErrorKind::MissingVectorKey(t, k) => write!(
+                f,
+                "transport={t} needs {k}={}",
+                match k {
+                    VectorKey::Ifname => "<host interface> (without it ifup fails with EINVAL)",
+                    VectorKey::Dst if *t == VectorKind::Bess => {
+                        "<socket path> (without it ifup fails with EINVAL)"
+                    }
+                    VectorKey::Src | VectorKey::Dst => {
+                        "<IP address> (without it ifup fails with EINVAL)"
+                    }
+                    VectorKey::Dstport => {
+                        "<port> with udp=1 (without it every frame goes to port 0 and is lost)"
+                    }
+                    VectorKey::Fd => "<descriptor> (without it ifup fails with EINVAL)",
+                    _ => "…",
+                }
+            ),
+            ErrorKind::VectorKeyNeeds(k) => {
+                write!(f, "expected it only with {k}= (without it the kernel ignores it)")
+            }
+            ErrorKind::VectorNumber { max } => write!(f, "expected a decimal number 0-{max}"),
+            ErrorKind::VectorFlag => f.write_str("expected 0 or 1"),
+            ErrorKind::VectorAddress => f.write_str(
+                "expected an IPv4 or IPv6 address (the kernel would look a host name up at \
+                 every ifup)",
+            ),
+            ErrorKind::VectorAddressFamily => f.write_str(
+                "expected src and dst of one family: both IPv4, or both IPv6 with v6=1 (the \
+                 kernel resolves both in the family v6= names, so ifup fails)",
+            ),
+            ErrorKind::VectorMtu => write!(
+                f,
+                "expected an MTU {VECTOR_MTU_MIN}-{VECTOR_MTU_MAX} (the kernel silently uses \
+                 1500 for any other value)"
+            ),
+            ErrorKind::VectorDepth => write!(
+                f,
+                "expected a queue depth 1-{VECTOR_DEPTH_MAX} (0 breaks the kernel's queue \
+                 arithmetic; a larger queue does not fit one kmalloc and the kernel does not \
+                 check that allocation)"
+            ),
+            ErrorKind::VectorCookie => f.write_str(
+                "expected a number that fits the cookie: 0-0xffffffff, or with cookie64=1 \
+                 0-0xffffffffffffffff (the kernel would send an undefined or truncated cookie)",
+            ),
+            ErrorKind::VectorPortsNeedUdp => f.write_str(
+                "expected ports only with udp=1 (a raw IP socket has no port: getaddrinfo \
+                 refuses it and ifup fails)",
+            ),
+            ErrorKind::VectorInterfaceName => write!(
+                f,
+                "expected an interface name of at most {IFNAME_MAX} characters without '/', \
+                 ':' or white space"
+            ),
+            ErrorKind::KernelPanic(cause) => {
+                match cause {
+                    PanicCause::IdOutOfRange => f.write_str("expected a number 0-2147483647 (0x7fffffff)")?,
+                    PanicCause::SessionMissing => f.write_str(
+                        "expected rx_session= and tx_session= (0-0x7fffffff) with transport=l2tpv3",
+                    )?,
+                    PanicCause::TxKeyMissing => f.write_str(
+                        "expected tx_key= (0-0x7fffffff) next to rx_key=",
+                    )?,
+                    PanicCause::TxCookieMissing => {
+                        f.write_str("expected tx_cookie= next to rx_cookie=")?
+                    }
+                }
+                f.write_str(
+                    "; ERROR: the 6.1 kernel would PANIC at ifup (the transport's header \
+                     setup fails after its socket is open)",
+                )
+            }
         }
     }
 }
@@ -291,6 +454,7 @@ impl Error {
         match (self.transport, self.field) {
             (Some(t), Some(fl)) if t != TransportKind::Vector => write!(f, "{t} {fl}: "),
             (_, Some(fl)) => write!(f, "{fl}: "),
+            (Some(TransportKind::Vector), None) => Ok(()),
             (Some(t), None) => write!(f, "{t}: "),
             (None, None) => Ok(()),
         }
@@ -312,6 +476,13 @@ pub struct ErrorDisplay<'a> {
 
 impl fmt::Display for ErrorDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A missing key has no offending text to quote.
+        if matches!(
+            self.error.kind,
+            ErrorKind::MissingVectorKey(..) | ErrorKind::KernelPanic(PanicCause::SessionMissing)
+        ) {
+            return write!(f, "{}", self.error);
+        }
         self.error.prefix(f)?;
         // Put the quote right after "expected …" and before any parenthesised or
         // `;`-separated explanation.
@@ -387,6 +558,16 @@ pub enum Warning {
     SlirpArgsTruncated,
     /// A slirp device is a SLIP device (IP only, no link-layer address): its MAC is unused.
     SlirpMacUnused,
+    /// bess `src=`: bound and never unlinked, so a second ifup fails with EADDRINUSE.
+    BessSrcBlocksSecondIfup,
+    /// bess path starting with `@`: a filesystem name starting with `@`, not abstract.
+    BessAtIsLiteral,
+    /// l2tpv3 `udp=1` without `srcport=`: a random local port the peer cannot know.
+    L2tpv3RandomSourcePort,
+    /// `bpfflash=0` turns flashing on too (the kernel tests the string, not the number).
+    BpfFlashZeroEnables,
+    /// fd: ifdown closes the descriptor, so a second ifup fails.
+    FdClosedAtIfdown,
 }
 
 impl fmt::Display for Warning {
@@ -453,6 +634,25 @@ impl fmt::Display for Warning {
             Warning::SlirpMacUnused => f.write_str(
                 "mac: a slirp device carries IP only (like slip, it has no link-layer address), \
                  so the kernel never uses this mac",
+            ),
+            Warning::BessSrcBlocksSecondIfup => f.write_str(
+                "src: the kernel binds this path at ifup and never unlinks it, so a second \
+                 ifup (after ifdown) fails with EADDRINUSE until the file is removed",
+            ),
+            Warning::BessAtIsLiteral => f.write_str(
+                "a path starting with '@' is a file named '@…' to the kernel (it copies the \
+                 name into sun_path as is), not an abstract socket",
+            ),
+            Warning::L2tpv3RandomSourcePort => f.write_str(
+                "srcport: none given, so the kernel binds a random UDP port at each ifup and \
+                 the peer cannot know where to send",
+            ),
+            Warning::BpfFlashZeroEnables => f.write_str(
+                "bpfflash: the kernel tests that a number was given, not its value, so \
+                 bpfflash=0 allows loading a filter too (shown as bpfflash=1)",
+            ),
+            Warning::FdClosedAtIfdown => f.write_str(
+                "fd: ifdown closes this descriptor, so a later ifup cannot reopen it",
             ),
         }
     }

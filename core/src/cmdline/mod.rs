@@ -42,12 +42,23 @@ mod fuzz;
 mod parse;
 #[cfg(test)]
 mod test;
+#[cfg(test)]
+mod test_vector;
+mod vector;
 
 pub use crate::ifname::{IFNAME_MAX, IfName};
 pub use check::CmdlineChecker;
-pub use error::{Error, ErrorDisplay, ErrorKind, Field, MacQuirk, Parsed, Span, Warning, Warnings};
+pub use error::{
+    Error, ErrorDisplay, ErrorKind, Field, MacQuirk, PanicCause, Parsed, Span, Warning, Warnings,
+};
 pub use fuzz::fuzz_one;
 pub use parse::parse;
+pub use vector::{
+    BessVector, DEFAULT_VECTOR_DEPTH, DEFAULT_VECTOR_HEADROOM, DEFAULT_VECTOR_MTU, FILE_PATH_MAX,
+    FdVector, FilePath, GreVector, L2tpv3Vector, Pair, RawVector, TapVector, VECTOR_DEPTH_MAX,
+    VECTOR_ID_MAX, VECTOR_MAX_KEYS, VECTOR_MTU_MAX, VECTOR_MTU_MIN, Vector, VectorKey, VectorKind,
+    VectorTransport,
+};
 
 use crate::mac::MacAddr;
 use core::fmt;
@@ -61,8 +72,6 @@ pub const SOCK_TYPE_MAX: usize = 16;
 pub const TEXT_MAX: usize = 64;
 /// Longest slirp command (program and arguments, comma-separated) kept.
 pub const SLIRP_COMMAND_MAX: usize = 256;
-/// Longest `vec<n>:` option list kept.
-pub const VECTOR_OPTIONS_MAX: usize = 256;
 /// The kernel runs slirp with at most this many arguments (program included).
 pub const SLIRP_MAX_ARGS: usize = 99;
 
@@ -374,31 +383,5 @@ impl fmt::Display for SlirpArg<'_> {
             f.write_str(part.1)?;
         }
         Ok(())
-    }
-}
-
-/// `vec<n>:transport=<kind>,key=value,…`: a vector device (named `vec<n>` in the guest).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Vector {
-    /// The options as written, `key=value` separated by `,`.
-    pub options: heapless::String<VECTOR_OPTIONS_MAX>,
-}
-
-/// The vector transports the 6.1 kernel knows.
-pub const VECTOR_TRANSPORTS: [&str; 6] = ["tap", "raw", "hybrid", "gre", "l2tpv3", "bess"];
-
-impl Vector {
-    /// The `key=value` options.
-    pub fn options(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.options
-            .split(',')
-            .map(|kv| kv.split_once('=').unwrap_or((kv, "")))
-    }
-    /// The `transport=` value.
-    pub fn transport(&self) -> Option<&str> {
-        self.options()
-            .find(|(k, _)| *k == "transport")
-            .map(|(_, v)| v)
     }
 }

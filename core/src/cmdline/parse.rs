@@ -7,15 +7,17 @@ use crate::num::{Dialect, strtoul};
 use core::net::Ipv4Addr;
 use core::str::FromStr;
 use nom::IResult;
-use nom::bytes::complete::{tag, take_till, take_while};
+use nom::bytes::complete::{tag, take_till};
 
 use super::{
     DEFAULT_DAEMON_SOCK_TYPE, DEFAULT_MCAST_GROUP, DEFAULT_MCAST_PORT, DEFAULT_MCAST_TTL,
     DEFAULT_UCAST_PORT, Daemon, DeviceSpec, Error, ErrorKind, Ethertap, Field, IfName, MacQuirk,
     Mcast, Parsed, SLIRP_MAX_ARGS, SOCK_TYPE_MAX, Slip, Slirp, SocketPath, Span, Transport,
-    TransportKind, Tuntap, Ucast, VECTOR_OPTIONS_MAX, VECTOR_TRANSPORTS, Vde, Vector, Warning,
-    Warnings,
+    TransportKind, Tuntap, Ucast, Vde, Warning, Warnings,
 };
+
+#[path = "parse_vector.rs"]
+mod vector;
 
 type NomResult<'a> = IResult<&'a str, &'a str, ()>;
 
@@ -489,49 +491,6 @@ impl<'a> Cx<'a> {
             self.warn(Warning::SlirpMacUnused);
         }
         Ok(Slirp { mac, command })
-    }
-
-    fn vector_options(&mut self, value: &'a str) -> Result<Transport, Error> {
-        self.transport = Some(TransportKind::Vector);
-        let mut transport = None;
-        let mut s = value;
-        loop {
-            let (after, kv) = field_text(s).unwrap_or(("", s));
-            let key_ok =
-                take_while::<_, _, ()>(|c: char| c.is_ascii_alphanumeric() || c == '_')(kv);
-            match key_ok {
-                Ok((v, key)) if !key.is_empty() && v.starts_with('=') => {
-                    if key == "transport" {
-                        transport = Some(&v[1..]);
-                    }
-                }
-                _ => return Err(self.err(ErrorKind::BadVectorOption, Some(Field::Option), kv)),
-            }
-            match after.strip_prefix(',') {
-                Some(next) => s = next,
-                None => break,
-            }
-        }
-        let Some(t) = transport else {
-            return Err(self.err(
-                ErrorKind::MissingVectorTransport,
-                Some(Field::Option),
-                value,
-            ));
-        };
-        if !VECTOR_TRANSPORTS.contains(&t) {
-            return Err(self.err(ErrorKind::UnknownVectorTransport, Some(Field::Option), t));
-        }
-        let options = heapless::String::try_from(value).map_err(|_| {
-            self.err(
-                ErrorKind::TooLong {
-                    max: VECTOR_OPTIONS_MAX as u16,
-                },
-                Some(Field::Option),
-                value,
-            )
-        })?;
-        Ok(Transport::Vector(Vector { options }))
     }
 }
 

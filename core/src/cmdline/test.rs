@@ -153,7 +153,7 @@ fn spec_table_examples() {
     let Transport::Vector(v) = &p.spec.transport else {
         panic!()
     };
-    assert_eq!(v.transport(), Some("tap"));
+    assert_eq!(v.kind(), VectorKind::Tap);
     assert_eq!(p.spec.to_string(), "vec0:transport=tap,ifname=tap0");
 }
 
@@ -524,16 +524,7 @@ fn transport() -> impl Strategy<Value = Transport> {
                 mac,
                 command: command.map(|c| heapless::String::try_from(c.as_str()).unwrap()),
             })),
-        (
-            "(tap|raw|hybrid|gre|l2tpv3|bess)",
-            "(,[a-z_]{1,8}=[a-z0-9.]{0,8}){0,3}"
-        )
-            .prop_map(|(t, more)| {
-                let o = std::format!("transport={t}{more}");
-                Transport::Vector(Vector {
-                    options: heapless::String::try_from(o.as_str()).unwrap(),
-                })
-            }),
+        super::test_vector::any_vector().prop_map(Transport::Vector),
     ]
 }
 
