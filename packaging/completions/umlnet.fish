@@ -39,7 +39,7 @@ complete -c umlnet -n "__fish_umlnet_needs_command" -f -a "run-uml" -d 'Start a 
 complete -c umlnet -n "__fish_umlnet_needs_command" -f -a "completions" -d 'Write the shell completion script for bash, zsh or fish to stdout'
 complete -c umlnet -n "__fish_umlnet_needs_command" -f -a "manpages" -d 'Write umlnet\'s man pages (umlnet.1, umlnet-<command>.1) into a directory, e.g. ~/.local/share/man/man1 after `cargo install` (the Debian package has them)'
 complete -c umlnet -n "__fish_umlnet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c umlnet -n "__fish_umlnet_using_subcommand check" -l guest-ip -d 'The address the guest will give a device, as DEV=IP (e.g. eth0=192.168.0.253), to show the fe:fd:<ip> MAC the seed derives from it. Repeatable' -r
+complete -c umlnet -n "__fish_umlnet_using_subcommand check" -l guest-ip -d 'The address the guest will give a device, as DEV=IP (e.g. eth0=192.168.0.253), to show the fe:fd:<ip> MAC the UML networking page derives from it. Repeatable' -r
 complete -c umlnet -n "__fish_umlnet_using_subcommand check" -l no-host-checks -d 'Only check the syntax; do not look at this host (switch sockets, tap devices, the uml_net helper)'
 complete -c umlnet -n "__fish_umlnet_using_subcommand check" -s h -l help -d 'Print help'
 complete -c umlnet -n "__fish_umlnet_using_subcommand guest" -s c -d 'A command to run (repeatable, in order)' -r

@@ -15,9 +15,7 @@ fn packaging() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging")
 }
 
-const REFRESH: &str = "regenerate them: cargo run -p umlnet-linux --bin umlnet -- manpages \
-                       packaging/man; and for sh in bash zsh fish: umlnet completions $sh > \
-                       packaging/completions/{umlnet.bash,_umlnet,umlnet.fish}";
+const REFRESH: &str = "regenerate them with packaging/regenerate.sh";
 
 #[test]
 fn the_man_pages_in_the_repository_are_the_ones_umlnet_generates() {
