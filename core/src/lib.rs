@@ -25,6 +25,7 @@ pub mod mac;
 pub mod mconsole;
 pub mod num;
 pub mod pcap;
+pub mod policy;
 pub mod slip;
 pub mod switch;
 pub mod time;

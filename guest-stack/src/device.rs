@@ -36,10 +36,10 @@
 //! assert_eq!(dev.counters().tx_bytes, 60);
 //! ```
 
+use alloc::vec;
+use alloc::vec::Vec;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use std::vec;
-use std::vec::Vec;
 use umlnet_core::link::{Link, Medium as LinkMedium, SendStatus};
 
 /// Per-interface packet counters, as `ifconfig` prints them.
@@ -270,7 +270,7 @@ impl<L: Link> phy::TxToken for TxToken<'_, L> {
 
 /// A transport failure of an [`AnyLink`], with the underlying error's debug text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkFailure(pub std::string::String);
+pub struct LinkFailure(pub alloc::string::String);
 
 impl core::fmt::Display for LinkFailure {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -300,16 +300,16 @@ where
         Link::max_frame_len(self)
     }
     fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, LinkFailure> {
-        Link::recv(self, buf).map_err(|e| LinkFailure(std::format!("{e:?}")))
+        Link::recv(self, buf).map_err(|e| LinkFailure(alloc::format!("{e:?}")))
     }
     fn send(&mut self, frame: &[u8]) -> Result<SendStatus, LinkFailure> {
-        Link::send(self, frame).map_err(|e| LinkFailure(std::format!("{e:?}")))
+        Link::send(self, frame).map_err(|e| LinkFailure(alloc::format!("{e:?}")))
     }
 }
 
 /// Any [`Link`] behind one type, so that one guest can hold interfaces over
 /// different transports (a daemon port as eth0, a slip line as eth1).
-pub struct AnyLink(std::boxed::Box<dyn ErasedLink>);
+pub struct AnyLink(alloc::boxed::Box<dyn ErasedLink>);
 
 impl AnyLink {
     /// Erases the type of `link`; its errors become [`LinkFailure`]s.
@@ -317,7 +317,7 @@ impl AnyLink {
     where
         L::Error: core::fmt::Debug,
     {
-        AnyLink(std::boxed::Box::new(link))
+        AnyLink(alloc::boxed::Box::new(link))
     }
 }
 
@@ -360,6 +360,7 @@ mod test {
     use smoltcp::time::Duration;
     use smoltcp::wire::{EthernetAddress, Icmpv4Packet, Icmpv4Repr, IpAddress, IpCidr};
     use std::rc::Rc;
+    use std::string::ToString;
 
     /// Two plain smoltcp interfaces, each over a `LinkDevice`, with smoltcp doing ARP:
     /// the device on its own is a complete smoltcp `Device`.

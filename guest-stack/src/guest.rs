@@ -8,16 +8,16 @@ use crate::device::{AnyLink, Counters, LinkDevice};
 use crate::net::{Iface, Neigh, Net};
 use crate::route::{Origin, Route, RouteError, RouteTable, Selector, classful_prefix, mask};
 use crate::shell::Job;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt;
 use core::net::Ipv4Addr;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
-use std::collections::BTreeMap;
-use std::string::String;
-use std::vec;
-use std::vec::Vec;
 use umlnet_core::cmdline::DeviceSpec;
 use umlnet_core::link::{Link, Medium as LinkMedium};
 use umlnet_core::mac::MacAddr;
@@ -26,8 +26,43 @@ use umlnet_core::mac::MacAddr;
 /// an address (the old kernels' `fe:fd:0:0:0:0`).
 pub const UNSET_MAC: MacAddr = MacAddr([0xfe, 0xfd, 0, 0, 0, 0]);
 
-/// Size of each TCP socket buffer, in each direction.
+/// Size of each TCP socket buffer, in each direction, on a host ([`Buffers::HOST`]).
 pub const TCP_BUFFER: usize = 64 * 1024;
+
+/// How much memory the guest gives each socket it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buffers {
+    /// Each TCP socket's receive and send buffer, in bytes (each direction).
+    pub tcp: usize,
+    /// A `ping` job's receive buffer: payload bytes, and how many packets.
+    pub ping_rx: (usize, usize),
+    /// A `ping` job's send buffer: payload bytes, and how many packets.
+    pub ping_tx: (usize, usize),
+}
+
+impl Buffers {
+    /// A host's: 64 KiB TCP windows, room for floods of 64 KiB pings.
+    pub const HOST: Buffers = Buffers {
+        tcp: TCP_BUFFER,
+        ping_rx: (256 * 1024, 64),
+        ping_tx: (128 * 1024, 16),
+    };
+
+    /// A microcontroller's: 2 KiB TCP buffers (one full segment each way), pings up
+    /// to one MTU with four in flight. About 6 KiB per TCP connection with smoltcp's
+    /// socket state, 7 KiB per running `ping`.
+    pub const SMALL: Buffers = Buffers {
+        tcp: 2 * 1024,
+        ping_rx: (4 * 1536, 4),
+        ping_tx: (1536, 1),
+    };
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Buffers::HOST
+    }
+}
 
 /// Why a guest operation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +169,7 @@ pub struct Guest<L: Link = AnyLink> {
     pub(crate) net: Net<L>,
     pub(crate) jobs: BTreeMap<u32, Job>,
     pub(crate) next_job: u32,
+    pub(crate) buffers: Buffers,
     rng: u64,
     moved: u64,
 }
@@ -148,8 +184,15 @@ impl<L: Link> fmt::Debug for Guest<L> {
 }
 
 impl<L: Link> Guest<L> {
-    /// A guest with no interfaces. `seed` feeds TCP sequence numbers, ports and ping ids.
+    /// A guest with no interfaces and a host's socket buffers ([`Buffers::HOST`]).
+    /// `seed` feeds TCP sequence numbers, ports and ping ids.
     pub fn new(seed: u64, now: Instant) -> Self {
+        Self::with_buffers(seed, now, Buffers::HOST)
+    }
+
+    /// A guest with no interfaces whose sockets get `buffers` (a microcontroller
+    /// passes [`Buffers::SMALL`]).
+    pub fn with_buffers(seed: u64, now: Instant, buffers: Buffers) -> Self {
         let mut net = Net::new(now);
         let mut config = Config::new(HardwareAddress::Ip);
         config.random_seed = seed;
@@ -165,6 +208,7 @@ impl<L: Link> Guest<L> {
             net,
             jobs: BTreeMap::new(),
             next_job: 1,
+            buffers,
             rng: seed | 1,
             moved: 0,
         };
@@ -499,7 +543,7 @@ impl<L: Link> Guest<L> {
     /// smoltcp, the listening socket itself becomes the connection: listen again for
     /// the next one.
     pub fn tcp_listen(&mut self, port: u16) -> Result<TcpHandle, GuestError> {
-        let mut s = new_tcp();
+        let mut s = new_tcp(self.buffers.tcp);
         s.listen(IpListenEndpoint { addr: None, port })
             .map_err(|_| GuestError::Tcp("cannot listen on that port"))?;
         Ok(TcpHandle(self.sockets.add(s)))
@@ -513,7 +557,7 @@ impl<L: Link> Guest<L> {
             .source_for(addr)
             .ok_or(GuestError::NetworkUnreachable)?;
         let local_port = 49152 + (self.random() % 16384) as u16;
-        let mut s = new_tcp();
+        let mut s = new_tcp(self.buffers.tcp);
         s.connect(
             self.iface.context(),
             IpEndpoint::new(IpAddress::Ipv4(addr), port),
@@ -537,10 +581,10 @@ impl<L: Link> Guest<L> {
     }
 }
 
-fn new_tcp() -> tcp::Socket<'static> {
+fn new_tcp(size: usize) -> tcp::Socket<'static> {
     tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
-        tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
+        tcp::SocketBuffer::new(vec![0; size]),
+        tcp::SocketBuffer::new(vec![0; size]),
     )
 }
 
@@ -560,5 +604,5 @@ fn broadcast_of(addr: Ipv4Addr, prefix_len: u8) -> Ipv4Addr {
 
 /// The name of interface `index`: `eth<index>` (6.1 names every transport so).
 pub fn iface_name(index: u32) -> String {
-    std::format!("eth{index}")
+    alloc::format!("eth{index}")
 }

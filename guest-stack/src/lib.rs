@@ -30,9 +30,31 @@
 //!
 //! Nothing here calls the OS: time comes in as a smoltcp `Instant`, randomness as a
 //! seed, frames through the `Link` trait. It runs unchanged on a real host, in the
-//! simulator and on bare metal (std is used for collections only).
+//! simulator and on bare metal (it builds for `thumbv7m-none-eabi`).
+//!
+//! # `std`, `alloc` and memory
+//!
+//! The crate is `#![no_std]` and needs `alloc`. The `std` feature (on by default) is
+//! what the Linux shim and the simulator use: smoltcp's `std` and `log` support and
+//! the `fragmentation` feature (64 KiB IPv4 datagrams, at the price of two 64 KiB
+//! buffers inside smoltcp's interface). A microcontroller build uses
+//! `default-features = false`, brings a global allocator, and picks small socket
+//! buffers with [`Guest::with_buffers`] and [`Buffers::SMALL`].
+//!
+//! Why `alloc` stays: the guest's state is shaped by its command line and shell
+//! (interfaces appear and go, routes are added, ARP queues packets, `ping` starts jobs,
+//! every command returns its output as text), and those live in ordered maps, queues
+//! and strings. Caller-provided storage for all of them would mean one capacity
+//! parameter per table and a fixed-size output buffer per command, for what a heap of
+//! a few KiB does. What it costs: a heap (one interface with [`Buffers::SMALL`], a TCP
+//! listener, ARP and routes fit in a few KiB) and an allocator's code.
+#![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
 
 pub mod device;
 pub mod guest;
@@ -43,6 +65,6 @@ pub mod shell;
 mod test;
 
 pub use device::{AnyLink, Counters, LinkDevice, LinkFailure};
-pub use guest::{Guest, GuestError, InterfaceInfo, Neighbour, TcpHandle};
+pub use guest::{Buffers, Guest, GuestError, InterfaceInfo, Neighbour, TcpHandle};
 pub use shell::{CommandOutput, JobId, Run};
 pub use smoltcp;

@@ -12,6 +12,9 @@
 
 use crate::device::LinkDevice;
 use crate::route::RouteTable;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec;
+use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
 use smoltcp::time::{Duration, Instant};
@@ -19,9 +22,6 @@ use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
     EthernetRepr, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr,
 };
-use std::collections::{BTreeMap, VecDeque};
-use std::vec;
-use std::vec::Vec;
 use umlnet_core::arp;
 use umlnet_core::link::{Link, Medium as LinkMedium};
 use umlnet_core::mac::MacAddr;

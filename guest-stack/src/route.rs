@@ -19,10 +19,10 @@
 //! assert_eq!(table.lookup(Ipv4Addr::new(192, 168, 0, 9)).unwrap().gateway, None);
 //! ```
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 use core::net::Ipv4Addr;
-use std::string::String;
-use std::vec::Vec;
 use umlnet_core::ipv4::Prefix;
 
 /// Who made a route.
@@ -229,11 +229,17 @@ impl RouteTable {
     }
 
     fn display_order(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.routes.len()).collect();
-        order.sort_by_key(|&i| {
+        let key = |i: usize| {
             let r = &self.routes[i];
             (r.dest.to_bits(), core::cmp::Reverse(r.prefix_len), i)
-        });
+        };
+        // Insertion sort: a routing table is short, and the library sort is 2 KiB of
+        // code on a microcontroller.
+        let mut order: Vec<usize> = Vec::with_capacity(self.routes.len());
+        for i in 0..self.routes.len() {
+            let at = order.partition_point(|&j| key(j) < key(i));
+            order.insert(at, i);
+        }
         order
     }
 
@@ -269,7 +275,7 @@ impl RouteTable {
     }
 }
 
-use std::string::ToString;
+use alloc::string::ToString;
 
 fn mask_bits(prefix_len: u8) -> u32 {
     mask(prefix_len).to_bits()

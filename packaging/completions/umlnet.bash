@@ -37,6 +37,9 @@ _umlnet() {
             umlnet,help)
                 cmd="umlnet__subcmd__help"
                 ;;
+            umlnet,lab)
+                cmd="umlnet__subcmd__lab"
+                ;;
             umlnet,manpages)
                 cmd="umlnet__subcmd__manpages"
                 ;;
@@ -76,6 +79,9 @@ _umlnet() {
             umlnet__subcmd__help,help)
                 cmd="umlnet__subcmd__help__subcmd__help"
                 ;;
+            umlnet__subcmd__help,lab)
+                cmd="umlnet__subcmd__help__subcmd__lab"
+                ;;
             umlnet__subcmd__help,manpages)
                 cmd="umlnet__subcmd__help__subcmd__manpages"
                 ;;
@@ -94,6 +100,102 @@ _umlnet() {
             umlnet__subcmd__help,up)
                 cmd="umlnet__subcmd__help__subcmd__up"
                 ;;
+            umlnet__subcmd__help__subcmd__lab,check)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__check"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,connect)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__connect"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,console)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__console"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,crash)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__crash"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,domain-daemon)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__domain__subcmd__daemon"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,dump)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__dump"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,exec)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__exec"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,start)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__start"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,status)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__status"
+                ;;
+            umlnet__subcmd__help__subcmd__lab,stop)
+                cmd="umlnet__subcmd__help__subcmd__lab__subcmd__stop"
+                ;;
+            umlnet__subcmd__lab,check)
+                cmd="umlnet__subcmd__lab__subcmd__check"
+                ;;
+            umlnet__subcmd__lab,connect)
+                cmd="umlnet__subcmd__lab__subcmd__connect"
+                ;;
+            umlnet__subcmd__lab,console)
+                cmd="umlnet__subcmd__lab__subcmd__console"
+                ;;
+            umlnet__subcmd__lab,crash)
+                cmd="umlnet__subcmd__lab__subcmd__crash"
+                ;;
+            umlnet__subcmd__lab,domain-daemon)
+                cmd="umlnet__subcmd__lab__subcmd__domain__subcmd__daemon"
+                ;;
+            umlnet__subcmd__lab,dump)
+                cmd="umlnet__subcmd__lab__subcmd__dump"
+                ;;
+            umlnet__subcmd__lab,exec)
+                cmd="umlnet__subcmd__lab__subcmd__exec"
+                ;;
+            umlnet__subcmd__lab,help)
+                cmd="umlnet__subcmd__lab__subcmd__help"
+                ;;
+            umlnet__subcmd__lab,start)
+                cmd="umlnet__subcmd__lab__subcmd__start"
+                ;;
+            umlnet__subcmd__lab,status)
+                cmd="umlnet__subcmd__lab__subcmd__status"
+                ;;
+            umlnet__subcmd__lab,stop)
+                cmd="umlnet__subcmd__lab__subcmd__stop"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,check)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__check"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,connect)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__connect"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,console)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__console"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,crash)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__crash"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,domain-daemon)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__domain__subcmd__daemon"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,dump)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__dump"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,exec)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__exec"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,help)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__help"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,start)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__start"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,status)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__status"
+                ;;
+            umlnet__subcmd__lab__subcmd__help,stop)
+                cmd="umlnet__subcmd__lab__subcmd__help__subcmd__stop"
+                ;;
             *)
                 ;;
         esac
@@ -101,7 +203,7 @@ _umlnet() {
 
     case "${cmd}" in
         umlnet)
-            opts="-h -V --help --version check guest slip-bridge switch-status up down plan demo bench run-uml completions manpages help"
+            opts="-h -V --help --version check guest slip-bridge switch-status up down plan demo bench run-uml lab completions manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,12 +263,16 @@ _umlnet() {
             return 0
             ;;
         umlnet__subcmd__demo)
-            opts="-h --real-uml --kernel --switch-child --mgmt --help"
+            opts="-h --real-uml --baremetal --firmware --kernel --switch-child --mgmt --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --firmware)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kernel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -239,7 +345,7 @@ _umlnet() {
             return 0
             ;;
         umlnet__subcmd__help)
-            opts="check guest slip-bridge switch-status up down plan demo bench run-uml completions manpages help"
+            opts="check guest slip-bridge switch-status up down plan demo bench run-uml lab completions manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -350,6 +456,160 @@ _umlnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        umlnet__subcmd__help__subcmd__lab)
+            opts="start stop crash status exec console dump connect check domain-daemon"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__connect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__console)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__crash)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__domain__subcmd__daemon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__dump)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__exec)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__help__subcmd__lab__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         umlnet__subcmd__help__subcmd__manpages)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -427,6 +687,420 @@ _umlnet() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab)
+            opts="-h --help start stop crash status exec console dump connect check domain-daemon help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__check)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__connect)
+            opts="-d -h --dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__console)
+            opts="-d -h --dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__crash)
+            opts="-d -h --dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__domain__subcmd__daemon)
+            opts="-h --switched --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__dump)
+            opts="-d -w -c -h --dir --count --seconds --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seconds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__exec)
+            opts="-d -h --dir --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help)
+            opts="start stop crash status exec console dump connect check domain-daemon help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__connect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__console)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__crash)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__domain__subcmd__daemon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__dump)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__exec)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__start)
+            opts="-d -h --dir --kernel --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kernel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__status)
+            opts="-d -h --dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umlnet__subcmd__lab__subcmd__stop)
+            opts="-d -h --dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -12,7 +12,12 @@
 //!
 //! With [`Tolerance::Idempotent`], adding something that is already there (`EEXIST`)
 //! and removing something that is already gone count as done: the kernel replays
-//! address notifications, and the helper must not fail on a replay.
+//! address notifications, and the helper must not fail on a replay (`uml_net` asks for
+//! it only when its ledger says the thing is the caller's; otherwise
+//! [`Tolerance::Strict`]).
+//!
+//! A device [`Applier::pin`]ned to an interface index is acted on by that index (proxy
+//! ARP too, through netlink), never looked up by name again.
 
 use std::fmt::Write as _;
 use std::io;
@@ -61,6 +66,7 @@ pub struct Applier {
     tolerance: Tolerance,
     transcript: String,
     held: Vec<Tap>,
+    pins: Vec<(String, u32)>,
 }
 
 fn is_already(add: bool, e: &io::Error) -> bool {
@@ -90,7 +96,30 @@ impl Applier {
             tolerance,
             transcript: String::new(),
             held: Vec::new(),
+            pins: Vec::new(),
         }
+    }
+
+    /// From now on, actions naming `dev` act on the interface with index `index`,
+    /// whatever carries the name `dev` by then: the device is looked up once and then
+    /// pinned, so that a rename in between cannot redirect an action to another
+    /// device. An action on a pinned device that has gone fails with `ENODEV`.
+    pub fn pin(&mut self, dev: &str, index: u32) {
+        self.pins.retain(|(d, _)| d != dev);
+        self.pins.push((dev.to_string(), index));
+    }
+
+    /// The pinned index of `dev`, or its index now.
+    pub fn index(&self, dev: &str) -> io::Result<u32> {
+        match self.pins.iter().find(|(d, _)| d == dev) {
+            Some((_, i)) => Ok(*i),
+            None => Rtnl::index(dev),
+        }
+    }
+
+    /// Changes whether repeats count as failures.
+    pub fn set_tolerance(&mut self, tolerance: Tolerance) {
+        self.tolerance = tolerance;
     }
 
     /// Whether nothing is applied.
@@ -207,12 +236,12 @@ impl Applier {
             }
             HostAction::AddAddress(a) | HostAction::DelAddress(a) => {
                 let add = matches!(action, HostAction::AddAddress(_));
-                let idx = Rtnl::index(&a.dev)?;
+                let idx = self.index(&a.dev)?;
                 self.rtnl()?
                     .address(add, idx, a.addr, a.prefix.bits(), a.peer)
             }
             HostAction::FlushAddresses { dev } => {
-                let idx = Rtnl::index(dev)?;
+                let idx = self.index(dev)?;
                 let nl = self.rtnl()?;
                 for a in nl.addresses(Some(idx))? {
                     nl.address(false, idx, a.local, a.prefix, a.peer)?;
@@ -220,11 +249,11 @@ impl Applier {
                 Ok(())
             }
             HostAction::SetMtu { dev, mtu } => {
-                let idx = Rtnl::index(dev)?;
+                let idx = self.index(dev)?;
                 self.rtnl()?.set_mtu(idx, u32::from(*mtu))
             }
             HostAction::LinkUp { dev } | HostAction::LinkDown { dev } => {
-                let idx = Rtnl::index(dev)?;
+                let idx = self.index(dev)?;
                 let up = matches!(action, HostAction::LinkUp { .. });
                 self.rtnl()?.set_link_up(idx, up)
             }
@@ -245,13 +274,16 @@ impl Applier {
                         (std::net::Ipv4Addr::UNSPECIFIED, 0, None, Some(*via))
                     }
                 };
-                let idx = dev.map(|d| Rtnl::index(d)).transpose()?;
+                let idx = dev.map(|d| self.index(d)).transpose()?;
                 self.rtnl()?.route(add, dst, len, idx, via)
             }
-            HostAction::ProxyArp { dev, on } => sysctl::set_proxy_arp(dev, *on),
+            HostAction::ProxyArp { dev, on } => {
+                let idx = self.index(dev)?;
+                self.rtnl()?.set_proxy_arp(idx, *on)
+            }
             HostAction::AddProxyNeigh { ip, dev } | HostAction::DelProxyNeigh { ip, dev } => {
                 let add = matches!(action, HostAction::AddProxyNeigh { .. });
-                let idx = Rtnl::index(dev)?;
+                let idx = self.index(dev)?;
                 self.rtnl()?.proxy_neigh(add, *ip, idx)
             }
             HostAction::IpForward => sysctl::set_ip_forward(),

@@ -11,6 +11,7 @@ pub mod guest_host;
 pub mod hostapply;
 pub mod hoststate;
 pub mod hostup;
+pub mod lab;
 pub mod nethelper;
 pub mod slipbridge;
 pub mod switch_status;

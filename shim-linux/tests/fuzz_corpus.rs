@@ -17,6 +17,12 @@ const TARGETS: &[(&str, Entry)] = &[
     ("vxlan", umlnet_core::vxlan::fuzz_one),
     ("config", umlnet_linux::config::fuzz_one),
     ("guest_shell", umlnet_guest::shell::fuzz_shell),
+    ("lab", umlnet_linux::lab::fuzz_one),
+    ("baremetal_boot", umlnet_baremetal::boot::fuzz_one),
+    ("baremetal_http", umlnet_baremetal::http::fuzz_one),
+    ("baremetal_console", umlnet_baremetal::console::fuzz_one),
+    ("uml_net_policy", umlnet_core::policy::fuzz_one),
+    ("uml_net_ledger", umlnet_linux::nethelper::ledger::fuzz_one),
     ("switch_status", umlnet_linux::switch_status::fuzz_one),
 ];
 

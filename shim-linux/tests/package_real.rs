@@ -231,6 +231,7 @@ const FILES: &[(&str, u32)] = &[
     ("/usr/share/zsh/vendor-completions/_umlnet", 0o100644),
     ("/usr/share/fish/vendor_completions.d/umlnet.fish", 0o100644),
     ("/usr/share/doc/umlnet/umlnet.example.toml", 0o100644),
+    ("/usr/share/doc/umlnet/uml_net.conf.example", 0o100644),
     ("/usr/share/doc/umlnet/packaging.md", 0o100644),
 ];
 

@@ -15,6 +15,21 @@ use umlnet_testkit::{
     Netns, TempDir, UmlBoot, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
 };
 
+#[path = "support/policy_mount.rs"]
+mod policy_mount;
+use policy_mount::PolicyMount;
+
+/// The policy the tests of ordinary users run under (in a private mount namespace): it
+/// grants what these tests ask of the helper.
+const GRANTING_POLICY: &str = "\
+allow everyone op all
+allow everyone gate 10.0.0.0/8
+allow everyone guest 10.0.0.0/8
+allow everyone publish lan0
+allow everyone forward
+allow everyone devices 4
+";
+
 fn main() {
     run_cases(vec![
         real(
@@ -228,11 +243,11 @@ enum Reply {
     Datagram,
 }
 
-/// Runs `exe args` in the namespace (through `sh -c` when `shell_prefix` is given, to
-/// set up extra descriptors) with fd 1 on a socket; returns the exit code and the text
-/// of the reply.
-fn call(
-    ns: &Netns,
+/// Runs `exe args` (through `sh -c` when `shell_prefix` is given, to set up extra
+/// descriptors) as a command made by `command` (in the test's namespaces), with fd 1 on
+/// a socket; returns the exit code and the text of the reply.
+fn call_with(
+    command: impl Fn(&OsStr) -> std::process::Command,
     exe: &Path,
     user: Option<u32>,
     args: &[&std::ffi::OsStr],
@@ -240,14 +255,14 @@ fn call(
 ) -> (Option<i32>, String) {
     let mut cmd = match user {
         Some(uid) => {
-            let mut c = ns.command("setpriv");
+            let mut c = command(OsStr::new("setpriv"));
             c.arg(format!("--reuid={uid}"))
                 .arg(format!("--regid={uid}"))
                 .arg("--clear-groups")
                 .arg(exe);
             c
         }
-        None => ns.command(exe),
+        None => command(exe.as_os_str()),
     };
     cmd.args(args).stdin(Stdio::null()).stderr(Stdio::piped());
     let mut buf = vec![0u8; 65536];
@@ -326,6 +341,8 @@ fn setuid_copy(tmp: &TempDir) -> std::path::PathBuf {
 /// A namespace for hostile callers: a LAN, forwarding off, and a TAP that belongs to
 /// uid 65534; our `uml_net`, a setuid-root copy of it, and what the host looked like.
 struct Hostile {
+    /// The private mount namespace with [`GRANTING_POLICY`] (and the test's ledger).
+    mount: PolicyMount,
     _tmp: TempDir,
     ns: Netns,
     ours: std::path::PathBuf,
@@ -358,7 +375,9 @@ impl Hostile {
         let suid = setuid_copy(&tmp);
         let pwned = tmp.join("pwned");
         let before = host_state(&ns);
+        let mount = PolicyMount::new(&ns, &tmp, Some(GRANTING_POLICY));
         Hostile {
+            mount,
             _tmp: tmp,
             ns,
             ours,
@@ -366,6 +385,17 @@ impl Hostile {
             pwned,
             before,
         }
+    }
+
+    /// [`call_with`] in the private mount namespace.
+    fn call(
+        &self,
+        exe: &Path,
+        user: Option<u32>,
+        args: &[&OsStr],
+        reply: Reply,
+    ) -> (Option<i32>, String) {
+        call_with(|p| self.mount.command(p), exe, user, args, reply)
     }
 
     /// A shell command that would create [`Hostile::pwned`] if a shell ran it.
@@ -382,7 +412,7 @@ impl Hostile {
             } else {
                 &self.ours
             };
-            let (code, text) = call(&self.ns, exe, *user, args, *reply);
+            let (code, text) = self.call(exe, *user, args, *reply);
             assert_ne!(code, Some(0), "{args:?} must fail; said {text:?}");
             assert!(
                 text.contains(expect),
@@ -694,8 +724,7 @@ fn bad_ethertap_and_slip_calls_are_refused() {
         "exec 5</etc/hostname; exec {} 4 ethertap tap0 5 10.5.0.1",
         h.ours.display()
     );
-    let (code, text) = call(
-        &h.ns,
+    let (code, text) = h.call(
         Path::new("sh"),
         None,
         &[o("-c"), OsStr::new(&script)],
@@ -715,8 +744,7 @@ fn the_owner_of_a_tap_may_configure_it_through_the_setuid_helper() {
     let o = |s: &'static str| OsStr::new(s);
     // The owner of a TAP may have the setuid helper configure it, and only with
     // CAP_NET_ADMIN left: the helper reports what it did, the route is there.
-    let (code, text) = call(
-        &h.ns,
+    let (code, text) = h.call(
         &h.suid,
         Some(65534),
         &[
@@ -735,8 +763,7 @@ fn the_owner_of_a_tap_may_configure_it_through_the_setuid_helper() {
     );
     assert!(h.ns.sh("ip route").contains("10.5.0.2 dev tapn"));
     assert!(h.ns.sh("ip neigh show proxy").contains("10.5.0.2 dev lan0"));
-    let (code, _) = call(
-        &h.ns,
+    let (code, _) = h.call(
         &h.suid,
         Some(65534),
         &[
@@ -1186,8 +1213,19 @@ fn tuntap_for_an_ordinary_user_through_the_setuid_helper() {
     )
     .unwrap();
     std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The administrator grants the user a TAP with that gate, the guest's address, and
+    // its published entry on the LAN.
+    let mount = PolicyMount::new(
+        &ns,
+        &tmp,
+        Some(
+            "allow user nobody op tuntap\nallow user nobody op address\n\
+             allow user nobody gate 10.9.4.1\nallow user nobody guest 10.9.4.0/24\n\
+             allow user nobody publish lan0\nallow user nobody forward\nallow user nobody devices 1\n",
+        ),
+    );
     let launch = umlnet_testkit::uml_launch();
-    let mut cmd = ns.command("setpriv");
+    let mut cmd = mount.command("setpriv");
     launch.apply_env(&mut cmd);
     cmd.args([
         "--reuid=65534",

@@ -46,6 +46,7 @@ fn top_level_help_lists_every_subcommand_with_an_example() {
         "switch-status",
         "slip-bridge",
         "bench",
+        "lab",
         "completions",
         "manpages",
     ] {
@@ -77,6 +78,7 @@ fn each_new_subcommand_help_has_an_example() {
         "bench",
         "switch-status",
         "slip-bridge",
+        "lab",
     ] {
         let (ok, help) = umlnet(&[cmd, "--help"]);
         assert!(ok, "{help}");

@@ -2,8 +2,8 @@
 
 use super::CommandOutput;
 use crate::guest::{Guest, iface_name};
+use alloc::string::{String, ToString};
 use core::fmt::Write;
-use std::string::{String, ToString};
 use umlnet_core::link::Link;
 
 impl<L: Link> Guest<L> {

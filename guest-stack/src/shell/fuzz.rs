@@ -3,9 +3,9 @@
 
 use super::Run;
 use crate::guest::Guest;
+use alloc::string::String;
+use alloc::vec::Vec;
 use smoltcp::time::{Duration, Instant};
-use std::string::String;
-use std::vec::Vec;
 use umlnet_core::link::{Link, Medium as LinkMedium, SendStatus};
 
 /// A link that loses everything, for [`fuzz_shell`].

@@ -1,13 +1,14 @@
 //! `ifconfig`: listing interfaces as old net-tools prints them, and setting an
 //! interface's address, netmask, MTU, MAC and state.
 
+use super::decimal::scaled;
 use super::{CommandOutput, parse_addr_prefix, parse_iface};
 use crate::guest::{Guest, GuestError, InterfaceInfo};
 use crate::route::prefix_len;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::fmt::Write;
 use core::net::Ipv4Addr;
-use std::string::{String, ToString};
-use std::vec::Vec;
 use umlnet_core::link::{Link, Medium as LinkMedium};
 use umlnet_core::mac::MacAddr;
 
@@ -36,7 +37,9 @@ impl<L: Link> Guest<L> {
             [name] => match parse_iface(name).and_then(|i| self.interface(i)) {
                 Some(info) => CommandOutput::ok(format_ifconfig(&info)),
                 None => CommandOutput::err(
-                    std::format!("{name}: error fetching interface information: Device not found"),
+                    alloc::format!(
+                        "{name}: error fetching interface information: Device not found"
+                    ),
                     1,
                 ),
             },
@@ -62,7 +65,7 @@ impl<L: Link> Guest<L> {
                     };
                     match m.parse().ok().and_then(prefix_len) {
                         Some(len) => netmask = Some(len),
-                        None => return CommandOutput::err(std::format!("{m}: Unknown host"), 1),
+                        None => return CommandOutput::err(alloc::format!("{m}: Unknown host"), 1),
                     }
                 }
                 "broadcast" => {
@@ -71,7 +74,9 @@ impl<L: Link> Guest<L> {
                     };
                     match b.parse() {
                         Ok(b) => broadcast = Some(b),
-                        Err(_) => return CommandOutput::err(std::format!("{b}: Unknown host"), 1),
+                        Err(_) => {
+                            return CommandOutput::err(alloc::format!("{b}: Unknown host"), 1);
+                        }
                     }
                 }
                 "hw" => {
@@ -82,7 +87,7 @@ impl<L: Link> Guest<L> {
                         Ok(m) => hw = Some(m),
                         Err(e) => {
                             return CommandOutput::err(
-                                std::format!("{m}: invalid ether address: {e}"),
+                                alloc::format!("{m}: invalid ether address: {e}"),
                                 1,
                             );
                         }
@@ -97,7 +102,7 @@ impl<L: Link> Guest<L> {
                     match parse_addr_prefix(other) {
                         Some(a) => addr = Some(a),
                         None => {
-                            return CommandOutput::err(std::format!("{other}: Unknown host"), 1);
+                            return CommandOutput::err(alloc::format!("{other}: Unknown host"), 1);
                         }
                     }
                 }
@@ -109,7 +114,7 @@ impl<L: Link> Guest<L> {
             } else if addr.is_some() {
                 "SIOCSIFADDR: No such device".to_string()
             } else {
-                std::format!("{name}: ERROR while getting interface flags: No such device")
+                alloc::format!("{name}: ERROR while getting interface flags: No such device")
             };
             return CommandOutput::err(what, 255);
         };
@@ -118,7 +123,7 @@ impl<L: Link> Guest<L> {
                 Ok(()) => {}
                 Err(GuestError::MulticastMac(..) | GuestError::ZeroMac(..)) => {
                     return CommandOutput::err(
-                        std::format!(
+                        alloc::format!(
                             "SIOCSIFHWADDR: Cannot assign requested address \
                              ({m}: the first byte of a MAC address must be even and the \
                              address not all zeros)"
@@ -126,7 +131,7 @@ impl<L: Link> Guest<L> {
                         255,
                     );
                 }
-                Err(e) => return CommandOutput::err(std::format!("SIOCSIFHWADDR: {e}"), 255),
+                Err(e) => return CommandOutput::err(alloc::format!("SIOCSIFHWADDR: {e}"), 255),
             }
         }
         if let Some((a, len)) = addr {
@@ -220,15 +225,4 @@ pub fn format_ifconfig(info: &InterfaceInfo) -> String {
     );
     s.push('\n');
     s
-}
-
-pub(super) fn scaled(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    std::format!("{v:.1} {}", UNITS[u])
 }

@@ -10,6 +10,7 @@
 //! unreachable`, `SIOCDELRT: No such process`, `ping: connect: Network is unreachable`.
 
 mod arp;
+mod decimal;
 mod fuzz;
 mod ifconfig;
 mod ping;
@@ -23,10 +24,10 @@ pub use ifconfig::format_ifconfig;
 pub(crate) use ping::Ping;
 
 use crate::guest::Guest;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 use smoltcp::time::Instant;
-use std::string::{String, ToString};
-use std::vec::Vec;
 use umlnet_core::link::Link;
 
 /// What a finished command printed (stdout and stderr in order) and its exit status.
@@ -120,7 +121,7 @@ impl<L: Link> Guest<L> {
                 Err(out) => Run::Done(out),
             },
             _ => Run::Done(CommandOutput::err(
-                std::format!("{cmd}: command not found"),
+                alloc::format!("{cmd}: command not found"),
                 127,
             )),
         }

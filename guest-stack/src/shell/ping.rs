@@ -2,7 +2,12 @@
 //! formats for its output.
 
 use super::CommandOutput;
+use super::decimal::{loss_percent, rtt_summary, seconds_us};
 use crate::guest::Guest;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt::Write;
 use core::net::Ipv4Addr;
 use smoltcp::iface::{SocketHandle, SocketSet};
@@ -12,10 +17,6 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol, IpVersion, Ipv4Packet, Ipv4Repr,
 };
-use std::collections::BTreeMap;
-use std::string::{String, ToString};
-use std::vec;
-use std::vec::Vec;
 use umlnet_core::link::Link;
 
 /// An iputils-style ping over a raw ICMP socket.
@@ -60,7 +61,7 @@ impl Ping {
             let mut value = |opt: &str| {
                 it.next().ok_or_else(|| {
                     CommandOutput::err(
-                        std::format!("ping: option requires an argument -- '{opt}'"),
+                        alloc::format!("ping: option requires an argument -- '{opt}'"),
                         2,
                     )
                 })
@@ -69,35 +70,27 @@ impl Ping {
                 "-c" => {
                     let v = value("c")?;
                     count = Some(v.parse::<u32>().ok().filter(|&c| c > 0).ok_or_else(|| {
-                        CommandOutput::err(std::format!("ping: invalid argument: '{v}'"), 1)
+                        CommandOutput::err(alloc::format!("ping: invalid argument: '{v}'"), 1)
                     })?);
                 }
                 "-i" => {
                     let v = value("i")?;
-                    let secs: f64 =
-                        v.parse()
-                            .ok()
-                            .filter(|s: &f64| *s >= 0.002)
-                            .ok_or_else(|| {
-                                CommandOutput::err(
-                                    std::format!("ping: bad timing interval: {v}"),
-                                    2,
-                                )
-                            })?;
-                    interval = Duration::from_micros((secs * 1e6) as u64);
+                    let us = seconds_us(v, 2000).ok_or_else(|| {
+                        CommandOutput::err(alloc::format!("ping: bad timing interval: {v}"), 2)
+                    })?;
+                    interval = Duration::from_micros(us);
                 }
                 "-W" => {
                     let v = value("W")?;
-                    let secs: f64 =
-                        v.parse().ok().filter(|s: &f64| *s >= 0.0).ok_or_else(|| {
-                            CommandOutput::err(std::format!("ping: bad linger time: {v}"), 2)
-                        })?;
-                    linger = Duration::from_micros((secs * 1e6) as u64);
+                    let us = seconds_us(v, 0).ok_or_else(|| {
+                        CommandOutput::err(alloc::format!("ping: bad linger time: {v}"), 2)
+                    })?;
+                    linger = Duration::from_micros(us);
                 }
                 "-s" => {
                     let v = value("s")?;
                     size = v.parse().ok().filter(|&s| s <= 65507).ok_or_else(|| {
-                        CommandOutput::err(std::format!("ping: invalid argument: '{v}'"), 1)
+                        CommandOutput::err(alloc::format!("ping: invalid argument: '{v}'"), 1)
                     })?;
                 }
                 h if !h.starts_with('-') && host.is_none() => host = Some(h),
@@ -107,18 +100,26 @@ impl Ping {
         let host = host.ok_or_else(usage)?;
         let dst: Ipv4Addr = host.parse().map_err(|_| {
             CommandOutput::err(
-                std::format!("ping: {host}: Temporary failure in name resolution"),
+                alloc::format!("ping: {host}: Temporary failure in name resolution"),
                 2,
             )
         })?;
         let src = guest
             .source_address(dst)
             .ok_or_else(|| CommandOutput::err("ping: connect: Network is unreachable", 2))?;
+        let (rx_bytes, rx_packets) = guest.buffers.ping_rx;
+        let (tx_bytes, tx_packets) = guest.buffers.ping_tx;
         let socket = raw::Socket::new(
             Some(IpVersion::Ipv4),
             Some(IpProtocol::Icmp),
-            raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 64], vec![0; 256 * 1024]),
-            raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 16], vec![0; 128 * 1024]),
+            raw::PacketBuffer::new(
+                vec![raw::PacketMetadata::EMPTY; rx_packets],
+                vec![0; rx_bytes],
+            ),
+            raw::PacketBuffer::new(
+                vec![raw::PacketMetadata::EMPTY; tx_packets],
+                vec![0; tx_bytes],
+            ),
         );
         let socket = guest.sockets.add(socket);
         let ident = guest.random() as u16;
@@ -331,38 +332,23 @@ impl Ping {
         sockets.remove(self.socket);
         let tx = self.transmitted;
         let rx = self.received;
-        let loss = if tx == 0 {
-            0.0
-        } else {
-            f64::from(tx - rx.min(tx)) * 100.0 / f64::from(tx)
-        };
         let time_ms = (self.last_event - self.start).total_millis();
         let _ = writeln!(self.out, "\n--- {} ping statistics ---", self.dst);
         let errors = if self.errors > 0 {
-            std::format!(", +{} errors", self.errors)
+            alloc::format!(", +{} errors", self.errors)
         } else {
             String::new()
         };
         let _ = writeln!(
             self.out,
             "{tx} packets transmitted, {rx} received{errors}, {}% packet loss, time {time_ms}ms",
-            format_g(loss)
+            loss_percent(tx, rx)
         );
         if rx > 0 {
-            let n = self.rtts_us.len() as f64;
-            let min = *self.rtts_us.iter().min().unwrap_or(&0);
-            let max = *self.rtts_us.iter().max().unwrap_or(&0);
-            let sum: f64 = self.rtts_us.iter().map(|&t| t as f64).sum();
-            let sum2: f64 = self.rtts_us.iter().map(|&t| (t as f64) * (t as f64)).sum();
-            let avg = sum / n;
-            let mdev = (sum2 / n - avg * avg).max(0.0).sqrt();
             let _ = writeln!(
                 self.out,
-                "rtt min/avg/max/mdev = {}/{}/{}/{} ms",
-                ms3(min as f64),
-                ms3(avg),
-                ms3(max as f64),
-                ms3(mdev)
+                "rtt min/avg/max/mdev = {} ms",
+                rtt_summary(&self.rtts_us)
             );
         } else {
             self.out.push('\n');
@@ -371,36 +357,15 @@ impl Ping {
     }
 }
 
-/// Milliseconds with three decimals from microseconds.
-pub(super) fn ms3(us: f64) -> String {
-    let us = us.round() as i64;
-    std::format!("{}.{:03}", us / 1000, us % 1000)
-}
-
 /// iputils' per-reply time: more decimals for shorter times.
 pub(super) fn format_rtt(us: i64) -> String {
     if us >= 100_000 - 50 {
-        std::format!("{} ms", (us + 500) / 1000)
+        alloc::format!("{} ms", (us + 500) / 1000)
     } else if us >= 10_000 - 5 {
-        std::format!("{}.{} ms", (us + 50) / 1000, ((us + 50) % 1000) / 100)
+        alloc::format!("{}.{} ms", (us + 50) / 1000, ((us + 50) % 1000) / 100)
     } else if us >= 1000 {
-        std::format!("{}.{:02} ms", (us + 5) / 1000, ((us + 5) % 1000) / 10)
+        alloc::format!("{}.{:02} ms", (us + 5) / 1000, ((us + 5) % 1000) / 10)
     } else {
-        std::format!("{}.{:03} ms", us / 1000, us % 1000)
+        alloc::format!("{}.{:03} ms", us / 1000, us % 1000)
     }
-}
-
-/// C's `%g` for a percentage: six significant digits, no trailing zeros.
-pub(super) fn format_g(v: f64) -> String {
-    if v == v.trunc() {
-        return std::format!("{}", v as i64);
-    }
-    let int_digits = if v.abs() >= 1.0 {
-        (v.abs().log10().floor() as i32) + 1
-    } else {
-        1
-    };
-    let decimals = (6 - int_digits).max(0) as usize;
-    let s = std::format!("{v:.decimals$}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

@@ -4,8 +4,8 @@
 use super::{CommandOutput, parse_addr_prefix, parse_iface};
 use crate::guest::{Guest, iface_name};
 use crate::route::{Selector, classful_prefix, prefix_len};
+use alloc::string::String;
 use core::net::Ipv4Addr;
-use std::string::String;
 use umlnet_core::link::Link;
 
 impl<L: Link> Guest<L> {
@@ -31,7 +31,7 @@ impl<L: Link> Guest<L> {
         let dev = match spec.dev {
             Some(name) => match parse_iface(name).filter(|&i| self.interface(i).is_some()) {
                 Some(i) => Some(i),
-                None => return CommandOutput::err(std::format!("{op}: No such device"), 7),
+                None => return CommandOutput::err(alloc::format!("{op}: No such device"), 7),
             },
             None => None,
         };
@@ -49,7 +49,7 @@ impl<L: Link> Guest<L> {
         };
         match result {
             Ok(()) => CommandOutput::ok(String::new()),
-            Err(e) => CommandOutput::err(std::format!("{op}: {e}"), 7),
+            Err(e) => CommandOutput::err(alloc::format!("{op}: {e}"), 7),
         }
     }
 }
@@ -86,13 +86,13 @@ impl<'a> RouteSpec<'a> {
                     let m = it.next().ok_or_else(route_usage)?;
                     netmask =
                         Some(m.parse().ok().and_then(prefix_len).ok_or_else(|| {
-                            route_err(std::format!("route: bogus netmask {m}"), 4)
+                            route_err(alloc::format!("route: bogus netmask {m}"), 4)
                         })?);
                 }
                 "gw" | "gateway" => {
                     let g = it.next().ok_or_else(route_usage)?;
                     gateway = Some(g.parse::<Ipv4Addr>().map_err(|_| {
-                        route_err(std::format!("{g}: Host name lookup failure"), 6)
+                        route_err(alloc::format!("{g}: Host name lookup failure"), 6)
                     })?);
                 }
                 "metric" => {
@@ -113,12 +113,12 @@ impl<'a> RouteSpec<'a> {
             (Ipv4Addr::UNSPECIFIED, Some(0))
         } else {
             parse_addr_prefix(target)
-                .ok_or_else(|| route_err(std::format!("{target}: Host name lookup failure"), 6))?
+                .ok_or_else(|| route_err(alloc::format!("{target}: Host name lookup failure"), 6))?
         };
         let prefix_len = match (kind, cidr, netmask) {
             (Some("-host"), _, Some(_)) => {
                 return Err(route_err(
-                    std::format!("route: netmask {} and host route conflict", dest),
+                    alloc::format!("route: netmask {} and host route conflict", dest),
                     4,
                 ));
             }

@@ -1,8 +1,8 @@
 //! Tests of the shell: iputils number formats, interface names, `route` arguments, and
 //! the fuzz entry point on token soup.
 
-use super::ifconfig::scaled;
-use super::ping::{format_g, format_rtt, ms3};
+use super::decimal::{loss_percent, ms3, scaled};
+use super::ping::format_rtt;
 use super::route::RouteSpec;
 use super::*;
 use core::net::Ipv4Addr;
@@ -14,11 +14,11 @@ fn iputils_number_formats() {
     assert_eq!(format_rtt(1234), "1.23 ms");
     assert_eq!(format_rtt(12345), "12.3 ms");
     assert_eq!(format_rtt(123456), "123 ms");
-    assert_eq!(format_g(0.0), "0");
-    assert_eq!(format_g(100.0), "100");
-    assert_eq!(format_g(100.0 / 3.0), "33.3333");
-    assert_eq!(format_g(25.0), "25");
-    assert_eq!(ms3(82.0), "0.082");
+    assert_eq!(loss_percent(3, 3), "0");
+    assert_eq!(loss_percent(3, 0), "100");
+    assert_eq!(loss_percent(3, 2), "33.3333");
+    assert_eq!(loss_percent(4, 3), "25");
+    assert_eq!(ms3(82), "0.082");
     assert_eq!(scaled(0), "0.0 B");
     assert_eq!(scaled(46944), "46.9 KB");
     assert_eq!(scaled(1_224_417), "1.2 MB");

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::GuestError;
+use std::string::ToString;
 use umlnet_core::link::Medium;
 use umlnet_core::mac::MacAddr;
 

@@ -8,8 +8,8 @@ mod route;
 mod tcp;
 pub(crate) mod wire;
 
-use crate::Guest;
 use crate::shell::{CommandOutput, Run};
+use crate::{Buffers, Guest};
 use core::cell::Cell;
 use core::net::Ipv4Addr;
 use smoltcp::time::{Duration, Instant};
@@ -31,9 +31,13 @@ struct World {
 
 impl World {
     fn new(guests: usize) -> Self {
+        Self::with_buffers(guests, Buffers::HOST)
+    }
+
+    fn with_buffers(guests: usize, buffers: Buffers) -> Self {
         let clock: Clock = Rc::new(Cell::new(Instant::from_secs(1000)));
         let guests = (0..guests)
-            .map(|i| Guest::new(0x5eed + i as u64, clock.get()))
+            .map(|i| Guest::with_buffers(0x5eed + i as u64, clock.get(), buffers))
             .collect();
         World {
             clock,

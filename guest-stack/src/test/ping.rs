@@ -51,13 +51,16 @@ fn ping_both_ways_prints_like_iputils() {
     }
     assert_eq!(w.guests[0].interface(0).unwrap().counters, before);
     // Larger than the MTU: fragmented on the way out, reassembled on the way in.
-    let out = w.run(1, "ping -c 1 -s 4000 192.168.0.254");
-    assert!(
-        out.text
-            .contains("4008 bytes from 192.168.0.254: icmp_seq=1"),
-        "{}",
-        out.text
-    );
+    #[cfg(feature = "fragmentation")]
+    {
+        let out = w.run(1, "ping -c 1 -s 4000 192.168.0.254");
+        assert!(
+            out.text
+                .contains("4008 bytes from 192.168.0.254: icmp_seq=1"),
+            "{}",
+            out.text
+        );
+    }
     let out = w.run(1, "ping -c 1 -s 1000 192.168.0.254");
     assert!(
         out.text

@@ -16,6 +16,8 @@ mod demo;
 mod docs;
 #[path = "umlnet/guest.rs"]
 mod guest;
+#[path = "umlnet/lab.rs"]
+mod lab;
 #[path = "umlnet/run_uml.rs"]
 mod run_uml;
 
@@ -31,6 +33,7 @@ Examples (one per command; `umlnet <command> --help` for more):
   umlnet switch-status /tmp/uml.mgmt            # a running `uml_switch -mgmt /tmp/uml.mgmt`
   umlnet switch-status --json /tmp/uml.mgmt     # the same as JSON: ports, addresses, counters
   sudo umlnet bench switch                      # our uml_switch vs the originals, side by side
+  umlnet lab start contrib/labs/two-lans       # a Netkit-style lab of UML kernels (docs/labs.md)
   umlnet run-uml -- mem=96M eth0=daemon,,unix,/tmp/uml.ctl  # boot linux.uml on any x86-64 host
   linux.uml ... eth0=slirp,,umlnet,slip-bridge,--local,192.168.0.254,--peer,192.168.0.253
   source <(umlnet completions bash)             # completions for bash (also zsh, fish)
@@ -90,6 +93,9 @@ enum Command {
     /// back to FXSAVE on hosts whose XSAVE area is too large for it (AVX-512, AMX).
     #[command(after_help = run_uml::RUN_UML_EXAMPLES)]
     RunUml(run_uml::RunUmlArgs),
+    /// Netkit-style labs: start, stop, inspect and capture a directory of UML kernels
+    /// on collision domains (lab.conf, lab.dep, MACHINE.startup).
+    Lab(lab::LabArgs),
     /// Write the shell completion script for bash, zsh or fish to stdout.
     #[command(after_help = docs::COMPLETIONS_EXAMPLES)]
     Completions(docs::CompletionsArgs),
@@ -120,6 +126,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::RunUml(args) => run_uml::run(&args),
+        Command::Lab(args) => lab::run(args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
         Command::SwitchStatus { path, json } => switch_status(&path, json),
         Command::Completions(args) => docs::completions(&args),

@@ -29,15 +29,24 @@
 //! Safe as setuid root: the argv is parsed strictly ([`HelperCall::parse`]); the
 //! environment is not read (except the dry-run switch, which can only make the helper
 //! do less); only fixed paths are opened; inherited descriptors are checked to be the
-//! kind of socket the protocol says before anything is created; host devices are
-//! touched only if the helper made them or they are TUN/TAP devices of the caller
-//! (root may name any); guest addresses may not be special or local addresses; the
+//! kind of socket the protocol says before anything is created. A caller whose real
+//! uid is not 0 may do only what the administrator's policy grants ([`policy`]:
+//! operations, gate addresses, guest prefixes, LAN devices for published entries,
+//! `ip_forward`, a number of devices), and default is nothing. What the helper makes is
+//! recorded first in a root-owned [`ledger`]: `del` removes only the caller's own
+//! entries, and entries whose device vanished are cleaned up. Devices are touched only
+//! if the helper made them (always a new device: `IFF_TUN_EXCL`) or they are TUN/TAP
+//! devices of the caller (root may name any), and are looked up once and then acted on
+//! by interface index. Guest and gate addresses may not be special, the host's own, or
+//! another machine's (a route's gateway, a neighbour, a host route elsewhere). The
 //! process becomes the caller with only `CAP_NET_ADMIN` as soon as the devices are
-//! open, and drops that too where it is no longer needed. Every refusal is one line on
-//! the reply channel and a non-zero exit, before anything on the host was changed.
+//! open, and drops that too where it is no longer needed; a drop that fails is a
+//! refusal. Every refusal is one line on the reply channel and a non-zero exit, before
+//! anything on the host was changed.
 //!
 //! This module holds the entry point ([`main`]); `reply` writes the answers, `checks`
-//! refuses what is not allowed, and `tuntap`, `ethertap` and `slip` do the commands.
+//! refuses what is not allowed, `guests` adds and removes guest addresses with the
+//! ledger, and `tuntap`, `ethertap` and `slip` do the commands.
 
 /// Returns `Err(Refusal(format!(...)))` from the enclosing function (defined before the
 /// modules that use it).
@@ -47,6 +56,9 @@ macro_rules! refuse {
 
 mod checks;
 mod ethertap;
+mod guests;
+pub mod ledger;
+pub mod policy;
 mod reply;
 mod slip;
 mod tuntap;
@@ -54,9 +66,13 @@ mod tuntap;
 use std::ffi::OsString;
 
 use umlnet_core::helper::{Command, HelperCall};
+use umlnet_core::policy::{Ask, Op};
 
 use crate::hostapply::{Applier, Tolerance};
 use crate::sys::privilege::{self, Caller};
+
+use self::ledger::{LEDGER_PATH, Ledger};
+use self::policy::Gatekeeper;
 
 use self::reply::{channel_for, refuse_on};
 
@@ -81,6 +97,9 @@ impl<E: std::fmt::Display> From<E> for Refusal {
 /// Runs the helper on `args` (without `argv[0]`); returns the exit status.
 pub fn main(args: &[OsString]) -> i32 {
     let caller = Caller::current();
+    if args.first().is_some_and(|a| a == "--check-policy") {
+        return policy::check_command(&args[1..], &caller);
+    }
     let mut args: Vec<OsString> = args.to_vec();
     let mut dry_run = std::env::var_os(DRY_RUN_ENV).is_some_and(|v| v == "1");
     if args.first().is_some_and(|a| a == "--dry-run") {
@@ -106,9 +125,33 @@ pub fn main(args: &[OsString]) -> i32 {
             &format!("uml_net : could not drop privileges: {e}"),
         );
     }
+    let (keeper, ledger) = if dry_run {
+        (Gatekeeper::unrestricted_for(&caller), None)
+    } else {
+        let keeper = match Gatekeeper::for_caller(&caller) {
+            Ok(k) => k,
+            Err(Refusal(line)) => return refuse_on(channel, &line),
+        };
+        if let Some(op) = op_of(&call.command)
+            && let Err(Refusal(line)) = keeper.need(&Ask::Op(op))
+        {
+            return refuse_on(channel, &line);
+        }
+        match Ledger::open() {
+            Ok(l) => (keeper, Some(l)),
+            Err(e) => {
+                return refuse_on(
+                    channel,
+                    &format!("uml_net : the ledger {LEDGER_PATH} cannot be used: {e}"),
+                );
+            }
+        }
+    };
     let mut helper = Helper {
         caller,
         applier: Applier::new(dry_run, Tolerance::Idempotent),
+        keeper,
+        ledger,
     };
     let result = match &call.command {
         Command::TuntapUp { gate } => helper.tuntap_up(*gate),
@@ -149,7 +192,21 @@ pub fn main(args: &[OsString]) -> i32 {
     }
 }
 
+/// The policy operation a command needs.
+fn op_of(command: &Command) -> Option<Op> {
+    Some(match command {
+        Command::TuntapUp { .. } => Op::Tuntap,
+        Command::Address { .. } | Command::TuntapChange { .. } => Op::Address,
+        Command::Ethertap { .. } => Op::Ethertap,
+        Command::SlipUp { .. } | Command::SlipDown { .. } => Op::Slip,
+        _ => return None,
+    })
+}
+
 struct Helper {
     caller: Caller,
     applier: Applier,
+    keeper: Gatekeeper,
+    /// `None` in a dry run.
+    ledger: Option<Ledger>,
 }

@@ -12,18 +12,18 @@ use umlnet_core::host;
 
 use crate::hostapply::TUN_CLONE;
 use crate::sys::fdpass::{self, FdKind};
+use crate::sys::netlink::Rtnl;
 use crate::sys::privilege;
 use crate::sys::pty;
 use crate::sys::tun::{Tap, TunMode};
 
-use super::checks::check_special;
 use super::reply::{block, reply_text, write_fd1};
 use super::{Helper, Refusal, SLIP_TUN_PATTERN};
 
 impl Helper {
     /// `slip up <gate>` with the pty slave on stdin.
     pub(super) fn slip_up(&mut self, gate: Ipv4Addr) -> Result<i32, Refusal> {
-        check_special(gate, "gate address")?;
+        self.check_gate(None, gate)?;
         if self.applier.dry_run() {
             self.applier.note(&format!(
                 "* (N_SLIP on stdin, or a user-space bridge to TUN device {SLIP_TUN_PATTERN})"
@@ -43,8 +43,13 @@ impl Helper {
         }
         match pty::set_slip(line.as_fd()) {
             Ok(name) => {
+                // The line discipline named the device: look it up once, act on the index.
+                let index = Rtnl::index(&name)
+                    .map_err(|e| Refusal(format!("uml_net : no SLIP device '{name}': {e}")))?;
+                self.applier.pin(&name, index);
                 self.restrict()?;
-                self.applier.apply(&host::slip_up(&name, gate)?)?;
+                let plan = self.forward_as_granted(host::slip_up(&name, gate)?);
+                self.applier.apply(&plan)?;
                 write_fd1(&block(&self.applier.take_transcript()))?;
                 Ok(0)
             }
@@ -58,17 +63,23 @@ impl Helper {
         line: OwnedFd,
         why: io::Error,
     ) -> Result<i32, Refusal> {
-        let tun = Tap::open_device(Path::new(TUN_CLONE), SLIP_TUN_PATTERN, TunMode::Tun, true)
-            .map_err(|e| Refusal(format!("uml_net : creating a TUN device failed: {e}")))?;
-        tun.set_owner(self.caller.uid)?;
+        let (tun, _index) = self.new_device(
+            || Tap::create_exclusive(Path::new(TUN_CLONE), SLIP_TUN_PATTERN, TunMode::Tun, true),
+            "a TUN device",
+        )?;
         self.restrict()?;
         let name = tun.name().to_string();
         self.applier.note(&format!(
             "no SLIP line discipline on this host ({why}): bridging the line in user space to {name}"
         ));
-        self.applier.apply(&host::slip_up(&name, gate)?)?;
+        let plan = self.forward_as_granted(host::slip_up(&name, gate)?);
+        self.applier.apply(&plan)?;
         self.applier
             .note(&format!("use interface {name} for this line"));
+        // The bridge needs no privilege at all: drop everything before answering, and
+        // refuse (the TUN device goes with this process) if that fails.
+        privilege::drop_all(&self.caller)
+            .map_err(|e| Refusal(format!("uml_net : could not drop privileges: {e}")))?;
         write_fd1(&block(&self.applier.take_transcript()))?;
         // The kernel waits for this process; the bridge lives on in a child that holds
         // only the line and the TUN device.
@@ -78,7 +89,6 @@ impl Helper {
         match forked? {
             Some(_child) => Ok(0),
             None => {
-                let _ = privilege::drop_all(&self.caller);
                 // SAFETY: the child keeps the line and the TUN device; the owners of
                 // everything else it inherited (the applier's netlink socket) are never
                 // used again: it leaves with `std::process::exit` below, which runs
@@ -103,6 +113,9 @@ impl Helper {
         let line = io::stdin().as_fd().try_clone_to_owned()?;
         match pty::if_name(line.as_fd()) {
             Ok(dev) if !self.applier.dry_run() => {
+                let index = Rtnl::index(&dev)
+                    .map_err(|e| Refusal(format!("uml_net : no SLIP device '{dev}': {e}")))?;
+                self.applier.pin(&dev, index);
                 self.restrict()?;
                 self.applier.apply(&host::device_down(&dev)?)?;
             }

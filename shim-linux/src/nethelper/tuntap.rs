@@ -16,7 +16,7 @@ use crate::sys::privilege;
 use crate::sys::sysctl;
 use crate::sys::tun::{Tap, TunMode};
 
-use super::checks::{check_new_guest, check_special};
+use super::checks::check_special;
 use super::reply::reply_text;
 use super::{Helper, Refusal};
 
@@ -34,7 +34,7 @@ impl Helper {
     /// `tuntap up [<gate>]`.
     pub(super) fn tuntap_up(&mut self, gate: Option<Ipv4Addr>) -> Result<i32, Refusal> {
         if let Some(g) = gate {
-            check_special(g, "gate address")?;
+            self.check_gate(None, g)?;
         }
         if self.applier.dry_run() {
             self.applier.note(&format!(
@@ -52,14 +52,17 @@ impl Helper {
                 "uml_net : tuntap up answers on fd 1, which must be the kernel's unix datagram socket"
             );
         }
-        let tap = Tap::open_device(Path::new(TUN_CLONE), "", TunMode::Tap, false)
-            .map_err(|e| Refusal(format!("uml_net : creating a TAP device failed: {e}")))?;
-        tap.set_owner(self.caller.uid)
-            .map_err(|e| Refusal(format!("uml_net : TUNSETOWNER failed: {e}")))?;
+        let (tap, _index) = self.new_device(
+            || Tap::create_exclusive(Path::new(TUN_CLONE), "", TunMode::Tap, false),
+            "a TAP device",
+        )?;
         self.restrict()?;
         let name = tap.name().to_string();
         match gate {
-            Some(g) => self.applier.apply(&host::tuntap_up(&name, g)?)?,
+            Some(g) => {
+                let plan = self.forward_as_granted(host::tuntap_up(&name, g)?);
+                self.applier.apply(&plan)?
+            }
             None => self.applier.note(&format!(
                 "no gate address given: {name} is up to you to configure on the host"
             )),
@@ -76,7 +79,8 @@ impl Helper {
         };
         let mut buf = vec![0u8; reply.buffer_len()];
         let n = reply.emit(&mut buf)?;
-        let _ = privilege::drop_all(&self.caller);
+        privilege::drop_all(&self.caller)
+            .map_err(|e| Refusal(format!("uml_net : could not drop privileges: {e}")))?;
         fdpass::send_with_fd(io::stdout().as_fd(), &[&buf[..n]], Some(tap.as_raw_fd())).map_err(
             |e| {
                 Refusal(format!(
@@ -108,23 +112,26 @@ impl Helper {
         netmask: Ipv4Addr,
     ) -> Result<String, Refusal> {
         check_special(ip, "guest address")?;
-        if !self.applier.dry_run() {
-            self.check_owned(dev)?;
-            if op == AddrOp::Add {
-                check_new_guest(dev, ip)?;
-            }
-            self.restrict()?;
-        }
         let guest = GuestAddr {
             ip,
             netmask: Some(netmask),
         };
-        let routes = lan_routes();
-        let plan = match op {
-            AddrOp::Add => host::address_add(dev, guest, &routes)?,
-            AddrOp::Del => host::address_del(dev, guest, &routes)?,
-        };
-        self.applier.apply(&plan)?;
+        if self.applier.dry_run() {
+            let routes = lan_routes();
+            let plan = match op {
+                AddrOp::Add => host::address_add(dev, guest, &routes)?,
+                AddrOp::Del => host::address_del(dev, guest, &routes)?,
+            };
+            self.applier.apply(&plan)?;
+            return Ok(self.applier.take_transcript());
+        }
+        let info = self.check_owned(dev)?;
+        self.applier.pin(dev, info.index);
+        self.restrict()?;
+        match op {
+            AddrOp::Add => self.guest_add(dev, info.index, guest)?,
+            AddrOp::Del => self.guest_del(dev, info.index, guest)?,
+        }
         Ok(self.applier.take_transcript())
     }
 }

@@ -35,6 +35,7 @@ const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
+const RTM_GETROUTE: u16 = 26;
 const RTM_NEWNEIGH: u16 = 28;
 const RTM_DELNEIGH: u16 = 29;
 const RTM_GETNEIGH: u16 = 30;
@@ -43,6 +44,9 @@ const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_EXT_MASK: u16 = 29;
+const IFLA_AF_SPEC: u16 = 26;
+const IFLA_INET_CONF: u16 = 1;
+const IPV4_DEVCONF_PROXY_ARP: u16 = 3;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const IFLA_TUN_OWNER: u16 = 1;
@@ -114,6 +118,19 @@ pub struct AddrInfo {
     pub prefix: u8,
     /// The peer of a point-to-point address (`IFA_ADDRESS` when it differs from the local).
     pub peer: Option<Ipv4Addr>,
+}
+
+/// One IPv4 route ([`Rtnl::unicast_routes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// Destination network.
+    pub dst: Ipv4Addr,
+    /// Its prefix length.
+    pub dst_len: u8,
+    /// Output interface index.
+    pub oif: Option<u32>,
+    /// Next hop.
+    pub gateway: Option<Ipv4Addr>,
 }
 
 /// An open rtnetlink socket.
@@ -385,6 +402,25 @@ impl Rtnl {
         self.transact(RTM_NEWLINK, 0, &body).map(drop)
     }
 
+    /// Turns proxy ARP on or off on a link, by index (`net.ipv4.conf.<dev>.proxy_arp`
+    /// set through `IFLA_AF_SPEC`/`IFLA_INET_CONF`, so that a device renamed meanwhile
+    /// is not mistaken for another).
+    pub fn set_proxy_arp(&mut self, index: u32, on: bool) -> io::Result<()> {
+        let mut conf = Vec::new();
+        put_attr(
+            &mut conf,
+            IPV4_DEVCONF_PROXY_ARP,
+            &u32::from(on).to_ne_bytes(),
+        );
+        let mut inet = Vec::new();
+        put_attr(&mut inet, IFLA_INET_CONF, &conf);
+        let mut spec = Vec::new();
+        put_attr(&mut spec, u16::from(AF_INET), &inet);
+        let mut body = ifinfomsg(index, 0, 0);
+        put_attr(&mut body, IFLA_AF_SPEC, &spec);
+        self.transact(RTM_NEWLINK, 0, &body).map(drop)
+    }
+
     /// Sets a link's MTU.
     pub fn set_mtu(&mut self, index: u32, mtu: u32) -> io::Result<()> {
         let mut body = ifinfomsg(index, 0, 0);
@@ -476,6 +512,35 @@ impl Rtnl {
         } else {
             self.transact(RTM_DELROUTE, 0, &body).map(drop)
         }
+    }
+
+    /// Every IPv4 unicast route of every table (`ip -4 route show table all`, without
+    /// the local, broadcast and other special types).
+    pub fn unicast_routes(&mut self) -> io::Result<Vec<RouteInfo>> {
+        let body = rtmsg(0, 0);
+        let replies = self.transact(RTM_GETROUTE, NLM_F_DUMP, &body)?;
+        let mut out = Vec::new();
+        for (t, p) in replies {
+            if t != RTM_NEWROUTE || p.len() < 12 || p[0] != AF_INET || p[7] != RTN_UNICAST {
+                continue;
+            }
+            let mut r = RouteInfo {
+                dst: Ipv4Addr::UNSPECIFIED,
+                dst_len: p[1],
+                oif: None,
+                gateway: None,
+            };
+            for (t, v) in attrs(&p[12..]) {
+                match t {
+                    RTA_DST => r.dst = ipv4_of(v).unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    RTA_OIF => r.oif = u32_of(v),
+                    RTA_GATEWAY => r.gateway = ipv4_of(v),
+                    _ => {}
+                }
+            }
+            out.push(r);
+        }
+        Ok(out)
     }
 
     /// The IPv4 neighbours the host knows a hardware address for (not incomplete, not

@@ -91,8 +91,38 @@ fn harden() -> io::Result<()> {
     Ok(())
 }
 
+/// Whether the real, effective and saved uids and gids are all the caller's.
+fn ids_are_callers(caller: &Caller) -> io::Result<bool> {
+    let u = nix::unistd::getresuid()?;
+    let g = nix::unistd::getresgid()?;
+    Ok([u.real, u.effective, u.saved]
+        .iter()
+        .all(|x| x.as_raw() == caller.uid)
+        && [g.real, g.effective, g.saved]
+            .iter()
+            .all(|x| x.as_raw() == caller.gid))
+}
+
+/// Takes every id of the caller, in the only order that works: supplementary groups
+/// first (`setgroups` needs `CAP_SETGID`, which is gone once the uids are the
+/// caller's), then the gids, then the uids.
+fn become_caller(caller: &Caller) -> io::Result<()> {
+    let (uid, gid) = (Uid::from_raw(caller.uid), Gid::from_raw(caller.gid));
+    if caller.uid != 0 {
+        nix::unistd::setgroups(&[gid])?;
+    }
+    nix::unistd::setresgid(gid, gid, gid)?;
+    nix::unistd::setresuid(uid, uid, uid)?;
+    Ok(())
+}
+
+fn not_dropped(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::PermissionDenied, what)
+}
+
 /// Becomes the caller (all uids and gids the real ones, supplementary groups only the
-/// real gid when the caller is not root), keeping only `CAP_NET_ADMIN`.
+/// real gid when the caller is not root), keeping only `CAP_NET_ADMIN`, and checks
+/// that this is so: any step that fails is an error, never a warning.
 ///
 /// Without privileges to start with (neither setuid nor root) it changes nothing but
 /// the hardening; the later host changes then fail with `EPERM`.
@@ -101,41 +131,70 @@ pub fn keep_only_net_admin(caller: &Caller) -> io::Result<()> {
     if caller.euid != 0 {
         return Ok(());
     }
-    nix::sys::prctl::set_keepcaps(true)?;
-    let (uid, gid) = (Uid::from_raw(caller.uid), Gid::from_raw(caller.gid));
-    if caller.uid != 0 {
-        nix::unistd::setgroups(&[gid])?;
+    if !ids_are_callers(caller)? {
+        nix::sys::prctl::set_keepcaps(true)?;
+        become_caller(caller)?;
+        nix::sys::prctl::set_keepcaps(false)?;
     }
-    nix::unistd::setresgid(gid, gid, gid)?;
-    nix::unistd::setresuid(uid, uid, uid)?;
     set_caps(1 << CAP_NET_ADMIN)?;
-    nix::sys::prctl::set_keepcaps(false)?;
+    let (eff, prm) = (effective_caps()?, permitted_caps()?);
+    if eff & !(1 << CAP_NET_ADMIN) != 0 || prm & !(1 << CAP_NET_ADMIN) != 0 {
+        return Err(not_dropped(format!(
+            "capabilities left after keeping only CAP_NET_ADMIN: effective {eff:#x}, permitted {prm:#x}"
+        )));
+    }
+    if !ids_are_callers(caller)? {
+        return Err(not_dropped(format!(
+            "the ids are not all uid {} / gid {} after the change",
+            caller.uid, caller.gid
+        )));
+    }
     Ok(())
 }
 
 /// Drops every capability and all root ids: from here on the process can do only what
-/// the caller could.
+/// the caller could. Works whether or not [`keep_only_net_admin`] ran before (the ids
+/// are changed only while they are not yet the caller's, when the process still has
+/// `CAP_SETGID`/`CAP_SETUID`), and checks the result: `CapEff` and `CapPrm` 0 and
+/// every id the caller's, or an error.
 pub fn drop_all(caller: &Caller) -> io::Result<()> {
     harden()?;
-    if Uid::effective().is_root() || caller.euid == 0 {
-        let (uid, gid) = (Uid::from_raw(caller.uid), Gid::from_raw(caller.gid));
-        if caller.uid != 0 {
-            nix::unistd::setgroups(&[gid])?;
-        }
-        nix::unistd::setresgid(gid, gid, gid)?;
-        nix::unistd::setresuid(uid, uid, uid)?;
+    if !ids_are_callers(caller)? {
+        become_caller(caller)?;
     }
-    set_caps(0)
+    set_caps(0)?;
+    let (eff, prm) = (effective_caps()?, permitted_caps()?);
+    if eff != 0 || prm != 0 {
+        return Err(not_dropped(format!(
+            "capabilities left after dropping all: effective {eff:#x}, permitted {prm:#x}"
+        )));
+    }
+    if !ids_are_callers(caller)? {
+        return Err(not_dropped(format!(
+            "the ids are not all uid {} / gid {} after the drop",
+            caller.uid, caller.gid
+        )));
+    }
+    Ok(())
+}
+
+/// The calling thread's permitted capability mask (`CapPrm`).
+pub fn permitted_caps() -> io::Result<u64> {
+    caps_line("CapPrm:")
+}
+
+fn caps_line(prefix: &str) -> io::Result<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/status")?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("no {prefix} line")))
 }
 
 /// The calling thread's effective capability mask (`CapEff` in
 /// `/proc/thread-self/status`).
 pub fn effective_caps() -> io::Result<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/status")?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no CapEff line"))
+    caps_line("CapEff:")
 }
 
 #[cfg(test)]

@@ -98,6 +98,9 @@ fn check_name(what: &str, name: &str) -> io::Result<()> {
 
 /// `TUNSETPERSIST`, `_IOW('T', 203, int)`.
 pub const TUNSETPERSIST: libc::c_ulong = 0x4004_54cb;
+/// `IFF_TUN_EXCL`: `TUNSETIFF` fails with `EBUSY` instead of attaching to an existing
+/// device.
+pub const IFF_TUN_EXCL: libc::c_int = 0x8000;
 /// `TUNSETOWNER`, `_IOW('T', 204, int)`.
 pub const TUNSETOWNER: libc::c_ulong = 0x4004_54cc;
 /// `TUNSETGROUP`, `_IOW('T', 206, int)`.
@@ -123,6 +126,28 @@ impl Tap {
         mode: TunMode,
         nonblocking: bool,
     ) -> io::Result<Tap> {
+        Tap::open_with(clone, name, mode, nonblocking, 0)
+    }
+
+    /// As [`Tap::open_device`], but only ever creates a new device (`IFF_TUN_EXCL`):
+    /// `EBUSY` when a device of that name already exists, so that a device another
+    /// user makes between a check and this call is never attached to.
+    pub fn create_exclusive(
+        clone: &std::path::Path,
+        name: &str,
+        mode: TunMode,
+        nonblocking: bool,
+    ) -> io::Result<Tap> {
+        Tap::open_with(clone, name, mode, nonblocking, IFF_TUN_EXCL)
+    }
+
+    fn open_with(
+        clone: &std::path::Path,
+        name: &str,
+        mode: TunMode,
+        nonblocking: bool,
+        extra: libc::c_int,
+    ) -> io::Result<Tap> {
         use std::os::unix::fs::FileTypeExt;
         check_name("device", name)?;
         let mut flags = libc::O_CLOEXEC | libc::O_NOFOLLOW;
@@ -144,7 +169,7 @@ impl Tap {
             TunMode::Tap => libc::IFF_TAP,
             TunMode::Tun => libc::IFF_TUN,
         };
-        Tap::attach(file, name, kind)
+        Tap::attach(file, name, kind | extra)
     }
 
     fn set_int(&self, req: libc::c_ulong, value: libc::c_ulong) -> io::Result<()> {

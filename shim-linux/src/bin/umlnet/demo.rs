@@ -2,7 +2,11 @@
 //! guests on it (real unix sockets, the real daemon protocol), one pinging the other and
 //! fetching a page from it over TCP, told as a short transcript. No root, no setup.
 //! `--real-uml` boots two real UML kernels on the switch instead, in a private network
-//! namespace (root).
+//! namespace (root). `--baremetal` puts the bare-metal firmware (in QEMU) and one real
+//! UML kernel on the switch ([`baremetal`]).
+
+#[path = "demo_baremetal.rs"]
+mod baremetal;
 
 use clap::Args;
 use std::fmt::Write as _;
@@ -23,6 +27,7 @@ pub const EXAMPLES: &str = "\
 Examples:
   umlnet demo                 # no root, no setup: switch + two guests, ping, page fetch
   sudo umlnet demo --real-uml # the same with two real UML kernels (linux.uml) in a netns
+  sudo umlnet demo --baremetal # a Cortex-M3 board (QEMU mps2-an385) and a UML kernel
 
 The switch is our uml_switch on a socket in a temporary directory; the guests are umlnet's
 userspace guests (the same stack as `umlnet guest`), attached as eth0=daemon,,unix,<socket>
@@ -42,7 +47,17 @@ pub struct DemoArgs {
     #[arg(long)]
     real_uml: bool,
 
-    /// The UML kernel for --real-uml.
+    /// Boot the bare-metal firmware in QEMU (mps2-an385) and one real UML kernel on
+    /// the switch, in a private network namespace (needs root and qemu-system-arm).
+    #[arg(long, conflicts_with = "real_uml")]
+    baremetal: bool,
+
+    /// The firmware for --baremetal [default:
+    /// target/thumbv7m-none-eabi/firmware/umlnet-firmware].
+    #[arg(long, value_name = "PATH")]
+    firmware: Option<PathBuf>,
+
+    /// The UML kernel for --real-uml and --baremetal.
     #[arg(long, value_name = "PATH", default_value = "linux.uml")]
     kernel: PathBuf,
 
@@ -446,7 +461,12 @@ pub fn run(args: &DemoArgs) -> ExitCode {
         }
         return ExitCode::from(umlnet_linux::switchd::main_with_args(&argv) as u8);
     }
-    let r = if args.real_uml {
+    let r = if args.baremetal {
+        baremetal::run(
+            &args.kernel,
+            &baremetal::firmware_path(args.firmware.as_deref()),
+        )
+    } else if args.real_uml {
         real_uml_demo(&args.kernel)
     } else {
         userspace_demo()
