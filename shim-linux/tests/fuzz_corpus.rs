@@ -16,6 +16,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("ethernet", umlnet_core::ethernet::fuzz_one),
     ("vxlan", umlnet_core::vxlan::fuzz_one),
     ("config", umlnet_linux::config::fuzz_one),
+    ("switch_args", umlnet_linux::switchd::args::fuzz_args),
     ("guest_shell", umlnet_guest::shell::fuzz_shell),
     ("lab", umlnet_linux::lab::fuzz_one),
     ("baremetal_boot", umlnet_baremetal::boot::fuzz_one),

@@ -19,6 +19,12 @@
 //!   as [`DropReason::Reflected`]); closing a port forgets **every** address learned on
 //!   it; a full table evicts its oldest entry; a source address with the group bit is
 //!   never learned; an expired entry is never used (its destination floods again).
+//! * A full table evicts fairly: the entry seen longest ago on the port that holds the
+//!   most entries (as Open vSwitch does), and a port may be limited to a number of
+//!   entries ([`Switch::set_port_limit`]; beyond it, it evicts its own), so a port that
+//!   floods source addresses never evicts another port's stations (the original evicted
+//!   the oldest entry of the whole table, and unicast between two quiet stations was
+//!   then flooded to the attacker).
 //! * Hub mode ([`Switch::set_hub`]) floods every frame; it can be switched at run time.
 //! * A frame from a port that is not attached is dropped ([`DropReason::UnknownPort`]);
 //!   the original flooded it to every port. Frames shorter than an Ethernet header are
@@ -64,6 +70,7 @@ mod stats;
 mod table;
 #[cfg(test)]
 mod test;
+mod usage;
 mod verdict;
 
 use port::PortCounters;
@@ -103,7 +110,7 @@ const DEFAULT_SEED: u64 = 0x5eed_0f57_17c4_e5a1;
 /// For a big daemon switch build the storage on the heap and move the switch into a
 /// `Box`: `Box::new(Switch::new(vec![MacSlot::EMPTY; 65536], vec![PortSlot::EMPTY;
 /// 4096]))`. The `Switch` value itself is small (under 300 bytes); only the storage is
-/// big: 40 bytes per address and 120 bytes per port slot.
+/// big: 40 bytes per address and 128 bytes per port slot.
 pub struct Switch<M, P> {
     macs: M,
     ports: P,
@@ -245,6 +252,18 @@ where
         self.table.cap as usize
     }
 
+    /// The most addresses one port may hold (by default as many as the table).
+    pub fn port_limit(&self) -> usize {
+        (self.table.per_port as usize).min(self.capacity())
+    }
+
+    /// Limits the addresses one port may hold: a port at its limit that sees a new
+    /// source address forgets its own address seen longest ago (0: nothing is learned).
+    /// A port already above a lowered limit keeps its addresses until it learns another.
+    pub fn set_port_limit(&mut self, limit: usize) {
+        self.table.per_port = u32::try_from(limit).unwrap_or(u32::MAX);
+    }
+
     /// How many addresses are learned now.
     pub fn len(&self) -> usize {
         self.table.len as usize
@@ -299,6 +318,7 @@ where
         slot.dense_pos = pos as u16;
         slot.learned = 0;
         slot.first = NIL;
+        slot.last = NIL;
         slot.counters = PortCounters {
             flood_base_frames: self.stats.flooded_frames,
             flood_base_bytes: self.stats.flooded_bytes,
@@ -306,6 +326,7 @@ where
         };
         ports[pos].member = port.0;
         self.port_count += 1;
+        usage::push(ports, &mut self.table.ranked, port.0);
         Ok(())
     }
 
@@ -330,6 +351,7 @@ where
             purged += 1;
         }
         self.stats.purged += purged as u64;
+        usage::remove(ports, &mut self.table.ranked, port.0);
         // Swap-remove from the dense list of attached ports.
         let pos = usize::from(ports[i].dense_pos);
         let last = self.port_count - 1;
@@ -341,6 +363,7 @@ where
         slot.attached = false;
         slot.learned = 0;
         slot.first = NIL;
+        slot.last = NIL;
         slot.counters = PortCounters::default();
         Ok(purged)
     }

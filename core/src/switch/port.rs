@@ -74,8 +74,15 @@ pub struct PortSlot {
     pub(super) dense_pos: u16,
     /// Addresses learned on this port.
     pub(super) learned: u32,
-    /// First address learned on this port.
+    /// The address on this port seen most recently (head of the port's list).
     pub(super) first: u32,
+    /// The address on this port seen longest ago (evicted first from this port).
+    pub(super) last: u32,
+    /// Entry number `<this index>` of the ports ranked by addresses held (independent
+    /// of this slot's port; see `usage.rs`).
+    pub(super) by_usage: u16,
+    /// Where this port sits in that ranking.
+    pub(super) usage_pos: u16,
     pub(super) counters: PortCounters,
 }
 
@@ -87,6 +94,9 @@ impl PortSlot {
         dense_pos: 0,
         learned: 0,
         first: NIL,
+        last: NIL,
+        by_usage: 0,
+        usage_pos: 0,
         counters: PortCounters {
             rx_frames: 0,
             rx_bytes: 0,

@@ -68,7 +68,8 @@ pub struct SwitchStats {
     pub learned: u64,
     /// Addresses that moved from one port to another.
     pub moved: u64,
-    /// Addresses evicted (oldest first) to make room in a full table.
+    /// Addresses evicted to make room: a port's own seen longest ago at its limit, or
+    /// in a full table that of the port holding the most.
     pub evicted: u64,
     /// Addresses forgotten because they were not seen for the ageing time.
     pub aged: u64,

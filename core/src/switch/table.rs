@@ -1,10 +1,18 @@
 //! The MAC table: storage slots ([`MacSlot`]) in the caller's memory, the keyed hash
-//! over them, learning, lookup and ageing, and the [`LearnedEntry`] view.
+//! over them, learning, lookup, ageing, fair eviction and the [`LearnedEntry`] view.
+//!
+//! Each entry is on three lists: its hash bucket's chain, the age list (all entries by
+//! when they were last seen; ageing takes from its old end) and its port's list (the
+//! port's entries by when they were last seen). A new address evicts the entry its
+//! port saw longest ago when the port already holds its limit
+//! ([`Switch::set_port_limit`](super::Switch::set_port_limit)), and otherwise, in a full
+//! table, the entry seen longest ago on the port that holds the most entries
+//! (`usage.rs`): one port flooding source addresses only ever evicts its own.
 
 use crate::mac::MacAddr;
 use crate::time::Duration;
 
-use super::{PortId, PortSlot, SwitchStats};
+use super::{PortId, PortSlot, SwitchStats, usage};
 
 /// An address the switch has learned, as shown by [`Switch::entries`](super::Switch::entries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,9 +50,9 @@ pub struct MacSlot {
     pub(super) older: u32,
     /// Neighbour seen later (towards the newest entry).
     newer: u32,
-    /// Previous entry learned on the same port.
+    /// Entry on the same port seen more recently.
     port_prev: u32,
-    /// Next entry learned on the same port.
+    /// Entry on the same port seen longer ago.
     pub(super) port_next: u32,
 }
 
@@ -86,6 +94,10 @@ pub(super) struct Table {
     pub(super) newest: u32,
     /// Key of the hash function.
     pub(super) seed: u64,
+    /// The most entries one port may hold.
+    pub(super) per_port: u32,
+    /// Ports in the usage ranking (the attached ones).
+    pub(super) ranked: usize,
 }
 
 /// Mixes an address and a seed into 64 well-spread bits (the splitmix64 finaliser).
@@ -114,6 +126,8 @@ impl Table {
             oldest: NIL,
             newest: NIL,
             seed,
+            per_port: u32::MAX,
+            ranked: 0,
         }
     }
 
@@ -187,11 +201,15 @@ impl Table {
         self.newest = i;
     }
 
-    fn port_link(slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32, port: u16) {
+    /// Puts entry `i` at the head (seen most recently) of `port`'s list, without
+    /// counting it.
+    fn port_push_front(slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32, port: u16) {
         let p = &mut ports[usize::from(port)];
         let first = p.first;
         p.first = i;
-        p.learned += 1;
+        if first == NIL {
+            p.last = i;
+        }
         let s = &mut slots[i as usize];
         s.port = port;
         s.port_prev = NIL;
@@ -201,7 +219,8 @@ impl Table {
         }
     }
 
-    fn port_unlink(slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32) {
+    /// Takes entry `i` out of its port's list, without counting it.
+    fn port_take(slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32) {
         let MacSlot {
             port,
             port_prev,
@@ -209,43 +228,81 @@ impl Table {
             ..
         } = slots[i as usize];
         let p = &mut ports[usize::from(port)];
-        p.learned -= 1;
         if port_prev == NIL {
             p.first = port_next;
         } else {
             slots[port_prev as usize].port_next = port_next;
         }
-        if port_next != NIL {
+        if port_next == NIL {
+            p.last = port_prev;
+        } else {
             slots[port_next as usize].port_prev = port_prev;
         }
+    }
+
+    fn port_link(&self, slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32, port: u16) {
+        Self::port_push_front(slots, ports, i, port);
+        ports[usize::from(port)].learned += 1;
+        usage::raised(ports, port);
+    }
+
+    fn port_unlink(&self, slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32) {
+        let port = slots[i as usize].port;
+        Self::port_take(slots, ports, i);
+        ports[usize::from(port)].learned -= 1;
+        usage::lowered(ports, self.ranked, port);
     }
 
     /// Forgets entry `i` and frees its slot.
     pub(super) fn remove(&mut self, slots: &mut [MacSlot], ports: &mut [PortSlot], i: u32) {
         self.chain_unlink(slots, i);
         self.age_unlink(slots, i);
-        Self::port_unlink(slots, ports, i);
+        self.port_unlink(slots, ports, i);
         slots[i as usize].chain = self.free;
         self.free = i;
         self.len -= 1;
     }
 
-    /// A slot for a new entry; evicts the oldest entry when the table is full.
+    /// Makes room on `port` for one more entry: when it holds its limit already, its
+    /// entry seen longest ago is evicted.
+    fn make_room_on(
+        &mut self,
+        slots: &mut [MacSlot],
+        ports: &mut [PortSlot],
+        stats: &mut SwitchStats,
+        port: u16,
+    ) {
+        let p = &ports[usize::from(port)];
+        if p.learned >= self.per_port && p.last != NIL {
+            self.remove(slots, ports, p.last);
+            stats.evicted += 1;
+        }
+    }
+
+    /// A slot for a new entry on `port` (`NIL` when the table has no room at all).
+    /// Evicts `port`'s own entry seen longest ago when it holds its limit, else, when
+    /// the table is full, the entry seen longest ago on the port holding the most.
     fn alloc(
         &mut self,
         slots: &mut [MacSlot],
         ports: &mut [PortSlot],
         stats: &mut SwitchStats,
+        port: u16,
     ) -> u32 {
+        self.make_room_on(slots, ports, stats, port);
         if self.free == NIL {
             if self.used < self.cap {
                 self.used += 1;
                 return self.used - 1;
             }
-            if self.oldest == NIL {
+            let Some(top) = usage::top(ports, self.ranked) else {
+                return NIL;
+            };
+            let victim = ports[usize::from(top)].last;
+            if victim == NIL {
                 return NIL; // no capacity at all
             }
-            self.remove(slots, ports, self.oldest);
+            self.remove(slots, ports, victim);
             stats.evicted += 1;
         }
         let i = self.free;
@@ -266,8 +323,12 @@ impl Table {
         let i = self.find(slots, mac);
         if i != NIL {
             if slots[i as usize].port != port {
-                Self::port_unlink(slots, ports, i);
-                Self::port_link(slots, ports, i, port);
+                if self.per_port == 0 {
+                    return;
+                }
+                self.make_room_on(slots, ports, stats, port);
+                self.port_unlink(slots, ports, i);
+                self.port_link(slots, ports, i, port);
                 stats.moved += 1;
             }
             if slots[i as usize].last_seen != now {
@@ -277,10 +338,18 @@ impl Table {
                     self.age_unlink(slots, i);
                     self.age_push_newest(slots, i);
                 }
+                // So does the port's list.
+                if ports[usize::from(port)].first != i {
+                    Self::port_take(slots, ports, i);
+                    Self::port_push_front(slots, ports, i, port);
+                }
             }
             return;
         }
-        let i = self.alloc(slots, ports, stats);
+        if self.per_port == 0 {
+            return;
+        }
+        let i = self.alloc(slots, ports, stats, port);
         if i == NIL {
             return;
         }
@@ -289,7 +358,7 @@ impl Table {
         s.last_seen = now;
         self.chain_link(slots, i);
         self.age_push_newest(slots, i);
-        Self::port_link(slots, ports, i, port);
+        self.port_link(slots, ports, i, port);
         self.len += 1;
         stats.learned += 1;
     }

@@ -414,8 +414,27 @@ fn long_hash_chains_stay_consistent() {
         t += 1;
         sw.forward(port, &frame(MacAddr::BROADCAST, mac(n), 60), ms(t));
         if model.len() == 8 && !model.contains_key(&mac(n)) {
-            let oldest = *model.iter().min_by_key(|(_, v)| v.1).unwrap().0;
-            model.remove(&oldest);
+            // Fair eviction: the entry seen longest ago on a port holding the most (on a
+            // tie, whichever of those the switch chose).
+            let count = |p: PortId| model.values().filter(|v| v.0 == p).count();
+            let most = (0..4).map(|p| count(PortId(p))).max().unwrap();
+            let candidates: Vec<MacAddr> = (0..4)
+                .map(PortId)
+                .filter(|p| count(*p) == most)
+                .filter_map(|p| {
+                    model
+                        .iter()
+                        .filter(|(_, v)| v.0 == p)
+                        .min_by_key(|(_, v)| v.1)
+                        .map(|(m, _)| *m)
+                })
+                .collect();
+            let victim = candidates
+                .iter()
+                .copied()
+                .find(|m| sw.lookup(*m).is_none())
+                .unwrap_or(candidates[0]);
+            model.remove(&victim);
         }
         model.insert(mac(n), (port, t));
         if round % 50 == 49 {
@@ -438,7 +457,7 @@ fn long_hash_chains_stay_consistent() {
 fn storage_sizes_are_as_documented() {
     use core::mem::size_of;
     assert_eq!(size_of::<MacSlot>(), 40);
-    assert_eq!(size_of::<PortSlot>(), 120);
+    assert_eq!(size_of::<PortSlot>(), 128);
     assert!(size_of::<Switch<Vec<MacSlot>, Vec<PortSlot>>>() < 300);
 }
 
@@ -467,17 +486,26 @@ fn daemon_sized_switch_on_the_heap() {
     }
     assert_eq!(sw.len(), 65536);
     assert_eq!(sw.stats().evicted, 70_000 - 65536);
-    assert_eq!(sw.lookup(mac(70_000 - 65536 - 1)), None);
-    assert_eq!(
-        sw.lookup(mac(70_000 - 65536)),
-        Some(PortId(((70_000 - 65536) % 1200) as u16))
+    // Fair eviction keeps the ports even (65536 over 1200 ports is about 55 each): a
+    // port learning evicts from one holding the most, so they differ by 2 at most.
+    let held: Vec<usize> = (0..1200)
+        .map(|p| sw.learned_on(PortId(p)).unwrap())
+        .collect();
+    let (least, most) = (*held.iter().min().unwrap(), *held.iter().max().unwrap());
+    assert!(
+        most - least <= 2 && (53..=57).contains(&least),
+        "{least}..{most}"
     );
+    // Each port lost its oldest: the newest address of every port is still there.
+    for n in (70_000 - 1200)..70_000 {
+        assert_eq!(sw.lookup(mac(n)), Some(PortId((n % 1200) as u16)));
+    }
     // Every address still in the table is reached in one lookup, from a station that
     // is itself in the table (so nothing more is evicted).
     let (me, my_port) = (mac(69_999), PortId((69_999 % 1200) as u16));
-    for n in (70_000 - 65536)..70_000 {
-        let v = sw.forward(my_port, &frame(mac(n), me, 60), ms(70_000));
-        let port = PortId((n % 1200) as u16);
+    let present: Vec<(MacAddr, PortId)> = sw.entries().map(|e| (e.mac, e.port)).collect();
+    for (m, port) in present {
+        let v = sw.forward(my_port, &frame(m, me, 60), ms(70_000));
         if port == my_port {
             assert_eq!(v, Verdict::Drop(DropReason::Reflected));
         } else {
@@ -511,6 +539,7 @@ mod model {
         Hub(bool),
         Ageing(u64),
         Age,
+        Limit(usize),
     }
 
     /// Addresses used: a few unicast, one multicast, broadcast.
@@ -544,6 +573,7 @@ mod model {
             1 => any::<bool>().prop_map(Op::Hub),
             1 => prop_oneof![Just(0u64), 0u64..5_000].prop_map(Op::Ageing),
             1 => Just(Op::Age),
+            1 => prop_oneof![0usize..4, Just(usize::MAX)].prop_map(Op::Limit),
         ]
     }
 
@@ -555,9 +585,11 @@ mod model {
         pub hub: bool,
         pub now: u64,
         pub seq: u64,
+        /// The most entries one port may hold.
+        pub limit: usize,
         pub ports: BTreeSet<u16>,
-        /// mac -> (port, last_seen, order of last refresh)
-        pub table: HashMap<MacAddr, (u16, u64, u64)>,
+        /// mac -> (port, last_seen, order of last refresh, order of last refresh or move)
+        pub table: HashMap<MacAddr, (u16, u64, u64, u64)>,
         pub tx: BTreeMap<u16, u64>,
         pub stats: SwitchStats,
     }
@@ -575,6 +607,35 @@ mod model {
             self.expire();
         }
 
+        fn count(&self, port: u16) -> usize {
+            self.table.values().filter(|e| e.0 == port).count()
+        }
+
+        /// The entry `port` saw longest ago.
+        fn port_lru(&self, port: u16) -> Option<MacAddr> {
+            self.table
+                .iter()
+                .filter(|(_, e)| e.0 == port)
+                .min_by_key(|(_, e)| e.3)
+                .map(|(m, _)| *m)
+        }
+
+        fn evict(&mut self, mac: MacAddr) {
+            self.table.remove(&mac);
+            self.stats.evicted += 1;
+        }
+
+        /// When `port` holds its limit, forgets its entry seen longest ago.
+        fn make_room_on(&mut self, port: u16) {
+            if self.count(port) >= self.limit
+                && let Some(m) = self.port_lru(port)
+            {
+                self.evict(m);
+            }
+        }
+
+        /// `evicted` tells which address the switch under test evicted when several
+        /// ports hold the most (any of them is fair).
         pub fn forward(
             &mut self,
             ingress: u16,
@@ -582,6 +643,7 @@ mod model {
             src: MacAddr,
             len: usize,
             t: u64,
+            evicted: &dyn Fn(MacAddr) -> bool,
         ) -> Verdict {
             self.age(t);
             self.stats.rx_frames += 1;
@@ -601,25 +663,53 @@ mod model {
             if src.0[0] & 1 == 0 {
                 self.seq += 1;
                 let (now, seq) = (self.now, self.seq);
+                let moving = self.table.get(&src).is_some_and(|e| e.0 != ingress);
+                if moving && self.limit > 0 {
+                    self.make_room_on(ingress);
+                }
                 if let Some(e) = self.table.get_mut(&src) {
                     if e.0 != ingress {
+                        if self.limit == 0 {
+                            // A port that may hold nothing does not take it over.
+                            return self.deliver(ingress, dst, len);
+                        }
                         e.0 = ingress;
+                        e.3 = seq;
                         self.stats.moved += 1;
                     }
                     if e.1 != now {
                         e.1 = now;
                         e.2 = seq;
+                        e.3 = seq;
                     }
-                } else if self.cap > 0 {
-                    if self.table.len() == self.cap {
-                        let oldest = *self.table.iter().min_by_key(|(_, e)| (e.1, e.2)).unwrap().0;
-                        self.table.remove(&oldest);
-                        self.stats.evicted += 1;
+                } else if self.cap > 0 && self.limit > 0 {
+                    let before = self.table.len();
+                    self.make_room_on(ingress);
+                    if self.table.len() == before && before == self.cap {
+                        // Full: the entry seen longest ago on a port holding the most.
+                        let most = self.ports.iter().map(|p| self.count(*p)).max().unwrap();
+                        let candidates: Vec<MacAddr> = self
+                            .ports
+                            .iter()
+                            .filter(|p| self.count(**p) == most)
+                            .filter_map(|p| self.port_lru(*p))
+                            .collect();
+                        let victim = candidates
+                            .iter()
+                            .copied()
+                            .find(|m| evicted(*m))
+                            .unwrap_or(candidates[0]);
+                        self.evict(victim);
                     }
-                    self.table.insert(src, (ingress, now, seq));
+                    self.table.insert(src, (ingress, now, seq, seq));
                     self.stats.learned += 1;
                 }
             }
+            self.deliver(ingress, dst, len)
+        }
+
+        /// Where a frame goes once its source is learned.
+        fn deliver(&mut self, ingress: u16, dst: MacAddr, len: usize) -> Verdict {
             let known = if self.hub || dst.0[0] & 1 != 0 {
                 None
             } else {
@@ -707,7 +797,8 @@ where
                 let (d, s) = (model::POOL[dst], model::POOL[src]);
                 let f = frame(d, s, len);
                 let got = sw.forward(PortId(ingress), &f, ms(t));
-                let want = model.forward(ingress, d, s, len, t);
+                let gone = |m: MacAddr| sw.lookup(m).is_none();
+                let want = model.forward(ingress, d, s, len, t, &gone);
                 assert_eq!(got, want, "{op:?} at {t}");
                 match got {
                     Verdict::Unicast(p) => {
@@ -736,6 +827,10 @@ where
             Op::Age => {
                 sw.age(ms(t));
                 model.age(t);
+            }
+            Op::Limit(n) => {
+                sw.set_port_limit(n);
+                model.limit = n;
             }
         }
         // The whole visible state agrees with the model after every step.
@@ -791,7 +886,107 @@ proptest::proptest! {
         let mut sw = Switch::new(vec![MacSlot::EMPTY; cap], vec![PortSlot::EMPTY; 6]);
         sw.set_ageing(Duration::from_millis(ageing));
         sw.set_hash_seed(seed);
-        let mut model = model::Model { cap, slots: 6, ageing, ..Default::default() };
+        let mut model = model::Model { cap, slots: 6, ageing, limit: usize::MAX, ..Default::default() };
         check_against_model(&mut sw, &mut model, &ops);
+    }
+}
+
+/// A port that floods source addresses never evicts another port's entries while the
+/// others hold fewer than the room that leaves it, with or without a per-port limit.
+#[test]
+fn a_flooding_port_evicts_only_its_own_addresses() {
+    let mut sw = Switch::new(vec![MacSlot::EMPTY; 64], vec![PortSlot::EMPTY; 4]);
+    for p in 0..4 {
+        sw.add_port(PortId(p)).unwrap();
+    }
+    let quiet = |p: u16, n: u8| MacAddr([0x02, 0, 0, 0, p as u8, n]);
+    for p in 1..4u16 {
+        for n in 0..(5 * p as u8) {
+            sw.forward(
+                PortId(p),
+                &frame(MacAddr::BROADCAST, quiet(p, n), 60),
+                ms(0),
+            );
+        }
+    }
+    for n in 0..10_000u32 {
+        let b = n.to_be_bytes();
+        let src = MacAddr([0x06, 0xff, b[0], b[1], b[2], b[3]]);
+        sw.forward(
+            PortId(0),
+            &frame(quiet(1, 0), src, 60),
+            ms(u64::from(n) / 16),
+        );
+    }
+    for p in 1..4u16 {
+        for n in 0..(5 * p as u8) {
+            assert_eq!(sw.lookup(quiet(p, n)), Some(PortId(p)), "{p} {n}");
+        }
+    }
+    assert_eq!(sw.learned_on(PortId(0)), Some(64 - 30));
+    // Two quiet stations still reach each other by unicast.
+    assert_eq!(
+        sw.forward(PortId(2), &frame(quiet(3, 1), quiet(2, 1), 60), ms(700)),
+        Verdict::Unicast(PortId(3))
+    );
+    // With a per-port limit the flood stays within it.
+    sw.set_port_limit(8);
+    sw.forward(
+        PortId(0),
+        &frame(MacAddr::BROADCAST, MacAddr([6, 1, 1, 1, 1, 1]), 60),
+        ms(800),
+    );
+    assert_eq!(sw.learned_on(PortId(0)), Some(64 - 30));
+    assert_eq!(sw.port_limit(), 8);
+    sw.remove_port(PortId(0)).unwrap();
+    sw.add_port(PortId(0)).unwrap();
+    for n in 0..100u8 {
+        sw.forward(
+            PortId(0),
+            &frame(MacAddr::BROADCAST, MacAddr([6, 2, 0, 0, 0, n]), 60),
+            ms(900),
+        );
+    }
+    assert_eq!(sw.learned_on(PortId(0)), Some(8));
+    assert_eq!(sw.len(), 38);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Quiet ports holding `q_i` entries keep them all through any flood from one port
+    /// while `capacity - sum(q_i) > max(q_i)` (the flooder then always holds the most).
+    #[test]
+    fn fair_eviction_protects_quiet_ports(
+        quiet in proptest::collection::vec(0u8..6, 1..5),
+        spare in 1usize..10,
+        limit in proptest::prop_oneof![proptest::prelude::Just(usize::MAX), 1usize..20],
+        flood in 0u32..400,
+    ) {
+        let total: usize = quiet.iter().map(|q| usize::from(*q)).sum();
+        let most = usize::from(*quiet.iter().max().unwrap());
+        let cap = total + most + spare;
+        let ports = quiet.len() + 1;
+        let mut sw = Switch::new(vec![MacSlot::EMPTY; cap], vec![PortSlot::EMPTY; ports]);
+        sw.set_port_limit(limit.max(most));
+        for p in 0..ports {
+            sw.add_port(PortId(p as u16)).unwrap();
+        }
+        let station = |p: usize, n: u8| MacAddr([0x02, 0, 0, 0, p as u8, n]);
+        for (i, q) in quiet.iter().enumerate() {
+            for n in 0..*q {
+                sw.forward(PortId(i as u16 + 1), &frame(MacAddr::BROADCAST, station(i + 1, n), 60), ms(0));
+            }
+        }
+        for n in 0..flood {
+            let b = n.to_be_bytes();
+            sw.forward(PortId(0), &frame(MacAddr::BROADCAST, MacAddr([6, 0xee, b[0], b[1], b[2], b[3]]), 60), ms(u64::from(n)));
+        }
+        for (i, q) in quiet.iter().enumerate() {
+            for n in 0..*q {
+                proptest::prop_assert_eq!(sw.lookup(station(i + 1, n)), Some(PortId(i as u16 + 1)));
+            }
+        }
+        proptest::prop_assert!(sw.learned_on(PortId(0)).unwrap() <= limit.max(most));
     }
 }

@@ -47,9 +47,10 @@ pub fn dump(ctl: &Path, out: impl Write, limits: Limits, ready: impl FnOnce()) -
         };
         match client.recv_timeout(&mut buf, wait)? {
             Some(n) => {
+                // No size bound on this writer: every frame is written.
                 let written = pcap
                     .write_frame(&buf[..n], SystemTime::now())
-                    .and_then(|()| pcap.flush());
+                    .and_then(|_| pcap.flush());
                 match written {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::BrokenPipe => break,

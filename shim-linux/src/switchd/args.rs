@@ -32,7 +32,19 @@ pub struct Config {
     /// `-vxlan <vni>,<local ip>[:port],<remote ip>[:port]...` (repeatable): VXLAN
     /// uplinks to the switches of other hosts (umlnet only; see [`super::vxlan`]).
     pub vxlan: Vec<super::vxlan::UplinkSpec>,
+    /// `-mode <octal>`: permissions of the control, data and console sockets (umlnet
+    /// only). `None`: the control and data sockets as the umask leaves them, the
+    /// console 0600.
+    pub mode: Option<u32>,
+    /// `-group <name|gid>`: group of the control, data and console sockets (umlnet only).
+    pub group: Option<String>,
+    /// `-pcap-size <bytes>`: the most the `-pcap` file grows to (umlnet only; default
+    /// [`DEFAULT_PCAP_SIZE`]); frames beyond it are counted, not written.
+    pub pcap_size: u64,
 }
+
+/// The default bound of the `-pcap` file: 1 GiB.
+pub const DEFAULT_PCAP_SIZE: u64 = 1 << 30;
 
 impl Config {
     /// The command line (without `argv[0]`) that [`parse_args`] reads back as this
@@ -69,6 +81,18 @@ impl Config {
         for u in &self.vxlan {
             v.push("-vxlan".into());
             v.push(u.to_string().into());
+        }
+        if let Some(m) = self.mode {
+            v.push("-mode".into());
+            v.push(format!("{m:o}").into());
+        }
+        if let Some(g) = &self.group {
+            v.push("-group".into());
+            v.push(g.into());
+        }
+        if self.pcap_size != DEFAULT_PCAP_SIZE {
+            v.push("-pcap-size".into());
+            v.push(self.pcap_size.to_string().into());
         }
         v
     }
@@ -110,6 +134,10 @@ pub fn usage(argv0: &str) -> String {
            -vxlan <vni>,<local ip>[:port],<remote ip>[:port][,<remote>...]\n  \
                                 (umlnet) a VXLAN uplink port (RFC 7348, UDP port 4789 unless given) to the\n  \
                                 switches at <remote>, e.g. Linux vxlan devices; repeatable\n  \
+           -mode <octal>        (umlnet) permissions of the control, data and console sockets\n  \
+                                (default: the umask's; the console 0600)\n  \
+           -group <name|gid>    (umlnet) group of the control, data and console sockets\n  \
+           -pcap-size <bytes>   (umlnet) stop writing the -pcap file at this size (default 1 GiB)\n  \
            --help               this text\n"
     )
 }
@@ -131,6 +159,9 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
         mgmt: None,
         pcap: None,
         vxlan: Vec::new(),
+        mode: None,
+        group: None,
+        pcap_size: DEFAULT_PCAP_SIZE,
     };
     let mut compat_v0 = false;
     let mut data_given: Option<PathBuf> = None;
@@ -191,6 +222,47 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
                 }
                 i += 2;
             }
+            "-mode" => {
+                let Some(v) = value(1) else {
+                    return bad("-mode needs an octal permission like 0660".into());
+                };
+                let v = v.to_string_lossy().into_owned();
+                match u32::from_str_radix(&v, 8) {
+                    Ok(m) if m <= 0o777 => cfg.mode = Some(m),
+                    _ => {
+                        return bad(format!(
+                            "-mode {v}: not an octal permission from 0 to 0777 (try 0660)"
+                        ));
+                    }
+                }
+                i += 2;
+            }
+            "-group" => {
+                let Some(v) = value(1) else {
+                    return bad("-group needs a group name or number".into());
+                };
+                let v = v.to_string_lossy().into_owned();
+                if v.is_empty() {
+                    return bad("-group needs a group name or number".into());
+                }
+                cfg.group = Some(v);
+                i += 2;
+            }
+            "-pcap-size" => {
+                let Some(v) = value(1) else {
+                    return bad("-pcap-size needs a size in bytes".into());
+                };
+                let v = v.to_string_lossy().into_owned();
+                match v.parse::<u64>() {
+                    Ok(n) if n >= 24 => cfg.pcap_size = n,
+                    _ => {
+                        return bad(format!(
+                            "-pcap-size {v}: not a size in bytes of at least 24 (the file header)"
+                        ));
+                    }
+                }
+                i += 2;
+            }
             "--help" | "-help" | "-h" => return Invocation::Help { argv0 },
             other => return bad(format!("unknown option '{other}'")),
         }
@@ -199,6 +271,26 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
         cfg.data = Some(data_given.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)));
     }
     Invocation::Run(cfg)
+}
+
+/// Fuzz entry point: `data` split at NUL bytes is the command line after `argv[0]`;
+/// whatever it runs must be written back by [`Config::to_args`] to a command line that
+/// parses to the same configuration.
+#[doc(hidden)]
+pub fn fuzz_args(data: &[u8]) {
+    use std::os::unix::ffi::OsStringExt;
+    let mut argv = vec![OsString::from("uml_switch")];
+    if !data.is_empty() {
+        argv.extend(
+            data.split(|b| *b == 0)
+                .map(|w| OsString::from_vec(w.to_vec())),
+        );
+    }
+    if let Invocation::Run(cfg) = parse_args(&argv) {
+        let mut again = vec![OsString::from("uml_switch")];
+        again.extend(cfg.to_args());
+        assert_eq!(parse_args(&again), Invocation::Run(cfg), "{argv:?}");
+    }
 }
 
 #[cfg(test)]
@@ -254,6 +346,26 @@ mod test {
     }
 
     #[test]
+    fn access_options() {
+        let c = run("sw -mode 0660 -group uml-net -pcap -  -pcap-size 4096");
+        assert_eq!(c.mode, Some(0o660));
+        assert_eq!(c.group.as_deref(), Some("uml-net"));
+        assert_eq!(c.pcap_size, 4096);
+        let c = run("sw");
+        assert_eq!(
+            (c.mode, c.group, c.pcap_size),
+            (None, None, DEFAULT_PCAP_SIZE)
+        );
+        let Invocation::Usage { reason, .. } = parse_args(&args("sw -mode 0999")) else {
+            panic!("-mode 0999 accepted");
+        };
+        assert!(
+            reason.contains("0999") && reason.contains("0660"),
+            "{reason}"
+        );
+    }
+
+    #[test]
     fn umlnet_options_and_help() {
         let c = run("sw -mgmt /t/m -pcap /t/p.pcap -daemon");
         assert_eq!(
@@ -289,12 +401,29 @@ mod test {
             mgmt in proptest::option::of(path()),
             pcap in proptest::option::of(path()),
             vxlan in proptest::collection::vec((0u32..=0xff_ffff, 1u8..255, 1u8..255), 0..3),
+            mode in proptest::option::of(0u32..=0o777),
+            group in proptest::option::of("[a-z0-9_-]{1,12}"),
+            pcap_size in proptest::prop_oneof![proptest::strategy::Just(DEFAULT_PCAP_SIZE), 24u64..u64::MAX],
         ) {
             let vxlan = vxlan.into_iter().map(|(v, l, r)| format!("{v},10.0.0.{l},10.1.0.{r}").parse().unwrap()).collect();
-            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan };
+            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, mode, group, pcap_size };
             let mut argv = vec![OsString::from("uml_switch")];
             argv.extend(cfg.to_args());
             prop_assert_eq!(parse_args(&argv), Invocation::Run(cfg));
+        }
+
+        #[test]
+        fn command_lines_of_real_flags_round_trip(words in proptest::collection::vec(proptest::prop_oneof![
+            proptest::strategy::Just("-unix".to_string()), proptest::strategy::Just("-compat-v0".to_string()),
+            proptest::strategy::Just("-hub".to_string()), proptest::strategy::Just("-tap".to_string()),
+            proptest::strategy::Just("-mgmt".to_string()), proptest::strategy::Just("-pcap".to_string()),
+            proptest::strategy::Just("-mode".to_string()), proptest::strategy::Just("-group".to_string()),
+            proptest::strategy::Just("-pcap-size".to_string()), proptest::strategy::Just("-vxlan".to_string()),
+            proptest::strategy::Just("-daemon".to_string()),
+            "[0-7+]{1,4}", "[a-z/.-]{0,8}", "[0-9]{1,12}",
+            proptest::strategy::Just("42,10.0.0.1:4789,10.0.0.2".to_string()),
+        ], 0..10)) {
+            fuzz_args(words.join("\0").as_bytes());
         }
 
         #[test]
@@ -312,6 +441,12 @@ mod test {
             "sw -tap",
             "sw -compat-v0 -unix /t/c",
             "sw hub",
+            "sw -mode 0999",
+            "sw -mode 1777",
+            "sw -mode",
+            "sw -group",
+            "sw -pcap-size 10",
+            "sw -pcap-size lots",
         ] {
             assert!(
                 matches!(parse_args(&args(s)), Invocation::Usage { .. }),

@@ -9,6 +9,7 @@ use umlnet_core::daemon::{DataAddr, REPLY_LEN, RequestRepr};
 use super::daemon::{PORT_SLOTS, SwitchDaemon};
 use super::ports::{Port, PortKind, addr_label};
 use super::token::Token;
+use super::trust::PORT_SOCKET_PREFIX;
 use crate::sys::epoll::Poller;
 use crate::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
 
@@ -23,22 +24,19 @@ impl SwitchDaemon {
                 Ok((s, _)) => {
                     self.stats.connections += 1;
                     if let Err(e) = s.set_nonblocking(true) {
-                        tracing::warn!("O_NONBLOCK on a new connection: {e}; closing it");
+                        if self.admission.log.allow() {
+                            tracing::warn!("O_NONBLOCK on a new connection: {e}; closing it");
+                        }
                         continue;
                     }
-                    let fd = s.as_raw_fd();
-                    if let Err(e) = poller.add(fd, u64::from(Token::Pending(fd))) {
-                        tracing::warn!("watching a new connection: {e}; closing it");
-                        continue;
-                    }
-                    tracing::debug!("New connection (fd {fd})");
-                    self.pending.insert(fd, s);
+                    tracing::debug!("New connection (fd {})", s.as_raw_fd());
+                    self.admit(poller, s);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    // EMFILE and friends: leave the rest queued, try again on the next event.
-                    tracing::warn!("accept on '{}': {e}", self.cfg.ctl.display());
+                    // EMFILE and friends: close one waiting connection, rest the listener.
+                    self.out_of_descriptors(poller, Token::Listener, &e);
                     return;
                 }
             }
@@ -48,9 +46,10 @@ impl SwitchDaemon {
     /// Counts, logs and closes a control connection whose request is refused.
     pub(super) fn refuse(&mut self, poller: &Poller, fd: RawFd, why: &str) {
         self.stats.requests_refused += 1;
-        tracing::warn!("refusing control connection (fd {fd}): {why}; connection closed");
-        let _ = poller.delete(fd);
-        self.pending.remove(&fd);
+        if self.admission.log.allow() {
+            tracing::warn!("refusing control connection (fd {fd}): {why}; connection closed");
+        }
+        self.drop_pending(poller, fd);
     }
 
     /// Reads the one request of a new control connection and answers it: a new
@@ -74,9 +73,10 @@ impl SwitchDaemon {
             }
         };
         if n == 0 {
-            tracing::info!("EOF from new port (fd {fd})");
-            let _ = poller.delete(fd);
-            self.pending.remove(&fd);
+            if self.admission.log.allow() {
+                tracing::info!("EOF from new port (fd {fd})");
+            }
+            self.drop_pending(poller, fd);
             return;
         }
         let req = match RequestRepr::parse(&buf[..n]) {
@@ -91,6 +91,17 @@ impl SwitchDaemon {
             );
             return self.refuse(poller, fd, &why);
         }
+        let peer = match crate::sys::access::peer_cred(fd) {
+            Ok(c) => c,
+            Err(e) => return self.refuse(poller, fd, &format!("SO_PEERCRED: {e}")),
+        };
+        let handle = match self.check_data_addr(&addr, peer) {
+            Ok(h) => h,
+            Err(why) => {
+                let why = format!("{why} (pid {}, uid {})", peer.pid, peer.uid);
+                return self.refuse(poller, fd, &why);
+            }
+        };
         let layout = match req {
             RequestRepr::V3 { .. } => "v3",
             RequestRepr::V1 { .. } => "v1",
@@ -114,11 +125,19 @@ impl SwitchDaemon {
         // from the shared data socket instead; a v0 client, which gets no reply, always
         // is, and so is everybody but vde2 with -compat-v0, where the reply names the
         // filesystem data socket as the original's does.
+        //
+        // A filesystem socket checked for an ordinary user is reached only through a
+        // socket connected to the inode that was checked, never by its name again (the
+        // user could put a link there afterwards), even where the reply names the shared
+        // data socket (-compat-v0) or there is no reply (v0): `pinned`.
         let is_vde = matches!(req, RequestRepr::V3 { description, .. } if !description.is_empty());
-        let own = if is_vde || (req.wants_reply() && self.cfg.data.is_none()) {
-            match self.port_socket(&addr) {
+        let trusted = peer.uid == 0 || peer.uid == crate::sys::access::effective_uid();
+        let pinned = handle.is_some() && !trusted;
+        let shared_reply = !is_vde && self.cfg.data.is_some();
+        let own = if is_vde || pinned || (req.wants_reply() && self.cfg.data.is_none()) {
+            match self.port_socket(&addr, handle.as_ref()) {
                 Ok(s) => Some(s),
-                Err(e) if is_vde => {
+                Err(e) if is_vde || pinned => {
                     let why = format!(
                         "cannot connect to its data socket {}: {e}",
                         addr_label(&addr)
@@ -138,8 +157,8 @@ impl SwitchDaemon {
         };
         if req.wants_reply() {
             let own_addr = match &own {
-                Some((_, a)) => *a,
-                None => self.data_addr,
+                Some((_, a)) if !shared_reply => *a,
+                _ => self.data_addr,
             };
             let reply: &[u8; REPLY_LEN] = own_addr.as_bytes();
             let stream = self.pending.get_mut(&fd).expect("present above");
@@ -155,8 +174,7 @@ impl SwitchDaemon {
                 Err(e) => return self.refuse(poller, fd, &format!("writing the reply: {e}")),
             }
         }
-        let _ = poller.delete(fd);
-        let stream = self.pending.remove(&fd).expect("present above");
+        let stream = self.drop_pending(poller, fd).expect("present above");
         let own = own.map(|(s, _)| s);
         let Some(id) = self.alloc_port(PortKind::Client {
             ctl: stream,
@@ -165,10 +183,12 @@ impl SwitchDaemon {
             own,
         }) else {
             self.stats.requests_refused += 1;
-            tracing::warn!(
-                "no free port for {} (all {PORT_SLOTS} in use); connection closed",
-                addr_label(&addr)
-            );
+            if self.admission.log.allow() {
+                tracing::warn!(
+                    "no free port for {} (all {PORT_SLOTS} in use); connection closed",
+                    addr_label(&addr)
+                );
+            }
             return;
         };
         let Some(Port {
@@ -190,6 +210,9 @@ impl SwitchDaemon {
             return;
         }
         self.stats.ports_attached += 1;
+        if !self.admission.log.allow() {
+            return;
+        }
         if let RequestRepr::V3 { description, .. } = req
             && !description.is_empty()
         {
@@ -204,18 +227,30 @@ impl SwitchDaemon {
     }
 
     /// The socket of one client port: bound to a fresh abstract name of ours (which
-    /// goes in the reply) and connected to the client's data socket.
-    pub(super) fn port_socket(&mut self, client: &DataAddr) -> io::Result<(DgramSocket, DataAddr)> {
+    /// goes in the reply) and connected to the client's data socket (through `handle`,
+    /// an `O_PATH` descriptor of it, when it is a checked filesystem socket).
+    pub(super) fn port_socket(
+        &mut self,
+        client: &DataAddr,
+        handle: Option<&std::fs::File>,
+    ) -> io::Result<(DgramSocket, DataAddr)> {
         self.port_socket_seq = self.port_socket_seq.wrapping_add(1);
         let name = format!(
-            "umlnet-switch-{}-port-{}",
+            "{PORT_SOCKET_PREFIX}{}-port-{}",
             std::process::id(),
             self.port_socket_seq
         );
         let own = DataAddr::abstract_from(name.as_bytes())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let s = DgramSocket::bind_raw(own.as_bytes(), SOCKADDR_UN_LEN)?;
-        s.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?;
+        match handle {
+            Some(h) => {
+                let via = format!("/proc/self/fd/{}", h.as_raw_fd());
+                let raw = crate::sys::socket::path_addr_bytes(std::path::Path::new(&via))?;
+                s.connect_raw(&raw, SOCKADDR_UN_LEN)?;
+            }
+            None => s.connect_raw(client.as_bytes(), SOCKADDR_UN_LEN)?,
+        }
         let _ = s.set_send_buffer(1 << 20);
         Ok((s, own))
     }
@@ -233,7 +268,9 @@ impl SwitchDaemon {
         let mut buf = [0u8; 512];
         match ctl.read(&mut buf) {
             Ok(0) => {
-                tracing::info!("Disconnect port {id}");
+                if self.admission.log.allow() {
+                    tracing::info!("Disconnect port {id}");
+                }
                 self.detach(poller, id);
             }
             Ok(n) => tracing::debug!("port {id}: ignoring {n} stray control bytes"),
@@ -241,7 +278,9 @@ impl SwitchDaemon {
                 if e.kind() == io::ErrorKind::WouldBlock
                     || e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                tracing::info!("Disconnect port {id} ({e})");
+                if self.admission.log.allow() {
+                    tracing::info!("Disconnect port {id} ({e})");
+                }
                 self.detach(poller, id);
             }
         }

@@ -18,8 +18,11 @@ use crate::sys::tun::Tap;
 
 /// Port slots of the daemon's switch (ids `0..PORT_SLOTS`).
 pub const PORT_SLOTS: usize = 4096;
-/// Addresses the MAC table holds (the oldest is evicted when it is full).
+/// Addresses the MAC table holds (when it is full, the port holding the most loses
+/// the address it saw longest ago).
 pub const MAC_SLOTS: usize = 1 << 17;
+/// Addresses one port may hold (beyond it, the port loses its own seen longest ago).
+pub const MAC_PER_PORT: usize = MAC_SLOTS / 2;
 
 /// Counters the daemon keeps beside the core switch's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -93,6 +96,10 @@ pub struct SwitchDaemon {
     /// The port of each uplink, by uplink index.
     pub(super) uplink_ports: Vec<u16>,
     pub(super) busy_poll: std::time::Duration,
+    /// Bounds on waiting control connections (`admission.rs`).
+    pub(super) admission: super::admission::Admission,
+    /// `sock_diag` failed once and that was logged (`trust.rs`).
+    pub(super) diag_warned: bool,
 }
 
 impl SwitchDaemon {

@@ -15,6 +15,23 @@ pub enum SwitchError {
     /// The path exists but is not a socket, so it is not removed.
     #[error("'{0}' exists and is not a socket; remove it or choose another path")]
     NotASocket(PathBuf),
+    /// The socket path belongs to another user: taking it over would let that user's
+    /// file (or a server it binds first) stand in for ours.
+    #[error(
+        "'{path}' belongs to uid {owner}, not to this switch's uid {ours}; refusing to take it \
+         over: remove it as its owner (or root), or choose another path with -unix"
+    )]
+    NotOurs {
+        /// The socket path.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// Our effective uid.
+        ours: u32,
+    },
+    /// `-group` names no group.
+    #[error("-group {0}: no such group; give a group name from /etc/group or a number")]
+    NoSuchGroup(String),
     /// A system call failed.
     #[error("{what} '{path}': {source}")]
     Io {

@@ -207,7 +207,7 @@ impl SwitchDaemon {
             }
         }
         if let Some(pc) = &mut self.pcap
-            && pc.write_frame(frame, SystemTime::now()).is_ok()
+            && matches!(pc.write_frame(frame, SystemTime::now()), Ok(true))
         {
             self.stats.captured += 1;
         }

@@ -182,9 +182,15 @@ pub fn switch_status(path: &Path) -> io::Result<String> {
     Ok(out)
 }
 /// A `-mgmt` console connection and the bytes of its unfinished line.
+/// Console connections open at once; more are closed as they come.
+pub const MAX_CONSOLES: usize = 16;
+
 pub(super) struct MgmtConn {
     pub(super) stream: UnixStream,
     pub(super) input: Vec<u8>,
+    /// The peer is root or the switch's own user (`SO_PEERCRED`): it may change the
+    /// switch (`hub on|off`); anybody else who can reach the console may only look.
+    pub(super) may_change: bool,
 }
 
 impl SwitchDaemon {
@@ -194,22 +200,39 @@ impl SwitchDaemon {
         loop {
             match l.accept() {
                 Ok((s, _)) => {
+                    if self.mgmt_conns.len() >= MAX_CONSOLES {
+                        if self.admission.log.allow() {
+                            tracing::warn!(
+                                "{MAX_CONSOLES} console connections open; closing a new one"
+                            );
+                        }
+                        continue;
+                    }
                     if s.set_nonblocking(true).is_err() {
                         continue;
                     }
                     let fd = s.as_raw_fd();
+                    let ours = crate::sys::access::effective_uid();
+                    let may_change = crate::sys::access::peer_cred(fd)
+                        .is_ok_and(|c| c.uid == 0 || c.uid == ours);
                     if poller.add(fd, u64::from(Token::Mgmt(fd))).is_ok() {
                         self.mgmt_conns.insert(
                             fd,
                             MgmtConn {
                                 stream: s,
                                 input: Vec::new(),
+                                may_change,
                             },
                         );
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    // Out of descriptors: rest rather than be woken for it at once.
+                    self.out_of_descriptors(poller, Token::MgmtListener, &e);
+                    return;
+                }
             }
         }
     }
@@ -244,7 +267,8 @@ impl SwitchDaemon {
                 .drain(..=nl)
                 .collect();
             let line = String::from_utf8_lossy(&line).trim().to_string();
-            let mut reply = self.mgmt_command(&line);
+            let may_change = self.mgmt_conns.get(&fd).is_some_and(|c| c.may_change);
+            let mut reply = self.mgmt_command(&line, may_change);
             if !reply.ends_with('\n') {
                 reply.push('\n');
             }
@@ -265,8 +289,9 @@ impl SwitchDaemon {
         }
     }
 
-    /// Runs one console command and returns its answer.
-    pub(super) fn mgmt_command(&mut self, line: &str) -> String {
+    /// Runs one console command and returns its answer; a command that changes the
+    /// switch is refused unless `may_change`.
+    pub(super) fn mgmt_command(&mut self, line: &str, may_change: bool) -> String {
         let now = self.now();
         self.sw.age(now);
         let view = View {
@@ -292,6 +317,10 @@ impl SwitchDaemon {
         };
         match execute(line, view) {
             Outcome::Text(t) => t,
+            Outcome::SetHub(_) if !may_change => format!(
+                "refused: only root or uid {} (the switch's user) may change the switch",
+                crate::sys::access::effective_uid()
+            ),
             Outcome::SetHub(on) => {
                 self.sw.set_hub(on);
                 format!("hub {}", if on { "on" } else { "off" })

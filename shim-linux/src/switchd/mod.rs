@@ -30,7 +30,13 @@
 //!   bounded backlog of [`BACKLOG_FRAMES`], sent in order as soon as the kernel reports
 //!   room in its queue (`EPOLLOUT` on its socket; every millisecond on the shared
 //!   one); beyond that its frames are dropped and counted; nobody else ever waits for it;
-//! * closing the control connection removes the port and every address learned on it.
+//! * closing the control connection removes the port and every address learned on it;
+//! * on a shared host (`admission.rs`, `trust.rs`): at most [`MAX_PENDING`] connections
+//!   wait for their request, each for [`PENDING_DEADLINE`]; at `EMFILE` the listener
+//!   rests instead of spinning; a requested data address may not be one of the switch's
+//!   own sockets, and must be the client's own (`SO_PEERCRED` against the socket's
+//!   owner) unless the client is root or the switch's user; the MAC table gives each
+//!   port at most [`MAC_PER_PORT`] addresses and evicts fairly when full.
 //!
 //! Differences from the original, on purpose: a datagram from an address that is not a
 //! port is dropped and counted (the original forwarded it to everybody); a frame whose
@@ -63,11 +69,13 @@
 //!    bounded backlog and sent, in order, when the kernel reports room.
 //!
 //! Beside the frames: `control.rs` accepts control connections and turns requests
-//! into ports; `ports.rs` keeps the port table; `mgmt.rs` serves the `-mgmt` console;
+//! into ports, `admission.rs` bounds the connections waiting for a request and the log
+//! lines about them, `trust.rs` decides whether a requested data address may be used; `ports.rs` keeps the port table; `mgmt.rs` serves the `-mgmt` console;
 //! `setup.rs` binds the sockets; `daemon.rs` holds the daemon's state; `error.rs` says
 //! what went wrong; `program.rs` is the `uml_switch` program and `args.rs` its command
 //! line; `client.rs` is a client for tests and benchmarks.
 
+mod admission;
 pub mod args;
 mod backlog;
 pub mod client;
@@ -83,6 +91,7 @@ mod program;
 mod setup;
 mod spin;
 mod token;
+mod trust;
 pub mod vxlan;
 
 use std::io::{self, IsTerminal, Read};
@@ -91,13 +100,14 @@ use std::os::fd::AsRawFd;
 use crate::sys::epoll::{Poller, Ready};
 use crate::sys::signal::SignalWatch;
 
+pub use admission::{LISTENER_REST, LOG_LINES_PER_SECOND, MAX_PENDING, PENDING_DEADLINE};
 pub use args::{Config, Invocation, parse_args, usage};
 pub use backlog::{BACKLOG_BYTES, BACKLOG_FRAMES};
 pub use control::MAX_REQUEST_READ;
-pub use daemon::{DaemonStats, Exit, MAC_SLOTS, PORT_SLOTS, SwitchDaemon};
+pub use daemon::{DaemonStats, Exit, MAC_PER_PORT, MAC_SLOTS, PORT_SLOTS, SwitchDaemon};
 pub use error::SwitchError;
 pub use forward::{DELIVERY_BUDGET, RECV_BATCH};
-pub use mgmt::switch_status;
+pub use mgmt::{MAX_CONSOLES, switch_status};
 pub use ports::addr_label;
 pub use program::main_with_args;
 pub use spin::{BUSY_POLL, PROBE_EVERY, PROBE_LEN};
@@ -150,6 +160,11 @@ impl SwitchDaemon {
             } else {
                 spin_policy.sleeping();
                 (!self.backlogged.is_empty()).then_some(std::time::Duration::from_millis(1))
+            };
+            // Waiting control connections have a deadline; a rested listener wakes.
+            let timeout = match (timeout, self.admission_tick(&poller)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
             ready.clear();
             ready.extend(

@@ -27,6 +27,13 @@ pub fn main_with_args(argv: &[std::ffi::OsString]) -> i32 {
         println!("Control protocol 0 compatibility");
     }
     let daemon = cfg.daemon;
+    // Every port costs descriptors: use all the hard limit allows.
+    if let Err(e) = crate::sys::access::raise_nofile_limit() {
+        eprintln!(
+            "{}: raising RLIMIT_NOFILE to its hard limit: {e}",
+            cfg.argv0
+        );
+    }
     let signals = match super::termination_signals() {
         Ok(s) => s,
         Err(e) => {

@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use umlnet_core::daemon::DataAddr;
 use umlnet_core::switch::{DEFAULT_MAX_FRAME_LEN, MacSlot, PortSlot, Switch};
 
-use super::daemon::{DaemonStats, MAC_SLOTS, PORT_SLOTS, SwitchDaemon};
+use super::daemon::{DaemonStats, MAC_PER_PORT, MAC_SLOTS, PORT_SLOTS, SwitchDaemon};
 use super::error::{SwitchError, io_err};
 use super::ports::{AddrHasherBuilder, PortKind};
 use super::spin::BUSY_POLL;
@@ -18,18 +18,54 @@ use super::{Config, pcap, vxlan};
 use crate::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
 use crate::sys::tun::Tap;
 
+/// Checks a taken socket path before it is probed or removed: it must be a socket
+/// (not a link or anything else) and ours.
+fn check_taken_path(path: &Path) -> Result<(), SwitchError> {
+    let meta = std::fs::symlink_metadata(path).map_err(io_err("inspecting", path.display()))?;
+    if !meta.file_type().is_socket() {
+        return Err(SwitchError::NotASocket(path.to_path_buf()));
+    }
+    let ours = crate::sys::access::effective_uid();
+    if meta.uid() != ours {
+        return Err(SwitchError::NotOurs {
+            path: path.to_path_buf(),
+            owner: meta.uid(),
+            ours,
+        });
+    }
+    Ok(())
+}
+
+/// Gives a socket file we just bound its mode and group.
+fn set_access(path: &Path, mode: u32, gid: Option<u32>) -> Result<(), SwitchError> {
+    if let Some(g) = gid {
+        std::os::unix::fs::lchown(path, None, Some(g))
+            .map_err(io_err("setting the group of", path.display()))?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(io_err("setting the mode of", path.display()))
+}
+
+/// The group id `-group` names (a name from the group database, or a number).
+fn resolve_group(group: &str) -> Result<u32, SwitchError> {
+    if let Ok(n) = group.parse::<u32>() {
+        return Ok(n);
+    }
+    match nix::unistd::Group::from_name(group) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        _ => Err(SwitchError::NoSuchGroup(group.to_string())),
+    }
+}
+
 /// Binds `path` as a listening stream socket, reclaiming a stale socket file the way the
 /// original does: if the path is in use, a `connect` probe that is refused means nobody
-/// serves it, so it is removed and bound again.
+/// serves it, so it is removed and bound again. A path that is not a socket of our
+/// own user is refused before anything is probed or removed.
 fn bind_control(path: &Path) -> Result<UnixListener, SwitchError> {
     match UnixListener::bind(path) {
         Ok(l) => Ok(l),
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-            let meta =
-                std::fs::symlink_metadata(path).map_err(io_err("inspecting", path.display()))?;
-            if !meta.file_type().is_socket() {
-                return Err(SwitchError::NotASocket(path.to_path_buf()));
-            }
+            check_taken_path(path)?;
             match UnixStream::connect(path) {
                 Ok(_) => Err(SwitchError::CtlInUse(path.to_path_buf())),
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
@@ -53,11 +89,7 @@ fn bind_data_path(path: &Path) -> Result<(DgramSocket, DataAddr), SwitchError> {
     match DgramSocket::bind_raw(&raw, SOCKADDR_UN_LEN) {
         Ok(s) => Ok((s, DataAddr::from_array(raw))),
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-            let meta =
-                std::fs::symlink_metadata(path).map_err(io_err("inspecting", path.display()))?;
-            if !meta.file_type().is_socket() {
-                return Err(SwitchError::NotASocket(path.to_path_buf()));
-            }
+            check_taken_path(path)?;
             let probe = DgramSocket::new().map_err(io_err("socket", "data probe"))?;
             match probe.connect_raw(&raw, SOCKADDR_UN_LEN) {
                 Ok(()) => Err(SwitchError::DataInUse(path.to_path_buf())),
@@ -101,6 +133,22 @@ impl SwitchDaemon {
     /// socket (stale one reclaimed, live one refused), the data socket, the TAP port,
     /// and the umlnet extras (console, capture file).
     pub fn bind(cfg: Config) -> Result<SwitchDaemon, SwitchError> {
+        let gid = cfg.group.as_deref().map(resolve_group).transpose()?;
+        // Bind with nobody else allowed in, then open up as asked: no client reaches a
+        // socket before it has its mode and group.
+        let umask = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+        let res = Self::bind_private(cfg, gid, umask.bits() as u32);
+        nix::sys::stat::umask(umask);
+        res
+    }
+
+    fn bind_private(
+        cfg: Config,
+        gid: Option<u32>,
+        umask: u32,
+    ) -> Result<SwitchDaemon, SwitchError> {
+        let socket_mode = cfg.mode.unwrap_or(0o777 & !umask);
+        let console_mode = cfg.mode.unwrap_or(0o600);
         let mut owned_paths = Vec::new();
         let listener = bind_control(&cfg.ctl)?;
         owned_paths.push(cfg.ctl.clone());
@@ -114,10 +162,12 @@ impl SwitchDaemon {
             listener
                 .set_nonblocking(true)
                 .map_err(io_err("O_NONBLOCK on", cfg.ctl.display()))?;
+            set_access(&cfg.ctl, socket_mode, gid)?;
             let (data, data_addr) = match &cfg.data {
                 Some(p) => {
                     let r = bind_data_path(p)?;
                     owned_paths.push(p.clone());
+                    set_access(p, socket_mode, gid)?;
                     r
                 }
                 None => bind_data_abstract()?,
@@ -142,13 +192,14 @@ impl SwitchDaemon {
                     owned_paths.push(p.clone());
                     l.set_nonblocking(true)
                         .map_err(io_err("O_NONBLOCK on", p.display()))?;
+                    set_access(p, console_mode, gid)?;
                     Some(l)
                 }
                 None => None,
             };
             let pcap = match &cfg.pcap {
                 Some(p) => Some(
-                    pcap::PcapWriter::create(p)
+                    pcap::PcapWriter::create_bounded(p, cfg.pcap_size)
                         .map_err(io_err("creating the capture file", p.display()))?,
                 ),
                 None => None,
@@ -173,6 +224,7 @@ impl SwitchDaemon {
         sw.set_hub(cfg.hub);
         sw.set_max_frame_len(DEFAULT_MAX_FRAME_LEN);
         sw.set_hash_seed(seed.rotate_left(17) ^ 0x5bd1_e995);
+        sw.set_port_limit(MAC_PER_PORT);
         let mut d = SwitchDaemon {
             cfg,
             listener,
@@ -200,6 +252,8 @@ impl SwitchDaemon {
             uplinks,
             uplink_ports: Vec::new(),
             busy_poll: BUSY_POLL,
+            admission: super::admission::Admission::new(),
+            diag_warned: false,
         };
         if d.tap.is_some() {
             let id = d

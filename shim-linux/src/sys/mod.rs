@@ -16,7 +16,9 @@
 //! - [`tun`]: `/dev/net/tun` TAP devices (`TUNSETIFF`).
 //! - [`signal`]: termination signals delivered as a readable descriptor (`signalfd`).
 //! - [`process`]: process-wide calls (`daemon(3)`, the open-descriptor count).
+//! - [`access`]: peer credentials, socket owners, no-follow opens, the descriptor limit.
 
+pub mod access;
 pub mod detach;
 pub mod epoll;
 pub mod fdpass;
