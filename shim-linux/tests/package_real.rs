@@ -347,7 +347,7 @@ fn man_pages_render_units_verify_and_bash_completes_the_subcommands() {
     let unit =
         std::fs::read_to_string(root.at("/usr/lib/systemd/system/uml-switch.service")).unwrap();
     for line in [
-        "ExecStart=/usr/bin/uml_switch -unix /var/run/uml-utilities/uml_switch.ctl",
+        "ExecStart=/usr/bin/uml_switch -unix /var/run/uml-utilities/uml_switch.ctl -mode 0660",
         "User=uml-switch",
         "Group=uml-net",
         "RuntimeDirectory=uml-utilities",
@@ -540,10 +540,10 @@ fn the_installed_switch_serves_a_real_uml_kernel_on_the_debian_default_socket() 
             .join("\n")
     );
     assert!(result.status.success(), "{context}");
-    // The socket: the switch's user, the group uml-net, no access for others.
+    // The socket: the switch's user, the group uml-net (-mode 0660), nothing for others.
     assert_eq!(
         file("socket.stat").trim(),
-        format!("770 {switch_uid} {group}"),
+        format!("660 {switch_uid} {group}"),
         "{context}"
     );
     let said = file("guest.out");
