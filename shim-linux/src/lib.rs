@@ -14,6 +14,7 @@ pub mod hostup;
 pub mod lab;
 pub mod nethelper;
 pub mod slipbridge;
+pub mod switch_status;
 pub mod switchd;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -26,6 +26,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("baremetal_console", umlnet_baremetal::console::fuzz_one),
     ("uml_net_policy", umlnet_core::policy::fuzz_one),
     ("uml_net_ledger", umlnet_linux::nethelper::ledger::fuzz_one),
+    ("switch_status", umlnet_linux::switch_status::fuzz_one),
 ];
 
 #[test]

@@ -47,6 +47,8 @@ fn top_level_help_lists_every_subcommand_with_an_example() {
         "slip-bridge",
         "bench",
         "lab",
+        "completions",
+        "manpages",
     ] {
         assert!(
             help.lines()

@@ -25,7 +25,7 @@ pub use netns::{Netns, dir_and_netns};
 pub use process::{Daemon, run_ok, wait_for};
 pub use switch::OurSwitch;
 pub use tempdir::TempDir;
-pub use trial::{real, run_cases};
+pub use trial::{real, real_needing, run_cases};
 pub use uml::{UmlBoot, UmlGuest, uml_launch};
 
 /// The path (a `PathBuf`) of one of the calling package's binaries, as cargo built it

@@ -20,13 +20,30 @@ pub fn real(
     programs: &'static [&'static str],
     body: impl FnOnce() + Send + 'static,
 ) -> Trial {
-    let needs = missing_needs(programs);
+    real_needing(name, programs, None, body)
+}
+
+/// Like [`real`], for a case that also needs something that is not a program: `absent`
+/// is `None` when it is there, else one line naming what is missing and how to make
+/// it (e.g. a package file that `cargo deb` builds).
+pub fn real_needing(
+    name: &str,
+    programs: &'static [&'static str],
+    absent: Option<String>,
+    body: impl FnOnce() + Send + 'static,
+) -> Trial {
+    let missing = move || match (missing_needs(programs), absent.clone()) {
+        (None, None) => None,
+        (Some(n), None) | (None, Some(n)) => Some(n),
+        (Some(n), Some(a)) => Some(format!("{n}; {a}")),
+    };
+    let needs = missing();
     let ignored = needs.is_some() && !under_ci();
     if let (true, Some(needs)) = (ignored, needs) {
         IGNORED.lock().unwrap().push((name.to_string(), needs));
     }
     let thread = name.to_string();
-    Trial::test(name, move || match missing_needs(programs) {
+    Trial::test(name, move || match missing() {
         Some(needs) => Err(Failed::from(format!(
             "{needs} — but real-host cases must run here (CI=true or --include-ignored)"
         ))),

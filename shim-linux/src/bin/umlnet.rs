@@ -12,6 +12,8 @@ mod check;
 mod config;
 #[path = "umlnet/demo.rs"]
 mod demo;
+#[path = "umlnet/docs.rs"]
+mod docs;
 #[path = "umlnet/guest.rs"]
 mod guest;
 #[path = "umlnet/lab.rs"]
@@ -29,10 +31,13 @@ Examples (one per command; `umlnet <command> --help` for more):
   sudo umlnet up -c /etc/umlnet/umlnet.toml     # do it (idempotent; contrib/umlnet.service)
   sudo umlnet down -c /etc/umlnet/umlnet.toml   # undo exactly what up made
   umlnet switch-status /tmp/uml.mgmt            # a running `uml_switch -mgmt /tmp/uml.mgmt`
+  umlnet switch-status --json /tmp/uml.mgmt     # the same as JSON: ports, addresses, counters
   sudo umlnet bench switch                      # our uml_switch vs the originals, side by side
   umlnet lab start contrib/labs/two-lans       # a Netkit-style lab of UML kernels (docs/labs.md)
   umlnet run-uml -- mem=96M eth0=daemon,,unix,/tmp/uml.ctl  # boot linux.uml on any x86-64 host
-  linux.uml ... eth0=slirp,,umlnet,slip-bridge,--local,192.168.0.254,--peer,192.168.0.253";
+  linux.uml ... eth0=slirp,,umlnet,slip-bridge,--local,192.168.0.254,--peer,192.168.0.253
+  source <(umlnet completions bash)             # completions for bash (also zsh, fish)
+  umlnet manpages ~/.local/share/man/man1       # man pages, after `cargo install`";
 
 /// umlnet: User-Mode Linux networking, rebuilt.
 #[derive(Debug, Parser)]
@@ -61,6 +66,10 @@ enum Command {
     SwitchStatus {
         /// The console socket given to `uml_switch -mgmt`.
         path: std::path::PathBuf,
+        /// Print one JSON object (mode, counters, ports, addresses) instead of the
+        /// console's text.
+        #[arg(long)]
+        json: bool,
     },
     /// Set up the host side of the virtual networks in a config file: persistent TAP
     /// devices, host addresses, routes, proxy ARP, published ARP entries, forwarding,
@@ -87,12 +96,19 @@ enum Command {
     /// Netkit-style labs: start, stop, inspect and capture a directory of UML kernels
     /// on collision domains (lab.conf, lab.dep, MACHINE.startup).
     Lab(lab::LabArgs),
+    /// Write the shell completion script for bash, zsh or fish to stdout.
+    #[command(after_help = docs::COMPLETIONS_EXAMPLES)]
+    Completions(docs::CompletionsArgs),
+    /// Write umlnet's man pages (umlnet.1, umlnet-<command>.1) into a directory, e.g.
+    /// ~/.local/share/man/man1 after `cargo install` (the Debian package has them).
+    Manpages(docs::ManpagesArgs),
 }
 
 const SWITCH_STATUS_EXAMPLES: &str = "\
 Examples:
   uml_switch -unix /tmp/uml.ctl -mgmt /tmp/uml.mgmt &
-  umlnet switch-status /tmp/uml.mgmt";
+  umlnet switch-status /tmp/uml.mgmt
+  umlnet switch-status --json /tmp/uml.mgmt | jq '.ports[] | {id, kind, rx_frames}'";
 
 const SLIP_BRIDGE_EXAMPLES: &str = "\
 Examples (the real UML kernel runs it through its slirp transport; needs root on the host):
@@ -112,15 +128,32 @@ fn main() -> ExitCode {
         Command::RunUml(args) => run_uml::run(&args),
         Command::Lab(args) => lab::run(args),
         Command::SlipBridge(args) => umlnet_linux::slipbridge::main(&args),
-        Command::SwitchStatus { path } => match umlnet_linux::switchd::switch_status(&path) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
+        Command::SwitchStatus { path, json } => switch_status(&path, json),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Manpages(args) => docs::manpages(&args),
+    }
+}
+
+/// `umlnet switch-status [--json] <path>`.
+fn switch_status(path: &std::path::Path, json: bool) -> ExitCode {
+    let shown = umlnet_linux::switchd::switch_status(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| {
+            if json {
+                let status = umlnet_linux::switch_status::parse(&text)?;
+                Ok(status.to_json() + "\n")
+            } else {
+                Ok(text)
             }
-            Err(e) => {
-                eprintln!("umlnet switch-status: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        });
+    match shown {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("umlnet switch-status: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
