@@ -16,7 +16,7 @@ mod demo;
 mod docs;
 #[path = "umlnet/guest.rs"]
 mod guest;
-#[path = "umlnet/lab.rs"]
+#[path = "umlnet/lab/mod.rs"]
 mod lab;
 #[path = "umlnet/run_uml.rs"]
 mod run_uml;
