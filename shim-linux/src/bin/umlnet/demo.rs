@@ -125,6 +125,30 @@ impl Transcript {
     }
 }
 
+/// A temporary directory and a network namespace of its own (`<tag>-<pid>`, loopback up),
+/// both removed when the returned [`Lab`] is dropped.
+fn private_lab(tag: &str) -> Result<(Lab, PathBuf, String), String> {
+    let dir = make_dir().map_err(|e| format!("making a temporary directory: {e}"))?;
+    let ns = format!("{tag}-{}", std::process::id());
+    let mut lab = Lab {
+        dir: dir.clone(),
+        switch: None,
+        netns: None,
+    };
+    let ok = Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .map_err(|e| format!("ip netns add: {e}"))?;
+    if !ok.success() {
+        return Err(format!("ip netns add {ns} failed"));
+    }
+    lab.netns = Some(ns.clone());
+    let _ = Command::new("ip")
+        .args(["netns", "exec", &ns, "ip", "link", "set", "lo", "up"])
+        .status();
+    Ok((lab, dir, ns))
+}
+
 fn make_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     let base = std::env::temp_dir();
@@ -489,24 +513,7 @@ fn real_uml_demo(kernel: &Path) -> Result<(), String> {
     }
     let launch =
         umlnet_linux::umlkernel::KernelLaunch::for_host(None).map_err(|e| e.to_string())?;
-    let dir = make_dir().map_err(|e| format!("making a temporary directory: {e}"))?;
-    let ns = format!("umlnet-demo-{}", std::process::id());
-    let mut lab = Lab {
-        dir: dir.clone(),
-        switch: None,
-        netns: None,
-    };
-    let ok = Command::new("ip")
-        .args(["netns", "add", &ns])
-        .status()
-        .map_err(|e| format!("ip netns add: {e}"))?;
-    if !ok.success() {
-        return Err(format!("ip netns add {ns} failed"));
-    }
-    lab.netns = Some(ns.clone());
-    let _ = Command::new("ip")
-        .args(["netns", "exec", &ns, "ip", "link", "set", "lo", "up"])
-        .status();
+    let (mut lab, dir, ns) = private_lab("umlnet-demo")?;
     let ctl = dir.join("uml.ctl");
     let mgmt = dir.join("uml.mgmt");
     let mut t = Transcript {

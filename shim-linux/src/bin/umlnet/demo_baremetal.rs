@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Lab, Transcript, make_dir, start_switch};
+use super::{Transcript, private_lab, start_switch};
 
 /// Where `cargo build -p umlnet-baremetal --features firmware --target
 /// thumbv7m-none-eabi --profile firmware` leaves the firmware, from the workspace root.
@@ -58,24 +58,7 @@ pub fn run(kernel: &Path, firmware: &Path) -> Result<(), String> {
     }
     let launch =
         umlnet_linux::umlkernel::KernelLaunch::for_host(None).map_err(|e| e.to_string())?;
-    let dir = make_dir().map_err(|e| format!("making a temporary directory: {e}"))?;
-    let ns = format!("umlnet-demo-bm-{}", std::process::id());
-    let mut lab = Lab {
-        dir: dir.clone(),
-        switch: None,
-        netns: None,
-    };
-    let ok = Command::new("ip")
-        .args(["netns", "add", &ns])
-        .status()
-        .map_err(|e| format!("ip netns add: {e}"))?;
-    if !ok.success() {
-        return Err(format!("ip netns add {ns} failed"));
-    }
-    lab.netns = Some(ns.clone());
-    let _ = Command::new("ip")
-        .args(["netns", "exec", &ns, "ip", "link", "set", "lo", "up"])
-        .status();
+    let (mut lab, dir, ns) = private_lab("umlnet-demo-bm")?;
     let mut t = Transcript {
         text: String::new(),
     };
