@@ -219,7 +219,15 @@ impl BootConfig {
             let Some(result) = checker.check(word) else {
                 continue;
             };
-            let parsed = result.map_err(|error| BootError::Device { word, error })?;
+            let parsed = result.map_err(|error| {
+                // The firmware's core is built without the `vec<n>:` grammar, which
+                // refuses every `vec<n>:` word (`ErrorKind::VectorNotBuilt`).
+                if error.vector {
+                    BootError::NoVectorDevices { word }
+                } else {
+                    BootError::Device { word, error }
+                }
+            })?;
             if parsed.spec.transport.kind() == TransportKind::Vector {
                 return Err(BootError::NoVectorDevices { word });
             }

@@ -35,6 +35,8 @@ pub mod console;
 pub mod firmware;
 pub mod http;
 pub mod lan9118;
+#[cfg(feature = "firmware")]
+mod panic;
 pub mod regs;
 pub mod slip_line;
 #[cfg(feature = "firmware")]

@@ -6,9 +6,10 @@ use core::fmt;
 use core::net::Ipv4Addr;
 
 use super::{
-    DeviceSpec, IFNAME_MAX, SLIRP_MAX_ARGS, SOCKET_PATH_MAX, TransportKind, VECTOR_DEPTH_MAX,
-    VECTOR_MAX_KEYS, VECTOR_MTU_MAX, VECTOR_MTU_MIN, VectorKey, VectorKind,
+    DeviceSpec, IFNAME_MAX, SLIRP_MAX_ARGS, SOCKET_PATH_MAX, TransportKind, VectorKey, VectorKind,
 };
+#[cfg(feature = "vector")]
+use super::{VECTOR_DEPTH_MAX, VECTOR_MAX_KEYS, VECTOR_MTU_MAX, VECTOR_MTU_MIN};
 
 /// A byte range of the argument that was parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -172,6 +173,9 @@ pub enum ErrorKind {
     },
     /// A `vec<n>:` option that is not `key=value`.
     BadVectorOption,
+    /// A `vec<n>:` argument in a program built without the `vec<n>:` grammar (the
+    /// core's `vector` feature off, as on the bare-metal firmware).
+    VectorNotBuilt,
     /// `vec<n>:` without `transport=`.
     MissingVectorTransport,
     /// `transport=` names no vector transport.
@@ -262,6 +266,10 @@ impl fmt::Display for ErrorKind {
                 "expected one of ethertap, tuntap, mcast, daemon, slip, ucast, vde, slirp; \
                  the kernel ignores this argument silently (no device, no message)",
             ),
+            ErrorKind::VectorNotBuilt => f.write_str(
+                "expected eth<n>=<transport>,...: this program is built without the vec<n>: \
+                 grammar (umlnet-core's `vector` feature)",
+            ),
             ErrorKind::TransportNotBuilt => f.write_str(
                 "expected one of ethertap, tuntap, mcast, daemon, slip, ucast, vde, slirp; \
                  this kernel is built without it, so it ignores the argument silently",
@@ -312,36 +320,46 @@ impl fmt::Display for ErrorKind {
                 "expected a socket path of at most {SOCKET_PATH_MAX} bytes (it must fit sun_path)"
             ),
             ErrorKind::TooLong { max } => write!(f, "expected at most {max} bytes"),
+            #[cfg(feature = "vector")]
             ErrorKind::BadVectorOption => f.write_str("expected key=value"),
+            #[cfg(feature = "vector")]
             ErrorKind::MissingVectorTransport => f.write_str(
                 "expected a transport=<raw|hybrid|tap|gre|l2tpv3|bess|fd> option (the kernel still \
                  creates the vec device, but bringing it up fails with EINVAL)",
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::UnknownVectorTransport => f.write_str(
                 "expected one of raw, hybrid, tap, gre, l2tpv3, bess, fd (the kernel still \
                  creates the vec device, but bringing it up fails with EINVAL, or, for a name \
                  that only starts with one of them, uses that one)",
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorSecondEquals => f.write_str(
                 "expected one '=' per key=value, with no quoting (kernel: 'vector_setup - \
                  Couldn't parse', and no vec device)",
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorEmptyValue => f.write_str("expected a value after '='"),
+            #[cfg(feature = "vector")]
             ErrorKind::TooManyVectorKeys => write!(
                 f,
                 "expected at most {VECTOR_MAX_KEYS} key=value pairs (the kernel's table has \
                  {VECTOR_MAX_KEYS} entries and overflows)"
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::UnknownVectorKey => f.write_str(
                 "expected a key the vector driver reads (the kernel ignores others silently)",
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorKeyTwice => {
                 f.write_str("expected each key once (the kernel uses the first)")
             }
+            #[cfg(feature = "vector")]
             ErrorKind::VectorKeyUnused(t) => write!(
                 f,
                 "expected only keys transport={t} reads (the kernel ignores this one)"
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::MissingVectorKey(t, k) => write!(
                 f,
                 "transport={t} needs {k}={}",
@@ -360,43 +378,54 @@ impl fmt::Display for ErrorKind {
                     _ => "…",
                 }
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorKeyNeeds(k) => {
                 write!(f, "expected it only with {k}= (without it the kernel ignores it)")
             }
+            #[cfg(feature = "vector")]
             ErrorKind::VectorNumber { max } => write!(f, "expected a decimal number 0-{max}"),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorFlag => f.write_str("expected 0 or 1"),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorAddress => f.write_str(
                 "expected an IPv4 or IPv6 address (the kernel would look a host name up at \
                  every ifup)",
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorAddressFamily => f.write_str(
                 "expected src and dst of one family: both IPv4, or both IPv6 with v6=1 (the \
                  kernel resolves both in the family v6= names, so ifup fails)",
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorMtu => write!(
                 f,
                 "expected an MTU {VECTOR_MTU_MIN}-{VECTOR_MTU_MAX} (the kernel silently uses \
                  1500 for any other value)"
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorDepth => write!(
                 f,
                 "expected a queue depth 1-{VECTOR_DEPTH_MAX} (0 breaks the kernel's queue \
                  arithmetic; a larger queue does not fit one kmalloc and the kernel does not \
                  check that allocation)"
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorCookie => f.write_str(
                 "expected a number that fits the cookie: 0-0xffffffff, or with cookie64=1 \
                  0-0xffffffffffffffff (the kernel would send an undefined or truncated cookie)",
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorPortsNeedUdp => f.write_str(
                 "expected ports only with udp=1 (a raw IP socket has no port: getaddrinfo \
                  refuses it and ifup fails)",
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::VectorInterfaceName => write!(
                 f,
                 "expected an interface name of at most {IFNAME_MAX} characters without '/', \
                  ':' or white space"
             ),
+            #[cfg(feature = "vector")]
             ErrorKind::KernelPanic(cause) => {
                 match cause {
                     PanicCause::IdOutOfRange => f.write_str("expected a number 0-2147483647 (0x7fffffff)")?,
@@ -415,6 +444,10 @@ impl fmt::Display for ErrorKind {
                      setup fails after its socket is open)",
                 )
             }
+            // Without the `vec<n>:` grammar these kinds never occur (the parser stops
+            // at `VectorNotBuilt`); one short text keeps the match total.
+            #[cfg(not(feature = "vector"))]
+            _ => f.write_str("expected an eth<n>= option (vec<n>: is not built in)"),
         }
     }
 }
@@ -635,25 +668,32 @@ impl fmt::Display for Warning {
                 "mac: a slirp device carries IP only (like slip, it has no link-layer address), \
                  so the kernel never uses this mac",
             ),
+            #[cfg(feature = "vector")]
             Warning::BessSrcBlocksSecondIfup => f.write_str(
                 "src: the kernel binds this path at ifup and never unlinks it, so a second \
                  ifup (after ifdown) fails with EADDRINUSE until the file is removed",
             ),
+            #[cfg(feature = "vector")]
             Warning::BessAtIsLiteral => f.write_str(
                 "a path starting with '@' is a file named '@…' to the kernel (it copies the \
                  name into sun_path as is), not an abstract socket",
             ),
+            #[cfg(feature = "vector")]
             Warning::L2tpv3RandomSourcePort => f.write_str(
                 "srcport: none given, so the kernel binds a random UDP port at each ifup and \
                  the peer cannot know where to send",
             ),
+            #[cfg(feature = "vector")]
             Warning::BpfFlashZeroEnables => f.write_str(
                 "bpfflash: the kernel tests that a number was given, not its value, so \
                  bpfflash=0 allows loading a filter too (shown as bpfflash=1)",
             ),
+            #[cfg(feature = "vector")]
             Warning::FdClosedAtIfdown => f.write_str(
                 "fd: ifdown closes this descriptor, so a later ifup cannot reopen it",
             ),
+            #[cfg(not(feature = "vector"))]
+            _ => f.write_str("a vec<n>: option (not built in)"),
         }
     }
 }

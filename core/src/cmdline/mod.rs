@@ -40,9 +40,11 @@ mod display;
 mod error;
 mod fuzz;
 mod parse;
-#[cfg(test)]
+#[cfg(all(test, feature = "vector"))]
 mod test;
-#[cfg(test)]
+#[cfg(all(test, not(feature = "vector")))]
+mod test_no_vector;
+#[cfg(all(test, feature = "vector"))]
 mod test_vector;
 mod vector;
 

@@ -16,6 +16,7 @@ use super::{
     TransportKind, Tuntap, Ucast, Vde, Warning, Warnings,
 };
 
+#[cfg(feature = "vector")]
 #[path = "parse_vector.rs"]
 mod vector;
 
@@ -175,11 +176,25 @@ impl<'a> Cx<'a> {
             return Err(self.err(kind, Some(Field::DeviceNumber), after));
         };
         let transport = if vector {
-            self.vector_options(value)?
+            self.vector_argument(value)?
         } else {
             self.transport(value)?
         };
         Ok(DeviceSpec { index, transport })
+    }
+
+    /// The options of a `vec<n>:` argument, with the `vec<n>:` grammar built in.
+    #[cfg(feature = "vector")]
+    fn vector_argument(&mut self, value: &'a str) -> Result<Transport, Error> {
+        self.vector_options(value)
+    }
+
+    /// Without the `vec<n>:` grammar (the core's `vector` feature off), every `vec<n>:`
+    /// argument is refused, naming the argument.
+    #[cfg(not(feature = "vector"))]
+    fn vector_argument(&mut self, value: &'a str) -> Result<Transport, Error> {
+        self.transport = Some(TransportKind::Vector);
+        Err(self.err(ErrorKind::VectorNotBuilt, None, value))
     }
 
     fn transport(&mut self, value: &'a str) -> Result<Transport, Error> {

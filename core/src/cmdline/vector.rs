@@ -263,6 +263,7 @@ impl VectorKey {
         }
     }
 
+    #[cfg(feature = "vector")]
     pub(super) const fn slot(self) -> usize {
         self as usize
     }

@@ -5,7 +5,8 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-use panic_semihosting as _;
+// The panic handler is the library's (`umlnet_baremetal::panic`).
+use umlnet_baremetal as _;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {

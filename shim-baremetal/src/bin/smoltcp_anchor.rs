@@ -11,7 +11,8 @@ extern crate alloc;
 
 use alloc::vec;
 use core::fmt::Write as _;
-use panic_semihosting as _;
+// The panic handler is the library's (`umlnet_baremetal::panic`).
+use umlnet_baremetal as _;
 use umlnet_baremetal::lan9118::Lan9118;
 use umlnet_baremetal::smoltcp::iface::{Config, Interface, SocketSet};
 use umlnet_baremetal::smoltcp::socket::tcp;
