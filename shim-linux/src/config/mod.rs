@@ -90,6 +90,22 @@ pub struct SwitchConfig {
     /// `-vxlan` uplinks, each checked and in the canonical form
     /// ([`crate::switchd::vxlan::UplinkSpec`]'s `Display`: `42,10.0.0.1:4789,10.0.0.2:4789`).
     pub vxlan: Vec<String>,
+    /// The user the switch runs as (`user`); `None`: as `umlnet up` runs (root).
+    pub run_as: Option<RunAs>,
+    /// `-mode`: the permission bits of the switch's sockets.
+    pub mode: Option<u32>,
+    /// `-group`: the gid owning the switch's sockets.
+    pub group: Option<u32>,
+}
+
+/// The ids a switch runs with: a user's uid, and its primary group as the gid and the
+/// only supplementary group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunAs {
+    /// The uid.
+    pub uid: u32,
+    /// The user's primary gid.
+    pub gid: u32,
 }
 
 impl SwitchConfig {
@@ -110,6 +126,14 @@ impl SwitchConfig {
         for u in &self.vxlan {
             v.push("-vxlan".into());
             v.push(u.clone());
+        }
+        if let Some(m) = self.mode {
+            v.push("-mode".into());
+            v.push(format!("{m:04o}"));
+        }
+        if let Some(g) = self.group {
+            v.push("-group".into());
+            v.push(g.to_string());
         }
         v
     }

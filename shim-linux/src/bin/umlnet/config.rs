@@ -46,6 +46,18 @@ pub struct ConfigArgs {
     pub file: PathBuf,
 }
 
+/// The test hook of `up` (see `hostup::up_interrupted_at`): the point to abort at, from
+/// `UMLNET_TEST_ABORT_AT_POINT`, honoured by debug builds only; release builds (what is
+/// installed) never read it.
+fn abort_at_point() -> Option<usize> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    std::env::var("UMLNET_TEST_ABORT_AT_POINT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
 fn load(cmd: &str, args: &ConfigArgs) -> Result<config::HostConfig, ExitCode> {
     let text = std::fs::read_to_string(&args.file).map_err(|e| {
         eprintln!("umlnet {cmd}: {}: {e}", args.file.display());
@@ -92,7 +104,7 @@ pub fn run(verb: Verb, args: &ConfigArgs) -> ExitCode {
                 }
             };
         }
-        Verb::Up => hostup::up(&cfg, &args.file),
+        Verb::Up => hostup::up_interrupted_at(&cfg, &args.file, abort_at_point()),
         Verb::Down => hostup::down(&cfg, &args.file),
     };
     match result {
