@@ -21,11 +21,14 @@
 //! hub = false                   # -hub
 //! tap = "tap1"                  # optional: -tap, a TAP declared above
 //! mgmt = "/run/uml.mgmt"        # optional: -mgmt console socket
+//! user = "uml"                  # optional: run as this user (and its primary group)
+//! mode = "0660"                 # optional: -mode of its sockets (octal, a string)
+//! group = "uml"                 # optional: -group of its sockets
 //! vxlan = ["42,10.0.0.1,10.0.0.2"] # optional: -vxlan uplinks to the switches of other
 //!                              # hosts: <vni>,<local ip>[:port],<remote ip>[:port]...
 //!
 //! ip_forward = true             # net.ipv4.ip_forward=1 when guests are routed (default)
-//! state_dir = "/run/umlnet"     # what `up` made, for `down` (default)
+//! state_dir = "/run/umlnet"     # what `up` made (written ahead), for `down` (default)
 //! ```
 //!
 //! [`parse`] reads the file (every error names its line and key), [`HostConfig::plan`]

@@ -28,8 +28,9 @@ pub const DOWN_EXAMPLES: &str = "\
 Example:
   sudo umlnet down -c /etc/umlnet/umlnet.toml
 
-Removes exactly what `umlnet up` made for this file (recorded in its state_dir), last
-first; what was there before `up` stays.";
+Removes exactly what `umlnet up` made for this file (recorded in its state_dir, each step
+before it is made), last first, also after an `up` that died half way; what was there
+before `up` stays.";
 
 pub const PLAN_EXAMPLES: &str = "\
 Example:
