@@ -175,4 +175,32 @@ mod test {
         assert!(!j.path().exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    use proptest::prelude::*;
+
+    fn mark() -> impl Strategy<Value = Mark> {
+        prop_oneof![Just(Mark::Intend), Just(Mark::Made), Just(Mark::Undone)]
+    }
+
+    proptest! {
+        #[test]
+        fn the_text_of_any_records_reads_back_to_each_steps_last_mark(
+            records in proptest::collection::vec((mark(), "[a-z0-9 ./=-]{1,30}"), 0..20)
+        ) {
+            let text: String = records
+                .iter()
+                .map(|(m, s)| format!("{} {s}\n", m.word()))
+                .collect();
+            let mut want = BTreeMap::new();
+            for (m, s) in &records {
+                want.insert(s.clone(), *m);
+            }
+            prop_assert_eq!(marks(&text), want);
+        }
+
+        #[test]
+        fn any_text_reads_without_panicking(text in "\\PC{0,200}") {
+            let _ = marks(&text);
+        }
+    }
 }
