@@ -5,12 +5,20 @@
 //!   ([`HostState`](crate::hoststate::HostState)) is left alone; the others are applied
 //!   through the [`Applier`] (netlink, ioctls, `/proc/sys`; never a shell), switches are
 //!   started as children in a session of their own. On a failure, everything this run
-//!   applied is undone (last first) and the failing step is named. What was applied is
-//!   recorded in the state directory, so that
-//! * [`down`] removes exactly what `up` made (and nothing that was there before it).
+//!   applied is undone (last first) and the failing step is named. Every change is
+//!   written ahead to a journal in the state directory ([`hostjournal`](crate::hostjournal)):
+//!   `intend <step>` (appended and fsynced) before the change, `made <step>` after, so
+//!   that
+//! * [`down`] removes exactly what `up` made (and nothing that was there before it), even
+//!   after an `up` that was killed half way: a step recorded only as intended is undone
+//!   when the host shows it in effect (a TAP with the owner and group asked for, a route
+//!   with the exact attributes; `up` records an intent only for a step it found absent),
+//!   and left alone otherwise.
+//!
+//! Switches with a `user` are started as that user (uid, primary gid, and that gid as
+//! the only supplementary group, set between fork and exec).
 //! * [`plan`] prints the steps as commands, with those already in effect commented out.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -20,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{HostConfig, Step, SwitchConfig, host_routes};
 use crate::hostapply::{Applier, Tolerance};
+use crate::hostjournal::{Journal, Mark};
 use crate::hoststate::{HostState, State};
 
 /// What went wrong in `up` or `down`.
@@ -120,19 +129,34 @@ fn start_switch(cfg: &HostConfig, s: &SwitchConfig) -> io::Result<i32> {
     std::fs::create_dir_all(&cfg.state_dir)?;
     let log_path = log_file(cfg, s);
     let log = std::fs::File::create(&log_path)?;
-    let mut child = Command::new(switch_program(s))
-        .args(s.args())
+    let mut cmd = Command::new(switch_program(s));
+    cmd.args(s.args())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
-        .process_group(0)
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", switch_program(s).display())))?;
+        .process_group(0);
+    if let Some(r) = s.run_as {
+        crate::sys::process::run_as(&mut cmd, r.uid, r.gid);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        let mut why = format!("{}: {e}", switch_program(s).display());
+        if s.run_as.is_some() {
+            why.push_str(" (starting it as the configured user)");
+        }
+        io::Error::new(e.kind(), why)
+    })?;
     let pid = child.id() as i32;
+    // Written at once, so that `down` after a crash from here on finds the switch.
+    if let Err(e) = std::fs::write(pid_file(cfg, s), format!("{pid}\n")) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = child.try_wait()? {
             let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let _ = std::fs::remove_file(pid_file(cfg, s));
             return Err(io::Error::other(format!(
                 "the switch exited ({status}): {}",
                 text.trim()
@@ -144,6 +168,7 @@ fn start_switch(cfg: &HostConfig, s: &SwitchConfig) -> io::Result<i32> {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
+            let _ = std::fs::remove_file(pid_file(cfg, s));
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!("the switch did not open {}", s.socket.display()),
@@ -151,7 +176,6 @@ fn start_switch(cfg: &HostConfig, s: &SwitchConfig) -> io::Result<i32> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::fs::write(pid_file(cfg, s), format!("{pid}\n"))?;
     // The switch outlives us: it is not waited for here.
     std::mem::forget(child);
     Ok(pid)
@@ -224,14 +248,6 @@ fn read_pid(cfg: &HostConfig, s: &SwitchConfig) -> String {
     running_switch(cfg, s).map_or_else(|| "?".into(), |p| p.to_string())
 }
 
-fn read_made(path: &Path) -> io::Result<Option<Vec<String>>> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s.lines().map(str::to_string).collect())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 fn planned(cfg: &HostConfig) -> Result<Vec<Step>, Failure> {
     let routes = host_routes().map_err(|e| Failure {
         transcript: String::new(),
@@ -246,15 +262,35 @@ fn planned(cfg: &HostConfig) -> Result<Vec<Step>, Failure> {
 /// `umlnet up`: applies `cfg` (read from `config`), idempotently. On a failure, what
 /// this run applied is undone and the failing step named.
 pub fn up(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
+    up_interrupted_at(cfg, config, None)
+}
+
+/// [`up`], killed (`abort(3)`, as by `SIGKILL` at that moment) at its `abort_at`-th
+/// point when given: point 2k-1 is just after step k's intent was recorded (before the
+/// change), point 2k just after the change (before it is recorded as made). The test
+/// hook behind `UMLNET_TEST_ABORT_AT_POINT`, which only debug builds of `umlnet` read
+/// (and umlnet is not setuid: a caller can only interrupt its own run).
+pub fn up_interrupted_at(
+    cfg: &HostConfig,
+    config: &Path,
+    abort_at: Option<usize>,
+) -> Result<Report, Failure> {
     let steps = planned(cfg)?;
-    let made_path = made_file(cfg, config);
+    let journal = Journal::new(made_file(cfg, config));
+    let mut points = 0usize;
+    let mut point = || {
+        points += 1;
+        if abort_at == Some(points) {
+            std::process::abort();
+        }
+    };
     let mut out = String::new();
     let mut hs = None;
     let mut applier = Applier::new(false, Tolerance::Strict);
     let mut done: Vec<Step> = Vec::new();
     let mut unchanged = 0;
     for (i, step) in steps.iter().enumerate() {
-        let failed = |reason: String, mut out: String, done: &[Step]| {
+        let failed = |reason: String, mut out: String, done: &[Step], intended: bool| {
             let _ = writeln!(
                 out,
                 "umlnet up: step {} of {} failed: {reason}",
@@ -269,6 +305,17 @@ pub fn up(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
                 );
                 undo_steps(cfg, done, &mut out);
             }
+            let mut undone: Vec<String> = done.iter().map(Step::to_string).collect();
+            if intended {
+                undone.push(step.to_string());
+            }
+            if let Err(e) = journal.settle(&undone) {
+                let _ = writeln!(
+                    out,
+                    "umlnet up: cannot record the rollback in {}: {e}",
+                    journal.path().display()
+                );
+            }
             Failure {
                 transcript: out,
                 reason: format!("step {} ('{step}') failed: {reason}", i + 1),
@@ -282,11 +329,24 @@ pub fn up(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
             }
             Ok(State::Conflict(why)) => {
                 let _ = writeln!(out, "* {step}");
-                return Err(failed(why, out, &done));
+                return Err(failed(why, out, &done, false));
             }
             Ok(State::Absent) => {}
-            Err(e) => return Err(failed(format!("reading the host's state: {e}"), out, &done)),
+            Err(e) => {
+                return Err(failed(
+                    format!("reading the host's state: {e}"),
+                    out,
+                    &done,
+                    false,
+                ));
+            }
         }
+        let line = step.to_string();
+        if let Err(e) = journal.record(Mark::Intend, &line) {
+            let why = format!("recording it in {} first: {e}", journal.path().display());
+            return Err(failed(why, out, &done, false));
+        }
+        point();
         match step {
             Step::Host(a) => {
                 let r = applier.apply_one(a);
@@ -296,7 +356,7 @@ pub fn up(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
                     if e.error.kind() == io::ErrorKind::PermissionDenied {
                         why.push_str(" (umlnet up changes the host's network: run it as root)");
                     }
-                    return Err(failed(why, out, &done));
+                    return Err(failed(why, out, &done, true));
                 }
             }
             Step::Switch(s) => {
@@ -305,44 +365,18 @@ pub fn up(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
                     Ok(pid) => {
                         let _ = writeln!(out, "  (pid {pid}, log {})", log_file(cfg, s).display());
                     }
-                    Err(e) => return Err(failed(e.to_string(), out, &done)),
+                    Err(e) => return Err(failed(e.to_string(), out, &done, true)),
                 }
             }
         }
+        point();
         done.push(step.clone());
-    }
-    if !done.is_empty() {
-        let mut made: BTreeSet<String> = read_made(&made_path)
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        made.extend(done.iter().map(Step::to_string));
-        let text: String = steps
-            .iter()
-            .map(Step::to_string)
-            .filter(|s| made.contains(s))
-            .map(|s| s + "\n")
-            .collect();
-        let write =
-            std::fs::create_dir_all(&cfg.state_dir).and_then(|()| std::fs::write(&made_path, text));
-        if let Err(e) = write {
-            let _ = writeln!(
-                out,
-                "umlnet up: cannot record what was made in {}: {e}",
-                made_path.display()
+        if let Err(e) = journal.record(Mark::Made, &line) {
+            let why = format!(
+                "recording what was made in {}: {e}",
+                journal.path().display()
             );
-            let _ = writeln!(
-                out,
-                "umlnet up: undoing the {} steps this run made:",
-                done.len()
-            );
-            undo_steps(cfg, &done, &mut out);
-            return Err(Failure {
-                transcript: out,
-                reason: format!("recording {}: {e}", made_path.display()),
-            });
+            return Err(failed(why, out, &done, false));
         }
     }
     Ok(Report {
@@ -353,16 +387,18 @@ pub fn up(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
 }
 
 /// `umlnet down`: undoes what `up` recorded for `config` (last first). Steps `up` found
-/// already in effect were not made by it and stay.
+/// already in effect were not made by it and stay; a step an interrupted `up` recorded
+/// only as intended is undone if the host shows it in effect, else there is nothing to
+/// undo.
 pub fn down(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
-    let made_path = made_file(cfg, config);
-    let made = match read_made(&made_path) {
+    let journal = Journal::new(made_file(cfg, config));
+    let marks = match journal.read() {
         Ok(Some(m)) => m,
         Ok(None) => {
             return Ok(Report {
                 transcript: format!(
                     "umlnet down: {} records nothing made by umlnet up for {}\n",
-                    made_path.display(),
+                    journal.path().display(),
                     config.display()
                 ),
                 changed: 0,
@@ -372,19 +408,43 @@ pub fn down(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
         Err(e) => {
             return Err(Failure {
                 transcript: String::new(),
-                reason: format!("reading {}: {e}", made_path.display()),
+                reason: format!("reading {}: {e}", journal.path().display()),
             });
         }
     };
     let steps = planned(cfg)?;
     let mut out = String::new();
-    let ours: Vec<Step> = steps
-        .iter()
-        .filter(|s| made.contains(&s.to_string()))
-        .cloned()
-        .collect();
-    for m in &made {
-        if !steps.iter().any(|s| &s.to_string() == m) {
+    let mut hs = None;
+    let mut ours = Vec::new();
+    for step in &steps {
+        match marks.get(&step.to_string()) {
+            Some(Mark::Made) => ours.push(step.clone()),
+            Some(Mark::Intend) => match step_state(&mut hs, cfg, step) {
+                Ok(State::InEffect) => {
+                    let _ = writeln!(
+                        out,
+                        "umlnet down: '{step}' was being made when umlnet up stopped and is in effect: undone"
+                    );
+                    ours.push(step.clone());
+                }
+                Ok(_) => {
+                    let _ = writeln!(
+                        out,
+                        "umlnet down: '{step}' was about to be made when umlnet up stopped and is not in effect: nothing to undo"
+                    );
+                }
+                Err(e) => {
+                    return Err(Failure {
+                        transcript: out,
+                        reason: format!("reading the host's state for '{step}': {e}"),
+                    });
+                }
+            },
+            _ => {}
+        }
+    }
+    for (m, mark) in &marks {
+        if *mark == Mark::Made && !steps.iter().any(|s| &s.to_string() == m) {
             let _ = writeln!(
                 out,
                 "umlnet down: '{m}' was made by umlnet up but is no longer in {}: left alone",
@@ -393,9 +453,9 @@ pub fn down(cfg: &HostConfig, config: &Path) -> Result<Report, Failure> {
         }
     }
     undo_steps(cfg, &ours, &mut out);
-    std::fs::remove_file(&made_path).map_err(|e| Failure {
+    journal.remove().map_err(|e| Failure {
         transcript: out.clone(),
-        reason: format!("removing {}: {e}", made_path.display()),
+        reason: format!("removing {}: {e}", journal.path().display()),
     })?;
     Ok(Report {
         transcript: out,

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod guest_host;
 pub mod hostapply;
+pub mod hostjournal;
 pub mod hoststate;
 pub mod hostup;
 pub mod lab;

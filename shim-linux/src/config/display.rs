@@ -57,6 +57,15 @@ impl fmt::Display for HostConfig {
             if !s.vxlan.is_empty() {
                 writeln!(f, "vxlan = {}", quoted_list(&s.vxlan))?;
             }
+            if let Some(r) = s.run_as {
+                writeln!(f, "user = {}", r.uid)?;
+            }
+            if let Some(m) = s.mode {
+                writeln!(f, "mode = \"{m:04o}\"")?;
+            }
+            if let Some(g) = s.group {
+                writeln!(f, "group = {g}")?;
+            }
         }
         Ok(())
     }

@@ -21,11 +21,14 @@
 //! hub = false                   # -hub
 //! tap = "tap1"                  # optional: -tap, a TAP declared above
 //! mgmt = "/run/uml.mgmt"        # optional: -mgmt console socket
+//! user = "uml"                  # optional: run as this user (and its primary group)
+//! mode = "0660"                 # optional: -mode of its sockets (octal, a string)
+//! group = "uml"                 # optional: -group of its sockets
 //! vxlan = ["42,10.0.0.1,10.0.0.2"] # optional: -vxlan uplinks to the switches of other
 //!                              # hosts: <vni>,<local ip>[:port],<remote ip>[:port]...
 //!
 //! ip_forward = true             # net.ipv4.ip_forward=1 when guests are routed (default)
-//! state_dir = "/run/umlnet"     # what `up` made, for `down` (default)
+//! state_dir = "/run/umlnet"     # what `up` made (written ahead), for `down` (default)
 //! ```
 //!
 //! [`parse`] reads the file (every error names its line and key), [`HostConfig::plan`]
@@ -90,6 +93,22 @@ pub struct SwitchConfig {
     /// `-vxlan` uplinks, each checked and in the canonical form
     /// ([`crate::switchd::vxlan::UplinkSpec`]'s `Display`: `42,10.0.0.1:4789,10.0.0.2:4789`).
     pub vxlan: Vec<String>,
+    /// The user the switch runs as (`user`); `None`: as `umlnet up` runs (root).
+    pub run_as: Option<RunAs>,
+    /// `-mode`: the permission bits of the switch's sockets.
+    pub mode: Option<u32>,
+    /// `-group`: the gid owning the switch's sockets.
+    pub group: Option<u32>,
+}
+
+/// The ids a switch runs with: a user's uid, and its primary group as the gid and the
+/// only supplementary group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunAs {
+    /// The uid.
+    pub uid: u32,
+    /// The user's primary gid.
+    pub gid: u32,
 }
 
 impl SwitchConfig {
@@ -110,6 +129,14 @@ impl SwitchConfig {
         for u in &self.vxlan {
             v.push("-vxlan".into());
             v.push(u.clone());
+        }
+        if let Some(m) = self.mode {
+            v.push("-mode".into());
+            v.push(format!("{m:04o}"));
+        }
+        if let Some(g) = self.group {
+            v.push("-group".into());
+            v.push(g.to_string());
         }
         v
     }

@@ -11,7 +11,7 @@ use toml::Spanned;
 use umlnet_core::host::if_name;
 
 use super::error::ConfigError;
-use super::{DEFAULT_STATE_DIR, HostConfig, SwitchConfig, TapConfig};
+use super::{DEFAULT_STATE_DIR, HostConfig, RunAs, SwitchConfig, TapConfig};
 
 /// A user or group: a name or a number.
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +55,9 @@ pub(super) struct RawSwitch {
     pub(super) program: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) vxlan: Vec<Spanned<String>>,
+    pub(super) user: Option<Spanned<Id>>,
+    pub(super) mode: Option<Spanned<String>>,
+    pub(super) group: Option<Spanned<Id>>,
 }
 
 /// The line (1-based) holding byte `at` of `text`.
@@ -129,6 +132,51 @@ impl Ctx<'_> {
                     format!("no user '{name}' on this host (give a user name or a uid)"),
                 )),
             },
+        }
+    }
+
+    /// A user to run as: its uid and primary gid, from the user database (a uid must
+    /// name a user there too, so that its group is known).
+    fn run_as(&self, v: &Spanned<Id>, key: &str) -> Result<RunAs, ConfigError> {
+        let found = match v.get_ref() {
+            Id::Num(n) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(*n)),
+            Id::Name(name) => nix::unistd::User::from_name(name),
+        };
+        match found {
+            Ok(Some(u)) => Ok(RunAs {
+                uid: u.uid.as_raw(),
+                gid: u.gid.as_raw(),
+            }),
+            _ => {
+                let what = match v.get_ref() {
+                    Id::Num(n) => format!("uid {n}"),
+                    Id::Name(name) => format!("user '{name}'"),
+                };
+                Err(self.err(
+                    v.span(),
+                    key,
+                    format!(
+                        "no {what} on this host: the switch runs as a user of /etc/passwd \
+                         (its primary group is the switch's group); create it or name another"
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Permission bits written in octal, like `"0660"`.
+    fn mode(&self, v: &Spanned<String>, key: &str) -> Result<u32, ConfigError> {
+        let t = v.get_ref();
+        match u32::from_str_radix(t, 8) {
+            Ok(m) if m <= 0o777 && !t.is_empty() => Ok(m),
+            _ => Err(self.err(
+                v.span(),
+                key,
+                format!(
+                    "'{t}' is not octal permission bits from 0 to 0777: \
+                     write them as a string, like mode = \"0660\""
+                ),
+            )),
         }
     }
 
@@ -272,6 +320,17 @@ pub fn parse(text: &str) -> Result<HostConfig, ConfigError> {
                 .map_err(|e| c.err(u.span(), k(&format!("vxlan[{j}]")), e.to_string()))?;
             vxlan.push(spec.to_string());
         }
+        let run_as = s
+            .user
+            .as_ref()
+            .map(|u| c.run_as(u, &k("user")))
+            .transpose()?;
+        let mode = s.mode.as_ref().map(|m| c.mode(m, &k("mode"))).transpose()?;
+        let group = s
+            .group
+            .as_ref()
+            .map(|g| c.group(g, &k("group")))
+            .transpose()?;
         switches.push(SwitchConfig {
             socket,
             hub: s.hub,
@@ -279,6 +338,9 @@ pub fn parse(text: &str) -> Result<HostConfig, ConfigError> {
             mgmt,
             program,
             vxlan,
+            run_as,
+            mode,
+            group,
         });
     }
     let state_dir = match &raw.state_dir {

@@ -25,6 +25,13 @@ impl fmt::Display for Step {
         match self {
             Step::Host(a) => write!(f, "{a}"),
             Step::Switch(s) => {
+                if let Some(r) = s.run_as {
+                    write!(
+                        f,
+                        "setpriv --reuid={} --regid={} --groups={} ",
+                        r.uid, r.gid, r.gid
+                    )?;
+                }
                 write!(f, "{}", s.program_name())?;
                 for a in s.args() {
                     write!(f, " {a}")?;

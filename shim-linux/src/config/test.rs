@@ -85,18 +85,27 @@ fn switch() -> impl Strategy<Value = SwitchConfig> {
         proptest::option::of("/[a-z]{1,8}"),
         proptest::option::of("/usr/[a-z_]{1,8}"),
         proptest::collection::vec((0u32..=0xff_ffff, 1u8..255, 1u16..), 0..3),
+        // root is the one user every host has (uid 0, primary group 0).
+        proptest::option::of(Just(RunAs { uid: 0, gid: 0 })),
+        proptest::option::of(0u32..=0o777),
+        proptest::option::of(any::<u32>()),
     )
-        .prop_map(|(socket, hub, tap, mgmt, program, vxlan)| SwitchConfig {
-            socket: socket.into(),
-            hub,
-            tap,
-            mgmt: mgmt.map(PathBuf::from),
-            program: program.map(PathBuf::from),
-            vxlan: vxlan
-                .into_iter()
-                .map(|(vni, host, port)| format!("{vni},10.0.0.1:4789,10.0.1.{host}:{port}"))
-                .collect(),
-        })
+        .prop_map(
+            |(socket, hub, tap, mgmt, program, vxlan, run_as, mode, group)| SwitchConfig {
+                socket: socket.into(),
+                hub,
+                tap,
+                mgmt: mgmt.map(PathBuf::from),
+                program: program.map(PathBuf::from),
+                vxlan: vxlan
+                    .into_iter()
+                    .map(|(vni, host, port)| format!("{vni},10.0.0.1:4789,10.0.1.{host}:{port}"))
+                    .collect(),
+                run_as,
+                mode,
+                group,
+            },
+        )
 }
 
 fn config() -> impl Strategy<Value = HostConfig> {
@@ -295,4 +304,46 @@ fn a_missing_key_names_its_table() {
     let e = error("ip_forward = true\n\n[[tap]]\nname = \"tap0\"\n");
     assert!(e.message.contains("missing field `user`"), "{e}");
     assert!(e.line >= 3, "{e}");
+}
+
+#[test]
+fn a_switch_runs_as_a_user_with_socket_mode_and_group() {
+    let cfg =
+        parse("[[switch]]\nsocket = \"/run/a.ctl\"\nuser = \"root\"\nmode = \"0660\"\ngroup = 0\n")
+            .unwrap();
+    let s = &cfg.switches[0];
+    assert_eq!(s.run_as, Some(RunAs { uid: 0, gid: 0 }));
+    assert_eq!(s.mode, Some(0o660));
+    assert_eq!(s.group, Some(0));
+    assert_eq!(
+        s.args(),
+        ["-unix", "/run/a.ctl", "-mode", "0660", "-group", "0"]
+    );
+    let steps = cfg.plan(&[]).unwrap();
+    assert_eq!(
+        steps[0].to_string(),
+        "setpriv --reuid=0 --regid=0 --groups=0 uml_switch -unix /run/a.ctl -mode 0660 -group 0 &"
+    );
+    // Without the keys the switch is started as before.
+    let plain = parse("[[switch]]\nsocket = \"/run/a.ctl\"\n").unwrap();
+    assert_eq!(plain.switches[0].run_as, None);
+    assert_eq!(plain.switches[0].args(), ["-unix", "/run/a.ctl"]);
+}
+
+#[test]
+fn bad_switch_user_mode_and_group_name_the_line_and_the_fix() {
+    let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\nmode = \"0999\"\n");
+    assert_eq!((e.line, e.key.as_str()), (3, "switch[0].mode"));
+    assert!(e.message.contains("like mode = \"0660\""), "{e}");
+    let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\nmode = \"1777\"\n");
+    assert_eq!(e.key, "switch[0].mode");
+    let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\nmode = \"\"\n");
+    assert_eq!(e.key, "switch[0].mode");
+    let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\nuser = \"no-such-user-x\"\n");
+    assert_eq!((e.line, e.key.as_str()), (3, "switch[0].user"));
+    assert!(e.message.contains("no user 'no-such-user-x'"), "{e}");
+    let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\nuser = 4000000000\n");
+    assert!(e.message.contains("no uid 4000000000"), "{e}");
+    let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\ngroup = \"no-such-group-x\"\n");
+    assert_eq!((e.line, e.key.as_str()), (3, "switch[0].group"));
 }

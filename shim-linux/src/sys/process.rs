@@ -58,3 +58,26 @@ pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
     nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
     Ok(())
 }
+
+/// Makes `cmd`'s child run as `uid`/`gid` with `gid` as its only supplementary group:
+/// between fork and exec it calls `setgroups([gid])`, `setgid(gid)`, `setuid(uid)` (in
+/// that order, while it still may) and fails the spawn if any of them fails, so the
+/// program never runs with the parent's ids.
+pub fn run_as(cmd: &mut std::process::Command, uid: u32, gid: u32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and only makes the
+    // async-signal-safe system calls setgroups, setgid and setuid on values copied in;
+    // it allocates nothing and touches no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            let groups = [gid as libc::gid_t];
+            if libc::setgroups(1, groups.as_ptr()) != 0
+                || libc::setgid(gid as libc::gid_t) != 0
+                || libc::setuid(uid as libc::uid_t) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -28,8 +28,9 @@ pub const DOWN_EXAMPLES: &str = "\
 Example:
   sudo umlnet down -c /etc/umlnet/umlnet.toml
 
-Removes exactly what `umlnet up` made for this file (recorded in its state_dir), last
-first; what was there before `up` stays.";
+Removes exactly what `umlnet up` made for this file (recorded in its state_dir, each step
+before it is made), last first, also after an `up` that died half way; what was there
+before `up` stays.";
 
 pub const PLAN_EXAMPLES: &str = "\
 Example:
@@ -44,6 +45,18 @@ pub struct ConfigArgs {
     /// The config file.
     #[arg(short = 'c', long = "config", value_name = "FILE", default_value = DEFAULT_CONFIG)]
     pub file: PathBuf,
+}
+
+/// The test hook of `up` (see `hostup::up_interrupted_at`): the point to abort at, from
+/// `UMLNET_TEST_ABORT_AT_POINT`, honoured by debug builds only; release builds (what is
+/// installed) never read it.
+fn abort_at_point() -> Option<usize> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    std::env::var("UMLNET_TEST_ABORT_AT_POINT")
+        .ok()
+        .and_then(|v| v.parse().ok())
 }
 
 fn load(cmd: &str, args: &ConfigArgs) -> Result<config::HostConfig, ExitCode> {
@@ -92,7 +105,7 @@ pub fn run(verb: Verb, args: &ConfigArgs) -> ExitCode {
                 }
             };
         }
-        Verb::Up => hostup::up(&cfg, &args.file),
+        Verb::Up => hostup::up_interrupted_at(&cfg, &args.file, abort_at_point()),
         Verb::Down => hostup::down(&cfg, &args.file),
     };
     match result {
