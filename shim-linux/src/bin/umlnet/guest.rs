@@ -59,11 +59,11 @@ pub fn run(args: &GuestArgs) -> ExitCode {
             umid = Some(v.to_string());
         } else if let Some(v) = a.strip_prefix("uml_dir=") {
             uml_dir = Some(PathBuf::from(v));
-        } else if a.starts_with("eth") {
+        } else if a.starts_with("eth") || a.starts_with("vec") {
             devices.push(a.clone());
         } else {
             eprintln!(
-                "umlnet guest: ignoring '{a}' (only eth<n>=, umid= and uml_dir= mean anything here)"
+                "umlnet guest: ignoring '{a}' (only eth<n>=, vec<n>:, umid= and uml_dir= mean anything here)"
             );
         }
     }
