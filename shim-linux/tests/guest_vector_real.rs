@@ -1,7 +1,8 @@
 //! `umlnet guest` on the transports of today's UML kernel, each against a real UML 6.1
 //! kernel on the same medium: `vec0:transport=bess` on our `uml_switch -bess`,
 //! `vec0:transport=fd` on the two ends of a socket pair, `vec0:transport=l2tpv3,udp=1`
-//! with mirrored sessions, and `eth0=ucast` with mirrored ports. Our guest and the
+//! with mirrored sessions, `eth0=ucast` with mirrored ports, and `eth0=vde` on a
+//! `vde_switch` (both through `vde_plug`). Our guest and the
 //! kernel ping each other. Every test runs in a network namespace of its own (the UDP
 //! transports only on its loopback).
 
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use umlnet_testkit::{
-    Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, dir_and_netns, real, run_cases,
+    Daemon, Netns, OurSwitch, TempDir, UmlGuest, bin, dir_and_netns, real, run_cases, wait_for,
 };
 
 fn main() {
@@ -35,6 +36,11 @@ fn main() {
             "our_guest_and_a_real_kernel_ping_each_other_over_ucast",
             &["linux.uml", "ip"],
             our_guest_and_a_real_kernel_ping_each_other_over_ucast,
+        ),
+        real(
+            "our_guest_and_a_real_kernel_ping_each_other_on_vde_through_vde_switch",
+            &["linux.uml", "ip", "vde_switch", "vde_plug"],
+            our_guest_and_a_real_kernel_ping_each_other_on_vde_through_vde_switch,
         ),
     ]);
 }
@@ -190,4 +196,18 @@ fn our_guest_and_a_real_kernel_ping_each_other_over_ucast() {
         "eth0=ucast,,127.0.0.1,1102,1103",
         "eth0",
     );
+}
+
+fn our_guest_and_a_real_kernel_ping_each_other_on_vde_through_vde_switch() {
+    let (dir, ns) = dir_and_netns("gv-vde");
+    let sw = dir.join("vde");
+    ns.sh(&format!("vde_switch -s {} -d", sw.display()));
+    wait_for(
+        "vde_switch's control socket",
+        Duration::from_secs(10),
+        || sw.join("ctl").exists(),
+    );
+    let eth = format!("eth0=vde,{}", sw.display());
+    ping_both_ways(&ns, &dir, &eth, &eth, "eth0");
+    // vde_switch ends with the namespace (the testkit kills what runs in it).
 }

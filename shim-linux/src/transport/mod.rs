@@ -9,6 +9,7 @@
 //! | [`daemon`] | a port on a `uml_switch` or `vde_switch`: the version 3 request and a 110-byte abstract data socket (§3.1, §3.3) |
 //! | [`slip`] | a pty whose slave `uml_net 4 slip up` configures, or any byte stream, through the core SLIP codec (§2.6, §5) |
 //! | [`ucast`] | a UDP socket on the listen port sending to one remote `ip:port`, one frame per datagram (§4) |
+//! | [`vde`] | `vde_plug <url>` on a socket pair: frames with a 2-byte big-endian length |
 //! | [`bess`] | `vec<n>:transport=bess`: a unix `SOCK_SEQPACKET` connection to `dst` (optional `src` bound first) |
 //! | [`fd`] | `vec<n>:transport=fd`: an inherited socket, taken over by number |
 //! | [`l2tpv3`] | `vec<n>:transport=l2tpv3,udp=1`: UDP with the L2TPv3 header of the core codec |
@@ -38,6 +39,7 @@ pub mod mcast;
 pub mod slip;
 pub mod tuntap;
 pub mod ucast;
+pub mod vde;
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -72,7 +74,7 @@ impl Default for OpenOptions {
 pub enum OpenError {
     /// The transport exists in the kernel but not here.
     #[error(
-        "device {index}: the {kind} transport is not available in umlnet (use tuntap, ethertap, mcast, daemon, slip, ucast, or vec<n>: with transport=bess, fd or l2tpv3)"
+        "device {index}: the {kind} transport is not available in umlnet (use tuntap, ethertap, mcast, daemon, slip, ucast, vde, or vec<n>: with transport=bess, fd or l2tpv3)"
     )]
     Unsupported {
         /// Device number.
@@ -137,6 +139,8 @@ pub enum HostLink {
     Slip(Box<slip::SlipLink>),
     /// `eth<n>=ucast,…`
     Ucast(ucast::UcastLink),
+    /// `eth<n>=vde,…`
+    Vde(vde::VdeLink),
     /// `vec<n>:transport=bess,…`
     Bess(bess::BessLink),
     /// `vec<n>:transport=fd,…`
@@ -158,6 +162,7 @@ impl HostLink {
             Transport::Daemon(d) => HostLink::Daemon(daemon::DaemonLink::open(index, d)?),
             Transport::Slip(s) => HostLink::Slip(Box::new(slip::SlipLink::open(index, s, opts)?)),
             Transport::Ucast(u) => HostLink::Ucast(ucast::UcastLink::open(index, u)?),
+            Transport::Vde(v) => HostLink::Vde(vde::VdeLink::open(index, v)?),
             Transport::Vector(v) => match &v.transport {
                 VectorTransport::Bess(b) => HostLink::Bess(bess::BessLink::open(index, b)?),
                 VectorTransport::Fd(f) => HostLink::Fd(fd::FdLink::open(index, f)?),
@@ -188,6 +193,7 @@ impl HostLink {
             HostLink::Daemon(l) => l.banner(),
             HostLink::Slip(l) => l.banner(),
             HostLink::Ucast(l) => l.banner(),
+            HostLink::Vde(l) => l.banner(),
             HostLink::Bess(l) => l.banner(),
             HostLink::Fd(l) => l.banner(),
             HostLink::L2tpv3(l) => l.banner(),
@@ -231,6 +237,7 @@ impl HostLink {
             HostLink::Daemon(l) => l,
             HostLink::Slip(l) => &mut **l,
             HostLink::Ucast(l) => l,
+            HostLink::Vde(l) => l,
             HostLink::Bess(l) => l,
             HostLink::Fd(l) => l,
             HostLink::L2tpv3(l) => l,
@@ -270,6 +277,7 @@ impl AsRawFd for HostLink {
             HostLink::Daemon(l) => l.as_raw_fd(),
             HostLink::Slip(l) => l.as_raw_fd(),
             HostLink::Ucast(l) => l.as_raw_fd(),
+            HostLink::Vde(l) => l.as_raw_fd(),
             HostLink::Bess(l) => l.as_raw_fd(),
             HostLink::Fd(l) => l.as_raw_fd(),
             HostLink::L2tpv3(l) => l.as_raw_fd(),
@@ -327,6 +335,7 @@ impl HostDevice {
                     | TransportKind::Daemon
                     | TransportKind::Slip
                     | TransportKind::Ucast
+                    | TransportKind::Vde
             ),
         };
         if !supported {
