@@ -88,3 +88,54 @@ impl AsRawFd for BessLink {
         self.sock.as_raw_fd()
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::sys::seqpacket::SeqpacketListener;
+
+    fn path_of(p: &Path) -> umlnet_core::cmdline::SocketPath {
+        p.to_str().unwrap().try_into().unwrap()
+    }
+
+    #[test]
+    fn frames_cross_both_ways_a_src_stays_bound_and_a_closed_switch_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("bess-link-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let listener = SeqpacketListener::bind(&dir.join("sw")).unwrap();
+        let spec = BessVector {
+            dst: path_of(&dir.join("sw")),
+            src: Some(path_of(&dir.join("me"))),
+        };
+        let mut link = BessLink::open(0, &spec).unwrap();
+        let port = listener.accept().unwrap().expect("the link connected");
+        assert_eq!(link.send(&[7u8; 42]).unwrap(), SendStatus::Sent);
+        let mut buf = [0u8; 1514];
+        assert_eq!(port.recv(&mut buf).unwrap(), Some(42));
+        assert_eq!(link.recv(&mut buf).unwrap(), None);
+        port.send(&[9u8; 60]).unwrap();
+        assert_eq!(link.recv(&mut buf).unwrap(), Some(60));
+        assert_eq!(&buf[..60], &[9u8; 60]);
+        // As in the kernel, `src` is never unlinked: a second open with it fails.
+        let again = BessLink::open(1, &spec).unwrap_err().to_string();
+        assert!(
+            again.contains("bind src=") && again.contains("in use"),
+            "{again}"
+        );
+        drop(port);
+        let closed = link.recv(&mut buf).unwrap_err().to_string();
+        assert!(closed.contains("closed the connection"), "{closed}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn no_listener_names_the_path() {
+        let spec = BessVector {
+            dst: "/nonexistent/umlnet-bess".try_into().unwrap(),
+            src: None,
+        };
+        let e = BessLink::open(3, &spec).unwrap_err().to_string();
+        assert!(e.contains("connect dst=/nonexistent/umlnet-bess"), "{e}");
+    }
+}

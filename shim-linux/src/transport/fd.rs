@@ -68,3 +68,43 @@ impl AsRawFd for FdLink {
         self.sock.as_raw_fd()
     }
 }
+
+#[cfg(test)]
+mod test {
+    use std::os::fd::IntoRawFd;
+
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+
+    use super::*;
+
+    #[test]
+    fn an_inherited_socket_carries_frames_both_ways() {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .unwrap();
+        let n = ours.into_raw_fd();
+        let mut link = FdLink::open(0, &FdVector { fd: n as u32 }).unwrap();
+        let peer = DgramSocket::from_connected(theirs);
+        assert_eq!(link.send(&[1u8; 42]).unwrap(), SendStatus::Sent);
+        let mut buf = [0u8; 1514];
+        assert_eq!(peer.recv(&mut buf).unwrap(), Some(42));
+        peer.send(&[2u8; 64]).unwrap();
+        assert_eq!(link.recv(&mut buf).unwrap(), Some(64));
+        assert_eq!(link.recv(&mut buf).unwrap(), None);
+    }
+
+    #[test]
+    fn a_descriptor_that_is_not_a_socket_is_refused() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let n = f.as_raw_fd();
+        let e = FdLink::open(0, &FdVector { fd: n as u32 })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a socket"), "{e}");
+        drop(f);
+    }
+}

@@ -145,3 +145,38 @@ impl AsRawFd for L2tpv3Link {
         self.sock.as_raw_fd()
     }
 }
+
+#[cfg(test)]
+mod test {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+
+    fn spec(udp: bool, dstport: Option<u16>) -> L2tpv3Vector {
+        L2tpv3Vector {
+            src: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            dst: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            udp,
+            srcport: None,
+            dstport,
+            rx_session: 2,
+            tx_session: 3,
+            cookie: None,
+            cookie64: false,
+            counter: false,
+            pin_counter: false,
+        }
+    }
+
+    #[test]
+    fn raw_ip_and_a_missing_dstport_are_refused_with_the_fix() {
+        let e = L2tpv3Link::open(0, &spec(false, Some(1701)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("add udp=1"), "{e}");
+        let e = L2tpv3Link::open(0, &spec(true, None))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dstport="), "{e}");
+    }
+}

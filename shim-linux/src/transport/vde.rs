@@ -86,13 +86,9 @@ impl VdeLink {
 
     /// Moves the first whole frame of `pending` into `buf`.
     fn take_frame(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        let [hi, lo, ..] = self.pending[..] else {
+        let Some(n) = whole_frame(&self.pending) else {
             return Ok(None);
         };
-        let n = usize::from(u16::from_be_bytes([hi, lo]));
-        if self.pending.len() < 2 + n {
-            return Ok(None);
-        }
         if n > buf.len() || n > FRAME_MAX {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -103,6 +99,16 @@ impl VdeLink {
         self.pending.drain(..2 + n);
         Ok(Some(n))
     }
+}
+
+/// The length of the frame at the start of `stream` (2-byte big-endian length, then
+/// the frame) once all of it is there.
+fn whole_frame(stream: &[u8]) -> Option<usize> {
+    let [hi, lo, ..] = *stream else {
+        return None;
+    };
+    let n = usize::from(u16::from_be_bytes([hi, lo]));
+    (stream.len() >= 2 + n).then_some(n)
 }
 
 impl Link for VdeLink {
@@ -161,5 +167,22 @@ impl Drop for VdeLink {
         // Reap it so it does not stay a zombie; give it the signal it ends on.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn a_frame_is_whole_only_once_its_length_and_all_its_bytes_are_there() {
+        assert_eq!(whole_frame(&[]), None);
+        assert_eq!(whole_frame(&[0]), None);
+        assert_eq!(whole_frame(&[0, 3, 1, 2]), None);
+        assert_eq!(whole_frame(&[0, 3, 1, 2, 3]), Some(3));
+        assert_eq!(whole_frame(&[0, 3, 1, 2, 3, 0, 9]), Some(3));
+        let mut long = vec![0x05, 0xea];
+        long.resize(2 + 1514, 0);
+        assert_eq!(whole_frame(&long), Some(1514));
     }
 }
