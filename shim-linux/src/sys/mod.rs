@@ -24,6 +24,7 @@ pub mod detach;
 pub mod epoll;
 pub mod fdpass;
 pub mod flock;
+pub mod inherited;
 pub mod mcast;
 pub mod mmsg;
 pub mod netlink;

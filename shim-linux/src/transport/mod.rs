@@ -8,6 +8,11 @@
 //! | [`mcast`] | a UDP multicast socket with the kernel's options and defaults; our own looped-back frames are dropped (§4) |
 //! | [`daemon`] | a port on a `uml_switch` or `vde_switch`: the version 3 request and a 110-byte abstract data socket (§3.1, §3.3) |
 //! | [`slip`] | a pty whose slave `uml_net 4 slip up` configures, or any byte stream, through the core SLIP codec (§2.6, §5) |
+//! | [`ucast`] | a UDP socket on the listen port sending to one remote `ip:port`, one frame per datagram (§4) |
+//! | [`vde`] | `vde_plug <url>` on a socket pair: frames with a 2-byte big-endian length |
+//! | [`bess`] | `vec<n>:transport=bess`: a unix `SOCK_SEQPACKET` connection to `dst` (optional `src` bound first) |
+//! | [`fd`] | `vec<n>:transport=fd`: an inherited socket, taken over by number |
+//! | [`l2tpv3`] | `vec<n>:transport=l2tpv3,udp=1`: UDP with the L2TPv3 header of the core codec |
 //!
 //! [`HostLink::open`] builds the right one from a parsed `eth<n>=` argument. Like the
 //! kernel, the transports that need the helper tell it about the guest's addresses
@@ -24,19 +29,24 @@
 //! let _maybe_frame = link.recv(&mut buf).unwrap();
 //! ```
 
+pub mod bess;
 pub mod daemon;
 pub mod ethertap;
+pub mod fd;
 pub mod helper;
+pub mod l2tpv3;
 pub mod mcast;
 pub mod slip;
 pub mod tuntap;
+pub mod ucast;
+pub mod vde;
 
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 
-use umlnet_core::cmdline::{DeviceSpec, Transport, TransportKind};
+use umlnet_core::cmdline::{DeviceSpec, Transport, TransportKind, VectorKind, VectorTransport};
 use umlnet_core::helper::AddrOp;
 use umlnet_core::link::{Link, Medium, SendStatus};
 
@@ -64,12 +74,13 @@ impl Default for OpenOptions {
 pub enum OpenError {
     /// The transport exists in the kernel but not here.
     #[error(
-        "eth{index}: the {kind} transport is not available in umlnet (use tuntap, ethertap, mcast, daemon or slip)"
+        "device {index}: the {kind} transport is not available in umlnet (use tuntap, ethertap, mcast, daemon, slip, ucast, vde, or vec<n>: with transport=bess, fd or l2tpv3)"
     )]
     Unsupported {
         /// Device number.
         index: u32,
-        /// The transport asked for.
+        /// The transport asked for (`vector` for a `vec<n>:` transport other than
+        /// bess, fd and l2tpv3).
         kind: TransportKind,
     },
     /// A host call failed.
@@ -126,6 +137,16 @@ pub enum HostLink {
     Daemon(daemon::DaemonLink),
     /// `eth<n>=slip,…`
     Slip(Box<slip::SlipLink>),
+    /// `eth<n>=ucast,…`
+    Ucast(ucast::UcastLink),
+    /// `eth<n>=vde,…`
+    Vde(vde::VdeLink),
+    /// `vec<n>:transport=bess,…`
+    Bess(bess::BessLink),
+    /// `vec<n>:transport=fd,…`
+    Fd(fd::FdLink),
+    /// `vec<n>:transport=l2tpv3,udp=1,…`
+    L2tpv3(l2tpv3::L2tpv3Link),
 }
 
 impl HostLink {
@@ -140,6 +161,19 @@ impl HostLink {
             Transport::Mcast(m) => HostLink::Mcast(mcast::McastLink::open(index, m)?),
             Transport::Daemon(d) => HostLink::Daemon(daemon::DaemonLink::open(index, d)?),
             Transport::Slip(s) => HostLink::Slip(Box::new(slip::SlipLink::open(index, s, opts)?)),
+            Transport::Ucast(u) => HostLink::Ucast(ucast::UcastLink::open(index, u)?),
+            Transport::Vde(v) => HostLink::Vde(vde::VdeLink::open(index, v)?),
+            Transport::Vector(v) => match &v.transport {
+                VectorTransport::Bess(b) => HostLink::Bess(bess::BessLink::open(index, b)?),
+                VectorTransport::Fd(f) => HostLink::Fd(fd::FdLink::open(index, f)?),
+                VectorTransport::L2tpv3(l) => HostLink::L2tpv3(l2tpv3::L2tpv3Link::open(index, l)?),
+                _ => {
+                    return Err(OpenError::Unsupported {
+                        index,
+                        kind: TransportKind::Vector,
+                    });
+                }
+            },
             other => {
                 return Err(OpenError::Unsupported {
                     index,
@@ -158,6 +192,11 @@ impl HostLink {
             HostLink::Mcast(l) => l.banner(),
             HostLink::Daemon(l) => l.banner(),
             HostLink::Slip(l) => l.banner(),
+            HostLink::Ucast(l) => l.banner(),
+            HostLink::Vde(l) => l.banner(),
+            HostLink::Bess(l) => l.banner(),
+            HostLink::Fd(l) => l.banner(),
+            HostLink::L2tpv3(l) => l.banner(),
         }
     }
 
@@ -175,7 +214,7 @@ impl HostLink {
             HostLink::Tuntap(l) => l.address_changed(op, ip, netmask),
             HostLink::Ethertap(l) => l.address_changed(op, ip, netmask),
             HostLink::Slip(l) => l.address_changed(op, ip, netmask),
-            HostLink::Mcast(_) | HostLink::Daemon(_) => Ok(String::new()),
+            _ => Ok(String::new()),
         }
     }
 
@@ -185,7 +224,7 @@ impl HostLink {
             HostLink::Tuntap(l) => l.helper_text(),
             HostLink::Ethertap(l) => l.helper_text(),
             HostLink::Slip(l) => l.helper_text(),
-            HostLink::Mcast(_) | HostLink::Daemon(_) => "",
+            _ => "",
         }
     }
 
@@ -197,6 +236,11 @@ impl HostLink {
             HostLink::Mcast(l) => l,
             HostLink::Daemon(l) => l,
             HostLink::Slip(l) => &mut **l,
+            HostLink::Ucast(l) => l,
+            HostLink::Vde(l) => l,
+            HostLink::Bess(l) => l,
+            HostLink::Fd(l) => l,
+            HostLink::L2tpv3(l) => l,
         }
     }
 }
@@ -232,6 +276,11 @@ impl AsRawFd for HostLink {
             HostLink::Mcast(l) => l.as_raw_fd(),
             HostLink::Daemon(l) => l.as_raw_fd(),
             HostLink::Slip(l) => l.as_raw_fd(),
+            HostLink::Ucast(l) => l.as_raw_fd(),
+            HostLink::Vde(l) => l.as_raw_fd(),
+            HostLink::Bess(l) => l.as_raw_fd(),
+            HostLink::Fd(l) => l.as_raw_fd(),
+            HostLink::L2tpv3(l) => l.as_raw_fd(),
         }
     }
 }
@@ -242,6 +291,15 @@ pub(crate) fn sent(r: io::Result<Option<usize>>) -> io::Result<SendStatus> {
         Ok(Some(_)) => Ok(SendStatus::Sent),
         Ok(None) => Ok(SendStatus::Full),
         Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Ok(SendStatus::Full),
+        Err(e) => Err(e),
+    }
+}
+
+/// Maps `WouldBlock` from a non-blocking std socket to `None`.
+pub(crate) fn would_block(r: io::Result<usize>) -> io::Result<Option<usize>> {
+    match r {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -264,14 +322,23 @@ pub struct HostDevice {
 impl HostDevice {
     /// The device `spec` describes; a `daemon` device attaches to its switch now.
     pub fn new(spec: &DeviceSpec, opts: &OpenOptions) -> Result<HostDevice, OpenError> {
-        if !matches!(
-            spec.transport.kind(),
-            TransportKind::Tuntap
-                | TransportKind::Ethertap
-                | TransportKind::Mcast
-                | TransportKind::Daemon
-                | TransportKind::Slip
-        ) {
+        let supported = match &spec.transport {
+            Transport::Vector(v) => matches!(
+                v.kind(),
+                VectorKind::Bess | VectorKind::Fd | VectorKind::L2tpv3
+            ),
+            t => matches!(
+                t.kind(),
+                TransportKind::Tuntap
+                    | TransportKind::Ethertap
+                    | TransportKind::Mcast
+                    | TransportKind::Daemon
+                    | TransportKind::Slip
+                    | TransportKind::Ucast
+                    | TransportKind::Vde
+            ),
+        };
+        if !supported {
             return Err(OpenError::Unsupported {
                 index: spec.index,
                 kind: spec.transport.kind(),
@@ -349,6 +416,21 @@ impl HostDevice {
             Transport::Slip(s) => match s.gate {
                 Some(g) => format!("SLIP backend - SLIP IP = {g}"),
                 None => "SLIP backend - SLIP IP = (null)".into(),
+            },
+            Transport::Ucast(u) => match u.remote {
+                Some(r) => format!(
+                    "ucast backend listening on port {} to {r}:{}",
+                    u.lport, u.rport
+                ),
+                None => format!("ucast backend listening on port {} (no remote)", u.lport),
+            },
+            Transport::Vector(v) => match &v.transport {
+                VectorTransport::Bess(b) => format!("bess backend - {}", b.dst),
+                VectorTransport::Fd(f) => format!("fd backend - {}", f.fd),
+                VectorTransport::L2tpv3(l) => {
+                    format!("l2tpv3 backend - {}:{}", l.dst, l.dstport.unwrap_or(0))
+                }
+                other => format!("{} backend", other.kind()),
             },
             other => format!("{} backend", other.kind()),
         }

@@ -18,11 +18,11 @@ the script, then stdin (with a prompt on a terminal). The management console lis
 <uml_dir><umid>/mconsole for uml_mconsole (version, config eth<n>=..., remove eth<n>, halt).
 Exit status: 0, or the status of the last command that failed.";
 
-/// Run a userspace guest with eth<n>= devices, as a UML kernel would have them.
+/// Run a userspace guest with eth<n>= and vec<n>: devices, as a UML kernel would have them.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct GuestArgs {
-    /// Kernel-style arguments: eth<n>=<transport>,<fields>, umid=NAME, uml_dir=DIR.
+    /// Kernel-style arguments: eth<n>=<transport>,<fields>, vec<n>:transport=bess|fd|l2tpv3,<key=value>..., umid=NAME, uml_dir=DIR.
     #[arg(value_name = "KERNEL_ARG")]
     args: Vec<String>,
 
@@ -59,11 +59,11 @@ pub fn run(args: &GuestArgs) -> ExitCode {
             umid = Some(v.to_string());
         } else if let Some(v) = a.strip_prefix("uml_dir=") {
             uml_dir = Some(PathBuf::from(v));
-        } else if a.starts_with("eth") {
+        } else if a.starts_with("eth") || a.starts_with("vec") {
             devices.push(a.clone());
         } else {
             eprintln!(
-                "umlnet guest: ignoring '{a}' (only eth<n>=, umid= and uml_dir= mean anything here)"
+                "umlnet guest: ignoring '{a}' (only eth<n>=, vec<n>:, umid= and uml_dir= mean anything here)"
             );
         }
     }
