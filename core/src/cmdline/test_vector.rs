@@ -425,6 +425,17 @@ pub(super) fn any_vector() -> impl Strategy<Value = Vector> {
                 bpfflash,
             },
         )
+        // The kernel takes at most VECTOR_MAX_KEYS keys, so no device has more.
+        .prop_filter("at most VECTOR_MAX_KEYS keys", |v| {
+            let printed = DeviceSpec {
+                index: 0,
+                transport: Transport::Vector(v.clone()),
+            }
+            .to_string();
+            printed
+                .split_once(':')
+                .is_some_and(|(_, keys)| keys.split(',').count() <= VECTOR_MAX_KEYS)
+        })
 }
 
 const KEYS: &str = "(transport|ifname|ifup|src|dst|v6|udp|srcport|dstport|rx_session|\
