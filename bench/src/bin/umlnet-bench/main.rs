@@ -44,3 +44,17 @@ fn main() -> anyhow::Result<()> {
         }
     }
 }
+
+/// Our `uml_switch`: the path given with `--ours`, else the one beside this program.
+fn our_switch(given: Option<std::path::PathBuf>) -> anyhow::Result<std::path::PathBuf> {
+    let ours = match given {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name("uml_switch"),
+    };
+    anyhow::ensure!(
+        ours.exists(),
+        "our uml_switch not found at {} (build it with `cargo build --release --workspace` or pass --ours)",
+        ours.display()
+    );
+    Ok(ours)
+}

@@ -54,15 +54,7 @@ pub struct Args {
 
 /// Runs the switch benchmark with `args` and prints its tables.
 pub fn main(args: Args) -> anyhow::Result<()> {
-    let ours = match args.ours {
-        Some(p) => p,
-        None => std::env::current_exe()?.with_file_name("uml_switch"),
-    };
-    anyhow::ensure!(
-        ours.exists(),
-        "our uml_switch not found at {} (build it with `cargo build --release --workspace` or pass --ours)",
-        ours.display()
-    );
+    let ours = super::our_switch(args.ours)?;
     unshare_netns().context("creating a private network namespace (run as root)")?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let gen_cpu = (args.switch_cpu + 1) % cpus;

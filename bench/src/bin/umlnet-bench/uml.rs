@@ -26,15 +26,7 @@ pub struct Args {
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
-    let ours = match args.ours {
-        Some(p) => p,
-        None => std::env::current_exe()?.with_file_name("uml_switch"),
-    };
-    anyhow::ensure!(
-        ours.exists(),
-        "our uml_switch not found at {} (build it with `cargo build --release --workspace` or pass --ours)",
-        ours.display()
-    );
+    let ours = super::our_switch(args.ours)?;
     anyhow::ensure!(
         nix::unistd::geteuid().is_root(),
         "umlnet-bench uml needs root (it makes a network namespace per path)"
