@@ -3,15 +3,19 @@
 //! protocol byte for byte as the kernel does. Every test runs in a network namespace
 //! of its own (abstract data sockets live per namespace).
 
+#[path = "support/switch_clients.rs"]
+mod switch_clients;
+
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use switch_clients::{client, drain, drain_until_quiet, frame, mac, push, recv_seq};
 use umlnet_core::daemon::{DataAddr, REQUEST_LEN, RequestRepr};
 use umlnet_core::mac::MacAddr;
-use umlnet_linux::switchd::client::{Client, uml_like_addr};
+use umlnet_linux::switchd::client::uml_like_addr;
 use umlnet_linux::sys::process::open_fd_count;
 use umlnet_linux::sys::socket::{DgramSocket, SOCKADDR_UN_LEN};
 use umlnet_testkit::{
@@ -89,75 +93,6 @@ fn main() {
 }
 
 const BOOT: Duration = Duration::from_secs(90);
-
-fn mac(last: u8) -> [u8; 6] {
-    [0x02, 0, 0, 0, 0, last]
-}
-
-/// An Ethernet frame `dst <- src`, type 0x88b5 (local experimental), `seq` in the
-/// payload, `len` bytes in all.
-fn frame(dst: [u8; 6], src: [u8; 6], seq: u32, len: usize) -> Vec<u8> {
-    let mut f = vec![0u8; len.max(18)];
-    f[0..6].copy_from_slice(&dst);
-    f[6..12].copy_from_slice(&src);
-    f[12..14].copy_from_slice(&[0x88, 0xb5]);
-    f[14..18].copy_from_slice(&seq.to_be_bytes());
-    f
-}
-
-fn client(ctl: &Path, tag: u32) -> Client {
-    Client::attach(
-        ctl,
-        uml_like_addr(std::process::id(), tag, u64::from(tag) * 7919 + 1),
-    )
-    .expect("attach a client")
-}
-
-/// Sends a frame to the switch, waiting (up to 5 s) while the switch's queue is full,
-/// so that a busy machine cannot silently lose it on our side.
-fn push(c: &Client, f: &[u8]) {
-    let end = Instant::now() + Duration::from_secs(5);
-    while c.send(f).expect("send to the switch").is_none() {
-        assert!(Instant::now() < end, "the switch took no frame for 5 s");
-        std::thread::sleep(Duration::from_micros(200));
-    }
-}
-
-/// Receives frames on `c` until one with sequence number `seq` arrives (others queued
-/// from earlier floods are skipped), or `timeout` passes.
-fn recv_seq(c: &Client, seq: u32, timeout: Duration) -> Option<Vec<u8>> {
-    let end = Instant::now() + timeout;
-    let mut buf = [0u8; 2048];
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        let n = c.recv_timeout(&mut buf, left).expect("recv")?;
-        if n >= 18 && buf[14..18] == seq.to_be_bytes() {
-            return Some(buf[..n].to_vec());
-        }
-    }
-}
-
-/// Drains `cs` until none of them has received anything for 200 ms (at most 20 s).
-fn drain_until_quiet(cs: &[&Client]) {
-    let end = Instant::now() + Duration::from_secs(20);
-    let mut quiet_since = Instant::now();
-    while quiet_since.elapsed() < Duration::from_millis(200) {
-        assert!(Instant::now() < end, "frames kept coming for 20 s");
-        if cs.iter().map(|c| drain(c)).sum::<usize>() > 0 {
-            quiet_since = Instant::now();
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn drain(c: &Client) -> usize {
-    let mut buf = [0u8; 2048];
-    let mut n = 0;
-    while c.try_recv(&mut buf).expect("recv").is_some() {
-        n += 1;
-    }
-    n
-}
 
 fn two_real_uml_kernels_ping_each_other_through_our_switch() {
     let (dir, ns) = dir_and_netns("sw-ping");
@@ -590,7 +525,7 @@ fn a_64k_address_flood_from_one_port_does_not_stop_forwarding() {
         // The flood a and b did not keep up with waits in their backlogs at the switch
         // (their kernel queues hold 11 frames): take it all before the known traffic,
         // which a full backlog would rightly drop.
-        drain_until_quiet(&[&a, &b]);
+        drain_until_quiet(&[&a, &b], Duration::from_secs(20));
         let status = || umlnet_linux::switchd::switch_status(&mgmt).unwrap_or_default();
         for seq in 0..100u32 {
             push(&a, &frame(mac(2), mac(1), 10_000 + seq, 60));

@@ -6,6 +6,9 @@
 //! protocol from a small Python program; every test runs in a network namespace of its
 //! own (abstract socket names live per namespace).
 
+#[path = "support/switch_clients.rs"]
+mod switch_clients;
+
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixDatagram, UnixStream};
@@ -13,6 +16,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use switch_clients::{client, drain, drain_until_quiet, frame, mac, push, recv_seq, try_client};
 use umlnet_core::daemon::{DataAddr, REQUEST_LEN, RequestRepr};
 use umlnet_core::mac::MacAddr;
 use umlnet_linux::switchd::client::{Client, uml_like_addr};
@@ -189,71 +193,6 @@ fn system_python() -> &'static str {
 /// A test directory the unprivileged user can reach and write to.
 fn open_dir(dir: &TempDir) {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-}
-
-fn mac(last: u8) -> [u8; 6] {
-    [0x02, 0, 0, 0, 0, last]
-}
-
-fn frame(dst: [u8; 6], src: [u8; 6], seq: u32, len: usize) -> Vec<u8> {
-    let mut f = vec![0u8; len.max(18)];
-    f[0..6].copy_from_slice(&dst);
-    f[6..12].copy_from_slice(&src);
-    f[12..14].copy_from_slice(&[0x88, 0xb5]);
-    f[14..18].copy_from_slice(&seq.to_be_bytes());
-    f
-}
-
-fn client(ctl: &Path, tag: u32) -> Client {
-    try_client(ctl, tag).expect("attach a client")
-}
-
-fn try_client(ctl: &Path, tag: u32) -> std::io::Result<Client> {
-    Client::attach(
-        ctl,
-        uml_like_addr(std::process::id(), tag, u64::from(tag) * 7919 + 1),
-    )
-}
-
-fn push(c: &Client, f: &[u8]) {
-    let end = Instant::now() + Duration::from_secs(5);
-    while c.send(f).expect("send to the switch").is_none() {
-        assert!(Instant::now() < end, "the switch took no frame for 5 s");
-        std::thread::sleep(Duration::from_micros(200));
-    }
-}
-
-fn recv_seq(c: &Client, seq: u32, timeout: Duration) -> Option<Vec<u8>> {
-    let end = Instant::now() + timeout;
-    let mut buf = [0u8; 2048];
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        let n = c.recv_timeout(&mut buf, left).expect("recv")?;
-        if n >= 18 && buf[14..18] == seq.to_be_bytes() {
-            return Some(buf[..n].to_vec());
-        }
-    }
-}
-
-fn drain(c: &Client) -> usize {
-    let mut buf = [0u8; 2048];
-    let mut n = 0;
-    while c.try_recv(&mut buf).expect("recv").is_some() {
-        n += 1;
-    }
-    n
-}
-
-fn drain_until_quiet(cs: &[&Client]) {
-    let end = Instant::now() + Duration::from_secs(30);
-    let mut quiet_since = Instant::now();
-    while quiet_since.elapsed() < Duration::from_millis(200) {
-        assert!(Instant::now() < end, "frames kept coming for 30 s");
-        if cs.iter().map(|c| drain(c)).sum::<usize>() > 0 {
-            quiet_since = Instant::now();
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// User plus system CPU time of `pid`, in clock ticks.
@@ -441,7 +380,7 @@ fn a_flood_beyond_the_table_from_one_port_leaks_no_unicast_between_quiet_ports()
             push(&f, &frame(own, src, 100 + i, 60));
         }
         f.data().set_nonblocking(true).unwrap();
-        drain_until_quiet(&[&a, &b, &f]);
+        drain_until_quiet(&[&a, &b, &f], Duration::from_secs(30));
         // a and b still know each other: unicast, never seen by the flooding port.
         for seq in 0..50u32 {
             push(&a, &frame(mac(2), mac(1), 1_000_000 + seq, 60));
