@@ -23,6 +23,24 @@ pub struct Args {
     /// vde_switch ("none" to skip).
     #[arg(long, default_value = "/usr/bin/vde_switch")]
     vde: String,
+    /// The paths to measure, comma-separated (default: all of them).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    paths: Vec<PathName>,
+}
+
+/// The names of the paths for `--paths`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum PathName {
+    /// Ours on the daemon transport.
+    Daemon,
+    /// Ours on the vector driver's bess transport.
+    Bess,
+    /// The original uml_switch.
+    Original,
+    /// vde_switch.
+    Vde,
+    /// The fd socket pair (no switch).
+    Fd,
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
@@ -31,14 +49,23 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         nix::unistd::geteuid().is_root(),
         "umlnet-bench uml needs root (it makes a network namespace per path)"
     );
-    let mut links = vec![Link::OursDaemon(ours.clone()), Link::OursBess(ours)];
-    if args.original != "none" {
+    let wanted = |p: PathName| args.paths.is_empty() || args.paths.contains(&p);
+    let mut links = Vec::new();
+    if wanted(PathName::Daemon) {
+        links.push(Link::OursDaemon(ours.clone()));
+    }
+    if wanted(PathName::Bess) {
+        links.push(Link::OursBess(ours));
+    }
+    if args.original != "none" && wanted(PathName::Original) {
         links.push(Link::Original(args.original.into()));
     }
-    if args.vde != "none" {
+    if args.vde != "none" && wanted(PathName::Vde) {
         links.push(Link::Vde(args.vde.into()));
     }
-    links.push(Link::FdPair);
+    if wanted(PathName::Fd) {
+        links.push(Link::FdPair);
+    }
     let mut rows: Vec<(Link, Vec<f64>)> = links.into_iter().map(|l| (l, Vec::new())).collect();
     for run in 1..=args.repeat.max(1) {
         for (l, v) in &mut rows {
