@@ -762,20 +762,30 @@ fn socket_modes_groups_and_the_console_owner() {
     let ctl = dir.join("uml.ctl");
     let data = dir.join("uml.data");
     let mgmt = dir.join("mgmt");
+    let (bess, fdpass, stream) = (dir.join("bess"), dir.join("fdpass"), dir.join("stream"));
+    let (dgram, qemu_end) = (dir.join("dgram"), dir.join("qemu.sock"));
     let log = dir.join("switch.log");
     let mut cmd = ns.command(bin!("uml_switch"));
     cmd.args(["-compat-v0", "-unix"])
         .arg(&ctl)
         .arg(&data)
         .args(["-mode", "0660", "-group", &NOBODY.to_string()])
-        .args(["-mgmt", mgmt.to_str().unwrap()]);
+        .args(["-mgmt", mgmt.to_str().unwrap()])
+        .arg("-bess")
+        .arg(&bess)
+        .arg("-fdpass")
+        .arg(&fdpass)
+        .arg("-stream")
+        .arg(&stream)
+        .arg("-dgram")
+        .arg(format!("{},{}", dgram.display(), qemu_end.display()));
     let d = Daemon::spawn("switch", &mut cmd, &log);
     wait_for("the switch banner", Duration::from_secs(10), || {
         std::fs::read_to_string(&log)
             .unwrap_or_default()
             .contains("attached to unix sockets")
     });
-    for p in [&ctl, &data, &mgmt] {
+    for p in [&ctl, &data, &mgmt, &bess, &fdpass, &stream, &dgram] {
         let m = std::fs::symlink_metadata(p).unwrap();
         assert_eq!(
             (m.mode() & 0o7777, m.gid()),
@@ -841,6 +851,39 @@ fn paths_planted_by_another_user_are_refused() {
     assert!(!out.status.success());
     assert!(err.contains("belongs to uid 65534"), "{err}");
     assert_eq!(std::fs::symlink_metadata(&ctl).unwrap().uid(), NOBODY);
+    // The same for the vector driver's -bess socket.
+    let bess = dir.join("bess");
+    assert_eq!(
+        as_nobody(&ns, &dir, &["stale", bess.to_str().unwrap()]),
+        "BOUND"
+    );
+    let own = dir.join("own-bess.ctl");
+    let mut child = ns
+        .command(bin!("uml_switch"))
+        .args([
+            "-unix",
+            own.to_str().unwrap(),
+            "-bess",
+            bess.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run uml_switch");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the switch took over another user's bess socket and kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("belongs to uid 65534"), "{err}");
+    assert_eq!(std::fs::symlink_metadata(&bess).unwrap().uid(), NOBODY);
+    assert!(!own.exists(), "a failed start leaves no control socket");
 
     // The capture file: a link or another user's file is refused; ours stays bounded.
     let ctl2 = dir.join("own.ctl");

@@ -32,11 +32,11 @@ pub struct Config {
     /// `-vxlan <vni>,<local ip>[:port],<remote ip>[:port]...` (repeatable): VXLAN
     /// uplinks to the switches of other hosts (umlnet only; see [`super::vxlan`]).
     pub vxlan: Vec<super::vxlan::UplinkSpec>,
-    /// `-mode <octal>`: permissions of the control, data and console sockets (umlnet
-    /// only). `None`: the control and data sockets as the umask leaves them, the
-    /// console 0600.
+    /// `-mode <octal>`: permissions of the control, data and console sockets and of the
+    /// `-bess`, `-fdpass`, `-stream` and `-dgram` sockets (umlnet only). `None`: all
+    /// but the console as the umask leaves them, the console 0600.
     pub mode: Option<u32>,
-    /// `-group <name|gid>`: group of the control, data and console sockets (umlnet only).
+    /// `-group <name|gid>`: group of the same sockets as `-mode` (umlnet only).
     pub group: Option<String>,
     /// `-pcap-size <bytes>`: the most the `-pcap` file grows to (umlnet only; default
     /// [`DEFAULT_PCAP_SIZE`]); frames beyond it are counted, not written.
@@ -171,9 +171,9 @@ pub fn usage(argv0: &str) -> String {
            -vxlan <vni>,<local ip>[:port],<remote ip>[:port][,<remote>...]\n  \
                                 (umlnet) a VXLAN uplink port (RFC 7348, UDP port 4789 unless given) to the\n  \
                                 switches at <remote>, e.g. Linux vxlan devices; repeatable\n  \
-           -mode <octal>        (umlnet) permissions of the control, data and console sockets\n  \
+           -mode <octal>        (umlnet) permissions of every socket file of the switch\n  \
                                 (default: the umask's; the console 0600)\n  \
-           -group <name|gid>    (umlnet) group of the control, data and console sockets\n  \
+           -group <name|gid>    (umlnet) group of every socket file of the switch\n  \
            -pcap-size <bytes>   (umlnet) stop writing the -pcap file at this size (default 1 GiB)\n  \
            -bess <path>         (umlnet) seqpacket socket for UML vector devices:\n  \
                                 vec0:transport=bess,dst=<path>; each connection is a port\n  \

@@ -20,7 +20,7 @@ use crate::sys::tun::Tap;
 
 /// Checks a taken socket path before it is probed or removed: it must be a socket
 /// (not a link or anything else) and ours.
-fn check_taken_path(path: &Path) -> Result<(), SwitchError> {
+pub(super) fn check_taken_path(path: &Path) -> Result<(), SwitchError> {
     let meta = std::fs::symlink_metadata(path).map_err(io_err("inspecting", path.display()))?;
     if !meta.file_type().is_socket() {
         return Err(SwitchError::NotASocket(path.to_path_buf()));
@@ -206,8 +206,14 @@ impl SwitchDaemon {
             };
             let uplinks = vxlan::Uplinks::bind(&cfg.vxlan)
                 .map_err(io_err("setting up the uplinks", "-vxlan"))?;
+            // The vector and QEMU sockets get the same mode and group as the control
+            // socket.
+            let peers_from = owned_paths.len();
             let vector = super::vector::bind_listeners(&cfg, &mut owned_paths)?;
             let qemu = super::qemu::bind(&cfg, &mut owned_paths)?;
+            for p in &owned_paths[peers_from..] {
+                set_access(p, socket_mode, gid)?;
+            }
             let l2tp = super::l2tpv3::bind(&cfg.l2tpv3)
                 .map_err(io_err("setting up the L2TPv3 links", "-l2tpv3"))?;
             Ok((

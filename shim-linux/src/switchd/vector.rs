@@ -21,7 +21,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
@@ -229,16 +228,13 @@ pub(super) fn bind_listeners(
     Ok(v)
 }
 
-/// Binds the `-bess` listener; a socket file nobody accepts on is removed first.
+/// Binds the `-bess` listener; a socket file of our own user that nobody accepts on
+/// is removed first (another user's is refused, as for the control socket).
 fn bind_bess(path: &Path) -> Result<SeqpacketListener, SwitchError> {
     match SeqpacketListener::bind(path) {
         Ok(l) => Ok(l),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            let meta =
-                std::fs::symlink_metadata(path).map_err(io_err("inspecting", path.display()))?;
-            if !meta.file_type().is_socket() {
-                return Err(SwitchError::NotASocket(path.to_path_buf()));
-            }
+            super::setup::check_taken_path(path)?;
             match crate::sys::seqpacket::connect(path) {
                 Ok(_) => Err(SwitchError::Io {
                     what: "the bess socket is served by another process",
