@@ -135,10 +135,16 @@ fn start_switch(cfg: &HostConfig, s: &SwitchConfig) -> io::Result<i32> {
         .stdout(log.try_clone()?)
         .stderr(log)
         .process_group(0);
+    // The child writes its pid before it becomes the switch, so that `down` after a
+    // crash of ours at any moment from here on finds the switch.
+    crate::sys::process::write_pid_before_exec(&mut cmd, std::fs::File::create(pid_file(cfg, s))?);
     if let Some(r) = s.run_as {
         crate::sys::process::run_as(&mut cmd, r.uid, r.gid);
     }
-    let mut child = cmd.spawn().map_err(|e| {
+    let spawned = cmd.spawn();
+    drop(cmd);
+    let mut child = spawned.map_err(|e| {
+        let _ = std::fs::remove_file(pid_file(cfg, s));
         let mut why = format!("{}: {e}", switch_program(s).display());
         if s.run_as.is_some() {
             why.push_str(" (starting it as the configured user)");
@@ -146,12 +152,6 @@ fn start_switch(cfg: &HostConfig, s: &SwitchConfig) -> io::Result<i32> {
         io::Error::new(e.kind(), why)
     })?;
     let pid = child.id() as i32;
-    // Written at once, so that `down` after a crash from here on finds the switch.
-    if let Err(e) = std::fs::write(pid_file(cfg, s), format!("{pid}\n")) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e);
-    }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = child.try_wait()? {
