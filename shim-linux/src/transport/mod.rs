@@ -84,7 +84,7 @@ pub enum OpenError {
         kind: TransportKind,
     },
     /// A host call failed.
-    #[error("eth{index}: {transport}: {what}: {source}")]
+    #[error("{}: {transport}: {what}: {source}", device_name(*index, transport))]
     Io {
         /// Device number.
         index: u32,
@@ -97,7 +97,7 @@ pub enum OpenError {
         source: io::Error,
     },
     /// The helper answered, but without a working device.
-    #[error("eth{index}: {transport}: uml_net failed: {text}")]
+    #[error("{}: {transport}: uml_net failed: {text}", device_name(*index, transport))]
     Helper {
         /// Device number.
         index: u32,
@@ -106,6 +106,15 @@ pub enum OpenError {
         /// What the helper printed (or why its answer was unusable).
         text: String,
     },
+}
+
+/// The kernel's name of device `index` on `transport`: `vec<n>` for the vector
+/// driver's transports, `eth<n>` for the others.
+fn device_name(index: u32, transport: &str) -> String {
+    match transport {
+        "bess" | "fd" | "l2tpv3" => format!("vec{index}"),
+        _ => format!("eth{index}"),
+    }
 }
 
 impl OpenError {
@@ -476,5 +485,22 @@ impl Link for HostDevice {
             Some(l) => l.send(frame),
             None => Ok(SendStatus::Full),
         }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_device_as_the_kernel_does() {
+        let e = |t| OpenError::io(3, t, "connect /x")(io::ErrorKind::NotFound.into());
+        assert!(
+            e("bess")
+                .to_string()
+                .starts_with("vec3: bess: connect /x: ")
+        );
+        assert!(e("l2tpv3").to_string().starts_with("vec3: l2tpv3: "));
+        assert!(e("daemon").to_string().starts_with("eth3: daemon: "));
     }
 }
