@@ -53,6 +53,11 @@ fn main() {
             socket_modes_groups_and_the_console_owner,
         ),
         real(
+            "one_user_holds_at_most_max_ports_per_user",
+            &["ip", "setpriv", "python3"],
+            one_user_holds_at_most_max_ports_per_user,
+        ),
+        real(
             "paths_planted_by_another_user_are_refused",
             &["ip", "setpriv", "python3"],
             paths_planted_by_another_user_are_refused,
@@ -147,6 +152,25 @@ elif cmd == "console":
     s.sendall(sys.argv[3].encode() + b"\n")
     s.settimeout(3)
     print(s.recv(4096).decode().strip())
+elif cmd == "hold":
+    # Attach as many ports as asked, then open a bess connection; hold them all.
+    held, got = [], 0
+    for i in range(int(sys.argv[3])):
+        d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        name = b"\0" * 4 + struct.pack("<ii", os.getpid(), 5000 + i) + b"\x5a" * 96
+        d.bind(name)
+        s, r = request(sys.argv[2], name)
+        if r and len(r) == 110:
+            got += 1
+        held += [d, s]
+    b = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    b.connect(sys.argv[4])
+    b.settimeout(2)
+    try:
+        closed = b.recv(2048) == b""
+    except socket.timeout:
+        closed = False
+    print("PORTS %d BESS %s" % (got, "CLOSED" if closed else "OPEN"))
 elif cmd == "stale":
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(sys.argv[2])
@@ -934,4 +958,51 @@ fn paths_planted_by_another_user_are_refused() {
     let len = std::fs::metadata(&cap).unwrap().len();
     assert!(len <= 4000, "the capture file grew to {len} bytes");
     assert_eq!(std::fs::metadata(&cap).unwrap().mode() & 0o777, 0o600);
+}
+
+fn one_user_holds_at_most_max_ports_per_user() {
+    let (dir, ns) = dir_and_netns("swt-quota");
+    open_dir(&dir);
+    let ctl = dir.join("uml.ctl");
+    let bess = dir.join("bess");
+    let sw = OurSwitch::start(
+        &bin!("uml_switch"),
+        &ns,
+        &dir,
+        "switch",
+        &ctl,
+        &[
+            "-max-ports-per-user",
+            "2",
+            "-mode",
+            "0666",
+            "-bess",
+            bess.to_str().unwrap(),
+        ],
+    );
+    let (c, b) = (ctl.to_str().unwrap(), bess.to_str().unwrap());
+    // Within the limit: one daemon port and one bess port.
+    assert_eq!(
+        as_nobody(&ns, &dir, &["hold", c, "1", b]),
+        "PORTS 1 BESS OPEN"
+    );
+    wait_for("both ports to go", Duration::from_secs(5), || {
+        sw.log_text().matches("Disconnect port").count() == 2
+    });
+    // Beyond it: the third request and the bess connection are closed.
+    assert_eq!(
+        as_nobody(&ns, &dir, &["hold", c, "3", b]),
+        "PORTS 2 BESS CLOSED"
+    );
+    let text = sw.log_text();
+    assert!(
+        text.contains("uid 65534 holds 2 ports already (-max-ports-per-user 2)"),
+        "{text}"
+    );
+    // The switch's own user (root here) is not limited.
+    let ctl2 = ctl.clone();
+    ns.run_inside(move || {
+        let held: Vec<Client> = (1..=4).map(|i| client(&ctl2, i)).collect();
+        assert_eq!(held.len(), 4);
+    });
 }

@@ -56,6 +56,9 @@ pub struct Config {
     /// `-l2tpv3 <local>,<remote>,<tx session>,<rx session>[,...]` (repeatable): an
     /// L2TPv3-over-UDP link (umlnet only; see [`super::l2tpv3`]).
     pub l2tpv3: Vec<super::l2tpv3::L2tpSpec>,
+    /// `-max-ports-per-user <n>`: the most ports one user other than root and the
+    /// switch's own may hold (umlnet only; default [`super::MAX_PORTS_PER_USER`]).
+    pub max_ports_per_user: usize,
 }
 
 /// The default bound of the `-pcap` file: 1 GiB.
@@ -129,6 +132,10 @@ impl Config {
             v.push("-l2tpv3".into());
             v.push(l.to_string().into());
         }
+        if self.max_ports_per_user != super::MAX_PORTS_PER_USER {
+            v.push("-max-ports-per-user".into());
+            v.push(self.max_ports_per_user.to_string().into());
+        }
         v
     }
 }
@@ -187,6 +194,9 @@ pub fn usage(argv0: &str) -> String {
            -l2tpv3 <local ip:port>,<remote ip:port>,<tx session>,<rx session>[,tx_cookie=N,rx_cookie=N][,cookie64][,counter]\n  \
                                 (umlnet) an L2TPv3-over-UDP link (UML vec0:transport=l2tpv3,udp=1,\n  \
                                 QEMU -netdev l2tpv3,udp=on, another switch); repeatable\n  \
+           -max-ports-per-user <n>\n  \
+                                (umlnet) the most ports one user other than root and the\n  \
+                                switch's own may hold (default 1024)\n  \
            --help               this text\n"
     )
 }
@@ -211,6 +221,7 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
         mode: None,
         group: None,
         pcap_size: DEFAULT_PCAP_SIZE,
+        max_ports_per_user: super::MAX_PORTS_PER_USER,
         bess: None,
         fdpass: None,
         stream: None,
@@ -326,6 +337,22 @@ pub fn parse_args(argv: &[OsString]) -> Invocation {
                     return bad("-group needs a group name or number".into());
                 }
                 cfg.group = Some(v);
+                i += 2;
+            }
+            "-max-ports-per-user" => {
+                let Some(v) = value(1) else {
+                    return bad("-max-ports-per-user needs a number of ports".into());
+                };
+                let v = v.to_string_lossy().into_owned();
+                match v.parse::<usize>() {
+                    Ok(n) if n <= super::PORT_SLOTS => cfg.max_ports_per_user = n,
+                    _ => {
+                        return bad(format!(
+                            "-max-ports-per-user {v}: not a number of ports from 0 to {}",
+                            super::PORT_SLOTS
+                        ));
+                    }
+                }
                 i += 2;
             }
             "-pcap-size" => {
@@ -488,10 +515,11 @@ mod test {
             fdpass in proptest::option::of(path()),
             stream in proptest::option::of(path()),
             dgram in proptest::collection::vec((path(), path()), 0..3),
+            max_ports_per_user in 0usize..=super::super::PORT_SLOTS,
         ) {
             let dgram = dgram.into_iter().map(|(l, r)| super::super::qemu::DgramPeer { local: l, remote: r }).collect();
             let vxlan = vxlan.into_iter().map(|(v, l, r)| format!("{v},10.0.0.{l},10.1.0.{r}").parse().unwrap()).collect();
-            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, mode, group, pcap_size, bess, fdpass, stream, dgram, l2tpv3: Vec::new() };
+            let cfg = Config { argv0: "uml_switch".into(), ctl, data, hub, tap, daemon, mgmt, pcap, vxlan, mode, group, pcap_size, bess, fdpass, stream, dgram, l2tpv3: Vec::new(), max_ports_per_user };
             let mut argv = vec![OsString::from("uml_switch")];
             argv.extend(cfg.to_args());
             prop_assert_eq!(parse_args(&argv), Invocation::Run(cfg));

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use umlnet_core::daemon::{DataAddr, REPLY_LEN, RequestRepr};
 
-use super::daemon::{PORT_SLOTS, SwitchDaemon};
+use super::daemon::SwitchDaemon;
 use super::ports::{Port, PortKind, addr_label};
 use super::token::Token;
 use super::trust::PORT_SOCKET_PREFIX;
@@ -95,6 +95,9 @@ impl SwitchDaemon {
             Ok(c) => c,
             Err(e) => return self.refuse(poller, fd, &format!("SO_PEERCRED: {e}")),
         };
+        if let Err(why) = self.check_port_quota(peer.uid) {
+            return self.refuse(poller, fd, &format!("{why} (pid {})", peer.pid));
+        }
         let handle = match self.check_data_addr(&addr, peer) {
             Ok(h) => h,
             Err(why) => {
@@ -176,20 +179,24 @@ impl SwitchDaemon {
         }
         let stream = self.drop_pending(poller, fd).expect("present above");
         let own = own.map(|(s, _)| s);
-        let Some(id) = self.alloc_port(PortKind::Client {
+        let kind = PortKind::Client {
             ctl: stream,
             addr,
             layout,
             own,
-        }) else {
-            self.stats.requests_refused += 1;
-            if self.admission.log.allow() {
-                tracing::warn!(
-                    "no free port for {} (all {PORT_SLOTS} in use); connection closed",
-                    addr_label(&addr)
-                );
+        };
+        let id = match self.alloc_user_port(kind, peer.uid) {
+            Ok(id) => id,
+            Err(why) => {
+                self.stats.requests_refused += 1;
+                if self.admission.log.allow() {
+                    tracing::warn!(
+                        "no port for {}: {why}; connection closed",
+                        addr_label(&addr)
+                    );
+                }
+                return;
             }
-            return;
         };
         let Some(Port {
             kind: PortKind::Client { ctl, own, .. },

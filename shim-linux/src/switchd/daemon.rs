@@ -23,6 +23,9 @@ pub const PORT_SLOTS: usize = 4096;
 pub const MAC_SLOTS: usize = 1 << 17;
 /// Addresses one port may hold (beyond it, the port loses its own seen longest ago).
 pub const MAC_PER_PORT: usize = MAC_SLOTS / 2;
+/// Ports one user other than root and the switch's own may hold by default
+/// (`-max-ports-per-user`): one user cannot take every port from the others.
+pub const MAX_PORTS_PER_USER: usize = PORT_SLOTS / 4;
 
 /// Counters the daemon keeps beside the core switch's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -110,7 +110,9 @@ pub use admission::{LISTENER_REST, LOG_LINES_PER_SECOND, MAX_PENDING, PENDING_DE
 pub use args::{Config, Invocation, parse_args, usage};
 pub use backlog::{BACKLOG_BYTES, BACKLOG_FRAMES};
 pub use control::MAX_REQUEST_READ;
-pub use daemon::{DaemonStats, Exit, MAC_PER_PORT, MAC_SLOTS, PORT_SLOTS, SwitchDaemon};
+pub use daemon::{
+    DaemonStats, Exit, MAC_PER_PORT, MAC_SLOTS, MAX_PORTS_PER_USER, PORT_SLOTS, SwitchDaemon,
+};
 pub use error::SwitchError;
 pub use forward::{DELIVERY_BUDGET, RECV_BATCH};
 pub use mgmt::{MAX_CONSOLES, switch_status};

@@ -122,6 +122,9 @@ pub(super) struct Port {
     /// Ports each of the last frames from this port went to, on average (rounded up):
     /// sizes its next `recvmmsg` (see [`super::DELIVERY_BUDGET`]).
     pub(super) fanout: usize,
+    /// The user who attached it (`SO_PEERCRED`); `None` for the ports of the switch's
+    /// own command line (TAP, uplinks, links, QEMU dgram peers).
+    pub(super) owner: Option<u32>,
 }
 
 impl SwitchDaemon {
@@ -142,8 +145,44 @@ impl SwitchDaemon {
             armed: false,
             listed: false,
             fanout: 1,
+            owner: None,
         });
         Some(id)
+    }
+
+    /// Whether user `uid` may attach one more port: root and the switch's own user
+    /// always; anyone else while holding fewer than `-max-ports-per-user`.
+    pub(super) fn check_port_quota(&self, uid: u32) -> Result<(), String> {
+        if uid == 0 || uid == crate::sys::access::effective_uid() {
+            return Ok(());
+        }
+        let max = self.cfg.max_ports_per_user;
+        let held = self
+            .ports
+            .iter()
+            .flatten()
+            .filter(|p| p.owner == Some(uid))
+            .count();
+        if held >= max {
+            return Err(format!(
+                "uid {uid} holds {held} ports already (-max-ports-per-user {max})"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Attaches a port of `kind` for user `uid`: refused (with why) when that user,
+    /// unless root or the switch's own, holds `-max-ports-per-user` ports already, or
+    /// when all ports are taken.
+    pub(super) fn alloc_user_port(&mut self, kind: PortKind, uid: u32) -> Result<u16, String> {
+        self.check_port_quota(uid)?;
+        let id = self
+            .alloc_port(kind)
+            .ok_or_else(|| format!("all {} ports are in use", super::PORT_SLOTS))?;
+        if let Some(Some(p)) = self.ports.get_mut(usize::from(id)) {
+            p.owner = Some(uid);
+        }
+        Ok(id)
     }
 
     /// Removes a port: its sockets, its backlog and every address learned on it.

@@ -188,15 +188,22 @@ impl SwitchDaemon {
                 continue;
             }
             let fd = conn.as_raw_fd();
-            let Some(id) = self.alloc_port(PortKind::Stream(Box::new(StreamConn {
+            let uid = crate::sys::access::peer_cred(fd).map_or(u32::MAX, |c| c.uid);
+            let kind = PortKind::Stream(Box::new(StreamConn {
                 conn,
                 rx: Vec::new(),
                 tx: Vec::new(),
                 armed: false,
-            }))) else {
-                self.stats.requests_refused += 1;
-                tracing::warn!("no free port for a QEMU stream connection; closed");
-                continue;
+            }));
+            let id = match self.alloc_user_port(kind, uid) {
+                Ok(id) => id,
+                Err(why) => {
+                    self.stats.requests_refused += 1;
+                    if self.admission.log.allow() {
+                        tracing::warn!("no port for a QEMU stream connection: {why}; closed");
+                    }
+                    continue;
+                }
             };
             if let Err(e) = poller.add(fd, u64::from(Token::Stream(id))) {
                 tracing::warn!("watching port {id}: {e}; detaching it");

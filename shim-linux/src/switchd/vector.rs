@@ -83,7 +83,7 @@ impl SwitchDaemon {
             let Some(l) = &self.vector.bess else { return };
             match l.accept() {
                 Ok(Some(sock)) => {
-                    self.attach_message(poller, sock, MessageTransport::Bess);
+                    let _ = self.attach_message(poller, sock, MessageTransport::Bess);
                 }
                 Ok(None) => return,
                 Err(e) => {
@@ -94,28 +94,36 @@ impl SwitchDaemon {
         }
     }
 
-    /// Makes `sock` a port and watches it; `None` when no port is free.
+    /// Makes `sock` a port and watches it; `Err` says why it is not one.
     fn attach_message(
         &mut self,
         poller: &Poller,
         sock: DgramSocket,
         transport: MessageTransport,
-    ) -> Option<u16> {
+    ) -> Result<u16, String> {
         let _ = sock.set_send_buffer(PORT_SEND_BUFFER);
         let fd = sock.as_raw_fd();
-        let Some(id) = self.alloc_port(PortKind::Message { sock, transport }) else {
-            self.stats.requests_refused += 1;
-            tracing::warn!("no free port for a {transport} connection; closed");
-            return None;
+        // The peer of a bess connection is the kernel; of a handed-over socket pair,
+        // the program that made the pair.
+        let uid = crate::sys::access::peer_cred(fd).map_or(u32::MAX, |c| c.uid);
+        let id = match self.alloc_user_port(PortKind::Message { sock, transport }, uid) {
+            Ok(id) => id,
+            Err(why) => {
+                self.stats.requests_refused += 1;
+                if self.admission.log.allow() {
+                    tracing::warn!("no port for a {transport} connection: {why}; closed");
+                }
+                return Err(why);
+            }
         };
         if let Err(e) = poller.add(fd, u64::from(Token::PortData(id))) {
             tracing::warn!("watching port {id}: {e}; detaching it");
             self.detach(poller, id);
-            return None;
+            return Err(format!("watching the port: {e}"));
         }
         self.stats.ports_attached += 1;
         tracing::info!("New port {id} ({transport})");
-        Some(id)
+        Ok(id)
     }
 
     /// A port's socket reported a hang-up after its last frames were read: a message
@@ -187,8 +195,8 @@ impl SwitchDaemon {
                     match sock.set_nonblocking(true) {
                         Err(e) => Answer::Refused(format!("O_NONBLOCK on the socket: {e}")),
                         Ok(()) => match self.attach_message(poller, sock, MessageTransport::Fd) {
-                            Some(id) => Answer::Port(id),
-                            None => Answer::Refused("all ports are in use".into()),
+                            Ok(id) => Answer::Port(id),
+                            Err(why) => Answer::Refused(why),
                         },
                     }
                 }
