@@ -93,9 +93,44 @@ fn start(
     Ok(Running { child })
 }
 
+/// The result of one run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Run {
+    /// What the receiving `iperf3` counted, in bits per second.
+    pub bps: f64,
+    /// The switch's CPU time (user and system) from the client kernel's boot to the
+    /// end of the transfer, as a share of one CPU over the `iperf3` seconds; `None`
+    /// without a switch.
+    pub switch_load: Option<f64>,
+}
+
+impl Run {
+    /// The switch's share of a CPU per Gbit/s moved.
+    pub fn switch_cpu_per_gbps(&self) -> Option<f64> {
+        self.switch_load
+            .filter(|_| self.bps > 0.0)
+            .map(|l| l / (self.bps / 1e9))
+    }
+}
+
+/// The CPU time a process has used so far, in seconds (`/proc/<pid>/stat`).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces:
+    // state is the first, utime and stime the 12th and 13th.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|&h| h > 0)?;
+    Some(ticks as f64 / hz as f64)
+}
+
 /// One measurement: boots two kernels joined by `link`, runs `iperf3` for `seconds`
-/// from one to the other, returns the receiver's bits per second.
-pub fn measure(link: &Link, seconds: u32) -> anyhow::Result<f64> {
+/// from one to the other, returns what the receiver counted and the switch's load.
+pub fn measure(link: &Link, seconds: u32) -> anyhow::Result<Run> {
     let dir = TempDir::new("umlbench");
     let ns = Netns::new("umlbench");
     let d = dir.path().display().to_string();
@@ -170,6 +205,8 @@ pub fn measure(link: &Link, seconds: u32) -> anyhow::Result<f64> {
         ),
     );
     server.wait_said("UP", Duration::from_secs(120));
+    let switch_pid = _switch.as_ref().map(|r: &Running| r.child.id());
+    let cpu_before = switch_pid.and_then(cpu_seconds);
     let mut client = UmlGuest::boot_in(
         &ns,
         &dir,
@@ -185,39 +222,51 @@ pub fn measure(link: &Link, seconds: u32) -> anyhow::Result<f64> {
     );
     drop(_pair.take());
     let line = client.wait_said("BPS", Duration::from_secs(120 + u64::from(seconds)));
+    let cpu_after = switch_pid.and_then(cpu_seconds);
     client.finish(Duration::from_secs(30));
     server.finish(Duration::from_secs(30));
     let v = line.trim_start_matches("BPS ").trim();
-    v.parse::<f64>()
-        .map_err(|_| anyhow::anyhow!("{}: iperf3 gave no result ({v})", link.label()))
+    let bps = v
+        .parse::<f64>()
+        .map_err(|_| anyhow::anyhow!("{}: iperf3 gave no result ({v})", link.label()))?;
+    let switch_load = match (cpu_before, cpu_after) {
+        (Some(a), Some(b)) if seconds > 0 => Some((b - a) / f64::from(seconds)),
+        _ => None,
+    };
+    Ok(Run { bps, switch_load })
 }
 
-/// The table: each path's median Mbit/s, and its ratio to the best original switch and
-/// to the socket pair.
-pub fn table(rows: &[(Link, Vec<f64>)]) -> String {
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(v[n / 2]),
-            _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
-        }
-    };
+/// The median of `v` (the mean of the middle two for an even count).
+fn median(v: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = v.into_iter().collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
+/// The table: each path's median Mbit/s, its ratio to the best original switch and to
+/// the socket pair, and the switch's median share of a CPU per Gbit/s.
+pub fn table(rows: &[(Link, Vec<Run>)]) -> String {
+    let mbps = |v: &[Run]| median(v.iter().map(|r| r.bps));
     let of = |f: fn(&Link) -> bool| {
         rows.iter()
             .filter(|(l, _)| f(l))
-            .filter_map(|(_, v)| median(v))
+            .filter_map(|(_, v)| mbps(v))
             .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))))
     };
     let best_original = of(|l| matches!(l, Link::Original(_) | Link::Vde(_)));
     let pair = of(|l| matches!(l, Link::FdPair));
     let mut s = String::from(
-        "| path | Mbit/s (median) | runs | × best original switch | of the fd pair |\n|---|---:|---:|---:|---:|\n",
+        "| path | Mbit/s (median) | runs | × best original switch | of the fd pair | switch CPU per Gbit/s |\n|---|---:|---:|---:|---:|---:|\n",
     );
     for (l, v) in rows {
-        let Some(m) = median(v) else { continue };
+        let Some(m) = mbps(v) else { continue };
+        let cpu = median(v.iter().filter_map(Run::switch_cpu_per_gbps))
+            .map_or_else(|| "–".to_string(), |c| format!("{c:.2}"));
         let ratio = |b: Option<f64>, pct: bool| match b {
             Some(b) if b > 0.0 && pct => format!("{:.0}%", 100.0 * m / b),
             Some(b) if b > 0.0 => format!("{:.2}×", m / b),
@@ -225,7 +274,7 @@ pub fn table(rows: &[(Link, Vec<f64>)]) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {:.0} | {} | {} | {} |",
+            "| {} | {:.0} | {} | {} | {} | {cpu} |",
             l.label(),
             m / 1e6,
             v.len(),
@@ -242,20 +291,40 @@ mod test {
 
     #[test]
     fn the_table_gives_medians_and_ratios() {
+        let run = |bps: f64, load: Option<f64>| Run {
+            bps,
+            switch_load: load,
+        };
         let rows = vec![
-            (Link::OursBess("x".into()), vec![3e9, 1e9, 2e9]),
-            (Link::Original("y".into()), vec![5e8]),
-            (Link::Vde("z".into()), vec![4e8]),
-            (Link::FdPair, vec![2.5e9]),
+            (
+                Link::OursBess("x".into()),
+                vec![
+                    run(3e9, Some(0.9)),
+                    run(1e9, Some(0.2)),
+                    run(2e9, Some(0.5)),
+                ],
+            ),
+            (Link::Original("y".into()), vec![run(5e8, Some(0.5))]),
+            (Link::Vde("z".into()), vec![run(4e8, None)]),
+            (Link::FdPair, vec![run(2.5e9, None)]),
         ];
         let t = table(&rows);
-        assert!(t.contains("| ours, bess | 2000 | 3 | 4.00× | 80% |"), "{t}");
+        // CPU per Gbit/s of the bess runs: 0.30, 0.20 and 0.25; the median is 0.25.
         assert!(
-            t.contains("| fd socket pair (no switch) | 2500 | 1 | 5.00× | 100% |"),
+            t.contains("| ours, bess | 2000 | 3 | 4.00× | 80% | 0.25 |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| original uml_switch, daemon | 500 | 1 | 1.00× | 20% | 1.00 |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| fd socket pair (no switch) | 2500 | 1 | 5.00× | 100% | – |"),
             "{t}"
         );
         // An even number of runs: the mean of the middle two.
-        let t = table(&[(Link::FdPair, vec![1e9, 4e9, 2e9, 3e9])]);
+        let pair = [1e9, 4e9, 2e9, 3e9].map(|b| run(b, None)).to_vec();
+        let t = table(&[(Link::FdPair, pair)]);
         assert!(
             t.contains("| fd socket pair (no switch) | 2500 | 4 |"),
             "{t}"

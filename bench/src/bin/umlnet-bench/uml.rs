@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use umlnet_bench::uml::{Link, measure, table};
+use umlnet_bench::uml::{Link, Run, measure, table};
 
 /// Options of `umlnet-bench uml`.
 #[derive(clap::Args, Debug)]
@@ -66,7 +66,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     if wanted(PathName::Fd) {
         links.push(Link::FdPair);
     }
-    let mut rows: Vec<(Link, Vec<f64>)> = links.into_iter().map(|l| (l, Vec::new())).collect();
+    let mut rows: Vec<(Link, Vec<Run>)> = links.into_iter().map(|l| (l, Vec::new())).collect();
     for run in 1..=args.repeat.max(1) {
         for (l, v) in &mut rows {
             eprintln!(
@@ -76,9 +76,16 @@ pub fn main(args: Args) -> anyhow::Result<()> {
                 args.seconds
             );
             match measure(l, args.seconds) {
-                Ok(bps) => {
-                    eprintln!("  {:.0} Mbit/s", bps / 1e6);
-                    v.push(bps);
+                Ok(r) => {
+                    match r.switch_load {
+                        Some(load) => eprintln!(
+                            "  {:.0} Mbit/s, the switch used {:.0}% of a CPU",
+                            r.bps / 1e6,
+                            100.0 * load
+                        ),
+                        None => eprintln!("  {:.0} Mbit/s", r.bps / 1e6),
+                    }
+                    v.push(r);
                 }
                 Err(e) => eprintln!("  failed: {e:#}"),
             }
