@@ -82,6 +82,9 @@ pub enum GuestError {
     NetworkUnreachable,
     /// The route's interface is down (`ENETDOWN`).
     NetworkDown,
+    /// An interface address that is not unicast: multicast or the limited broadcast
+    /// (`EINVAL`).
+    NotUnicast(Ipv4Addr),
     /// The routing table refused the change.
     Route(RouteError),
     /// No source address / socket could be set up for TCP.
@@ -105,6 +108,9 @@ impl fmt::Display for GuestError {
             GuestError::Busy(_) => f.write_str("Device or resource busy"),
             GuestError::NetworkUnreachable => f.write_str("Network is unreachable"),
             GuestError::NetworkDown => f.write_str("Network is down"),
+            GuestError::NotUnicast(a) => {
+                write!(f, "Invalid argument ({a} is not a unicast address)")
+            }
             GuestError::Route(e) => e.fmt(f),
             GuestError::Tcp(why) => f.write_str(why),
         }
@@ -307,7 +313,9 @@ impl<L: Link> Guest<L> {
 
     /// Sets the IPv4 address as `SIOCSIFADDR` does: the netmask becomes the classful
     /// one unless `prefix_len` is given, the broadcast address follows the mask, and
-    /// on an interface that is up the connected network route is replaced.
+    /// on an interface that is up the connected network route is replaced. `0.0.0.0`
+    /// removes the address; a multicast or the limited broadcast address is refused
+    /// ([`GuestError::NotUnicast`]).
     pub fn set_address(
         &mut self,
         index: u32,
@@ -315,6 +323,9 @@ impl<L: Link> Guest<L> {
         prefix_len: Option<u8>,
     ) -> Result<(), GuestError> {
         let iface = self.iface_mut(index)?;
+        if addr.is_multicast() || addr.is_broadcast() {
+            return Err(GuestError::NotUnicast(addr));
+        }
         if addr.is_unspecified() {
             iface.addr = None;
             iface.prefix_len = 0;

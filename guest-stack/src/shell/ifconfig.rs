@@ -134,10 +134,13 @@ impl<L: Link> Guest<L> {
                 Err(e) => return CommandOutput::err(alloc::format!("SIOCSIFHWADDR: {e}"), 255),
             }
         }
+        // As net-tools does, a refused address is reported and the rest still done.
+        let mut refused = None;
         if let Some((a, len)) = addr {
-            let _ = self.set_address(index, a, len);
-            if updown.is_none() && !a.is_unspecified() {
-                updown = Some(true);
+            match self.set_address(index, a, len) {
+                Ok(()) if updown.is_none() && !a.is_unspecified() => updown = Some(true),
+                Ok(()) => {}
+                Err(e) => refused = Some(alloc::format!("SIOCSIFADDR: {e}")),
             }
         }
         if let Some(len) = netmask {
@@ -149,7 +152,10 @@ impl<L: Link> Guest<L> {
         if let Some(up) = updown {
             let _ = self.set_up(index, up);
         }
-        CommandOutput::ok(String::new())
+        match refused {
+            Some(why) => CommandOutput::err(why, 1),
+            None => CommandOutput::ok(String::new()),
+        }
     }
 }
 

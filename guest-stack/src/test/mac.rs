@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::GuestError;
+use std::format;
 use std::string::ToString;
 use umlnet_core::link::Medium;
 use umlnet_core::mac::MacAddr;
@@ -106,4 +107,33 @@ fn the_mac_is_derived_when_the_interface_opens() {
         w.ok(0, "route -n")
             .contains("\n10.0.0.0        0.0.0.0         255.0.0.0       U ")
     );
+}
+
+/// Found by fuzzing: smoltcp panics on an interface address that is not unicast, so
+/// such an address is refused as Linux refuses it (`EINVAL`), and the rest of the
+/// command is still done, as net-tools does.
+#[test]
+fn a_multicast_or_broadcast_interface_address_is_refused() {
+    let mut w = two_on_a_segment();
+    for bad in ["225.168.0.253", "224.0.0.1", "255.255.255.255"] {
+        let out = w.run(0, &format!("ifconfig eth0 {bad} up"));
+        assert_eq!(out.status, 1, "{bad}: {}", out.text);
+        assert!(
+            out.text.starts_with("SIOCSIFADDR: Invalid argument"),
+            "{bad}: {}",
+            out.text
+        );
+        assert_eq!(
+            w.guests[0].set_address(0, ip(bad), None),
+            Err(GuestError::NotUnicast(ip(bad)))
+        );
+    }
+    // The interface came up without an address, and takes a unicast one.
+    let text = w.ok(0, "ifconfig eth0");
+    assert!(text.contains("UP BROADCAST RUNNING"), "{text}");
+    assert!(!text.contains("inet addr"), "{text}");
+    w.ok(0, "ifconfig eth0 192.168.0.254");
+    w.ok(1, "ifconfig eth0 192.168.0.253");
+    let out = w.ok(0, "ping -c 1 192.168.0.253");
+    assert!(out.contains("1 received"), "{out}");
 }
