@@ -35,8 +35,10 @@
 //!   wait for their request, each for [`PENDING_DEADLINE`]; at `EMFILE` the listener
 //!   rests instead of spinning; a requested data address may not be one of the switch's
 //!   own sockets, and must be the client's own (`SO_PEERCRED` against the socket's
-//!   owner) unless the client is root or the switch's user; the MAC table gives each
-//!   port at most [`MAC_PER_PORT`] addresses and evicts fairly when full.
+//!   owner) unless the client is root or the switch's user; one such client's user
+//!   holds at most `-max-ports-per-user` ports ([`MAX_PORTS_PER_USER`] by default);
+//!   the MAC table gives each port at most [`MAC_PER_PORT`] addresses and evicts
+//!   fairly when full.
 //!
 //! Differences from the original, on purpose: a datagram from an address that is not a
 //! port is dropped and counted (the original forwarded it to everybody); a frame whose
