@@ -220,7 +220,7 @@ fn a_switch_with_a_user_runs_as_that_user_and_serves_clients() {
         &file,
         format!(
             "state_dir = \"{}\"\n[[switch]]\nsocket = \"{}\"\nmgmt = \"{}\"\n\
-             user = \"nobody\"\nmode = \"0660\"\ngroup = {NOBODY}\n",
+             user = \"nobody\"\nmode = \"0660\"\ngroup = {NOBODY}\nmax_ports_per_user = 7\n",
             dir.join("state").display(),
             ctl.display(),
             mgmt.display()
@@ -254,6 +254,12 @@ fn a_switch_with_a_user_runs_as_that_user_and_serves_clients() {
     assert_eq!(field("Gid:"), all, "{status}");
     assert_eq!(field("Groups:"), n, "{status}");
     assert_eq!(field("CapEff:"), "0000000000000000", "{status}");
+    let argv = std::fs::read_to_string(format!("/proc/{}/cmdline", pids[0])).unwrap();
+    let argv: Vec<&str> = argv.split('\0').collect();
+    assert!(
+        argv.windows(2).any(|w| w == ["-max-ports-per-user", "7"]),
+        "{argv:?}"
+    );
     for p in [&ctl, &mgmt] {
         let m = std::fs::symlink_metadata(p).unwrap();
         assert_eq!(

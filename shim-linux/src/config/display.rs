@@ -66,6 +66,9 @@ impl fmt::Display for HostConfig {
             if let Some(g) = s.group {
                 writeln!(f, "group = {g}")?;
             }
+            if let Some(n) = s.max_ports_per_user {
+                writeln!(f, "max_ports_per_user = {n}")?;
+            }
         }
         Ok(())
     }

@@ -99,6 +99,8 @@ pub struct SwitchConfig {
     pub mode: Option<u32>,
     /// `-group`: the gid owning the switch's sockets.
     pub group: Option<u32>,
+    /// `-max-ports-per-user`; `None`: the switch's default.
+    pub max_ports_per_user: Option<usize>,
 }
 
 /// The ids a switch runs with: a user's uid, and its primary group as the gid and the
@@ -137,6 +139,10 @@ impl SwitchConfig {
         if let Some(g) = self.group {
             v.push("-group".into());
             v.push(g.to_string());
+        }
+        if let Some(n) = self.max_ports_per_user {
+            v.push("-max-ports-per-user".into());
+            v.push(n.to_string());
         }
         v
     }

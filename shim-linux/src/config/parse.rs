@@ -58,6 +58,7 @@ pub(super) struct RawSwitch {
     pub(super) user: Option<Spanned<Id>>,
     pub(super) mode: Option<Spanned<String>>,
     pub(super) group: Option<Spanned<Id>>,
+    pub(super) max_ports_per_user: Option<Spanned<i64>>,
 }
 
 /// The line (1-based) holding byte `at` of `text`.
@@ -176,6 +177,19 @@ impl Ctx<'_> {
                     "'{t}' is not octal permission bits from 0 to 0777: \
                      write them as a string, like mode = \"0660\""
                 ),
+            )),
+        }
+    }
+
+    /// A number of the switch's ports, from 0 to all of them.
+    fn port_count(&self, v: &Spanned<i64>, key: &str) -> Result<usize, ConfigError> {
+        let max = crate::switchd::PORT_SLOTS;
+        match usize::try_from(*v.get_ref()) {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(self.err(
+                v.span(),
+                key,
+                format!("{} is not a number of ports from 0 to {max}", v.get_ref()),
             )),
         }
     }
@@ -331,6 +345,11 @@ pub fn parse(text: &str) -> Result<HostConfig, ConfigError> {
             .as_ref()
             .map(|g| c.group(g, &k("group")))
             .transpose()?;
+        let max_ports_per_user = s
+            .max_ports_per_user
+            .as_ref()
+            .map(|n| c.port_count(n, &k("max_ports_per_user")))
+            .transpose()?;
         switches.push(SwitchConfig {
             socket,
             hub: s.hub,
@@ -341,6 +360,7 @@ pub fn parse(text: &str) -> Result<HostConfig, ConfigError> {
             run_as,
             mode,
             group,
+            max_ports_per_user,
         });
     }
     let state_dir = match &raw.state_dir {

@@ -89,21 +89,27 @@ fn switch() -> impl Strategy<Value = SwitchConfig> {
         proptest::option::of(Just(RunAs { uid: 0, gid: 0 })),
         proptest::option::of(0u32..=0o777),
         proptest::option::of(any::<u32>()),
+        proptest::option::of(0usize..=crate::switchd::PORT_SLOTS),
     )
         .prop_map(
-            |(socket, hub, tap, mgmt, program, vxlan, run_as, mode, group)| SwitchConfig {
-                socket: socket.into(),
-                hub,
-                tap,
-                mgmt: mgmt.map(PathBuf::from),
-                program: program.map(PathBuf::from),
-                vxlan: vxlan
-                    .into_iter()
-                    .map(|(vni, host, port)| format!("{vni},10.0.0.1:4789,10.0.1.{host}:{port}"))
-                    .collect(),
-                run_as,
-                mode,
-                group,
+            |(socket, hub, tap, mgmt, program, vxlan, run_as, mode, group, max_ports_per_user)| {
+                SwitchConfig {
+                    socket: socket.into(),
+                    hub,
+                    tap,
+                    mgmt: mgmt.map(PathBuf::from),
+                    program: program.map(PathBuf::from),
+                    vxlan: vxlan
+                        .into_iter()
+                        .map(|(vni, host, port)| {
+                            format!("{vni},10.0.0.1:4789,10.0.1.{host}:{port}")
+                        })
+                        .collect(),
+                    run_as,
+                    mode,
+                    group,
+                    max_ports_per_user,
+                }
             },
         )
 }
@@ -346,4 +352,30 @@ fn bad_switch_user_mode_and_group_name_the_line_and_the_fix() {
     assert!(e.message.contains("no uid 4000000000"), "{e}");
     let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\ngroup = \"no-such-group-x\"\n");
     assert_eq!((e.line, e.key.as_str()), (3, "switch[0].group"));
+}
+
+#[test]
+fn a_switch_limits_the_ports_of_one_user() {
+    let cfg = parse("[[switch]]\nsocket = \"/run/a.ctl\"\nmax_ports_per_user = 8\n").unwrap();
+    assert_eq!(cfg.switches[0].max_ports_per_user, Some(8));
+    assert_eq!(
+        cfg.switches[0].args(),
+        ["-unix", "/run/a.ctl", "-max-ports-per-user", "8"]
+    );
+    // What uml_switch itself refuses is refused here, on its line.
+    for bad in ["-1", "4097"] {
+        let e = error(&format!(
+            "[[switch]]\nsocket = \"/run/a.ctl\"\nmax_ports_per_user = {bad}\n"
+        ));
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (3, "switch[0].max_ports_per_user"),
+            "{e}"
+        );
+    }
+    let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\nmax_ports_per_user = 4097\n");
+    assert!(e.message.contains("from 0 to 4096"), "{e}");
+    let e = error("[[switch]]\nsocket = \"/run/a.ctl\"\nmax_ports_per_user = \"8\"\n");
+    assert_eq!(e.line, 3, "{e}");
+    assert!(e.message.contains("invalid type"), "{e}");
 }
