@@ -34,9 +34,11 @@ for t in $targets; do echo "$t"; done | xargs -P "$at_once" -I{} sh -c '
     t={}; d="$1/$t"
     mkdir -p "$d/corpus" "$d/artifacts"
     echo "  start $t" >&2
+    start=$(date +%s)
     cargo +nightly fuzz run "$t" "$d/corpus" "corpus/$t" -- \
         -max_total_time="$2" -artifact_prefix="$d/artifacts/" -print_final_stats=1 \
         > "$d/log" 2>&1 || true
+    echo $(( $(date +%s) - start )) > "$d/seconds"
     echo "  done  $t" >&2
 ' sh "$out" "$seconds"
 
@@ -46,6 +48,8 @@ for t in $targets; do
     d="$out/$t"
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/log" | tail -n1)
     secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$d/log" | tail -n1)
+    # libFuzzer prints no time when it stops at a crash: the wall time then.
+    [ -n "$secs" ] || secs=$(cat "$d/seconds" 2>/dev/null || true)
     last=$(grep -E '^#[0-9]+' "$d/log" | tail -n1)
     cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
